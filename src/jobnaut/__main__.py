@@ -1,0 +1,3 @@
+from jobnaut.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The backend API service: one package per feature (accounts, jobs, saved, matching)."""

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from jobnaut.app.accounts import service
+from jobnaut.app.accounts.schemas import (
+    Credentials,
+    MeOut,
+    ProfileIn,
+    ProfileOut,
+    SignInRequest,
+    TokenOut,
+    UserOut,
+)
+from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep, bearer_token
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+
+@router.post("/auth/signup", status_code=201, response_model=TokenOut)
+def sign_up(body: Credentials, db: SessionDep) -> TokenOut:
+    user, token = service.sign_up(db=db, email=body.email, password=body.password)
+    return TokenOut(token=token, user=UserOut(id=user.id, email=user.email))
+
+
+@router.post("/auth/signin", response_model=TokenOut)
+def sign_in(body: SignInRequest, db: SessionDep) -> TokenOut:
+    user, token = service.sign_in(db=db, email=body.email, password=body.password)
+    return TokenOut(token=token, user=UserOut(id=user.id, email=user.email))
+
+
+@router.post("/auth/signout", status_code=204)
+def sign_out(request: Request, db: SessionDep, _user: CurrentUser) -> Response:
+    service.sign_out(db=db, token=bearer_token(request))
+    return Response(status_code=204)
+
+
+@router.get("/me", response_model=MeOut)
+def me(user: CurrentUser, db: SessionDep, cipher: CipherDep) -> MeOut:
+    profile = service.get_profile(db=db, cipher=cipher, user=user)
+    return MeOut(id=user.id, email=user.email, profile=profile)
+
+
+@router.get("/profile", response_model=ProfileOut)
+def get_profile(user: CurrentUser, db: SessionDep, cipher: CipherDep) -> ProfileOut:
+    return service.get_profile(db=db, cipher=cipher, user=user)
+
+
+@router.put("/profile", response_model=ProfileOut)
+def put_profile(
+    body: ProfileIn, user: CurrentUser, db: SessionDep, cipher: CipherDep
+) -> ProfileOut:
+    return service.update_profile(db=db, cipher=cipher, user=user, data=body)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field, field_validator
+
+ExperienceLevel = Literal["entry", "mid", "senior", "lead"]
+
+
+class Credentials(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=256)
+
+
+class SignInRequest(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+
+
+class TokenOut(BaseModel):
+    token: str
+    user: UserOut
+
+
+class ProfileIn(BaseModel):
+    full_name: str | None = Field(default=None, max_length=200)
+    location: str | None = Field(default=None, max_length=200)
+    experience_level: ExperienceLevel | None = None
+    skills: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("skills")
+    @classmethod
+    def normalise_skills(cls, skills: list[str]) -> list[str]:
+        cleaned = []
+        for skill in skills:
+            name = skill.strip().lower()
+            if len(name) > 80:
+                raise ValueError("a skill name is at most 80 characters")
+            if name and name not in cleaned:
+                cleaned.append(name)
+        return cleaned
+
+
+class ProfileOut(ProfileIn):
+    pass
+
+
+class MeOut(UserOut):
+    profile: ProfileOut

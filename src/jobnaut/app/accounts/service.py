@@ -1,0 +1,136 @@
+"""Accounts: sign-up, sign-in, sign-out, token authentication and profiles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobnaut.app.accounts.models import AuthToken, Profile, User
+from jobnaut.app.accounts.schemas import ProfileIn, ProfileOut
+from jobnaut.app.accounts.security import (
+    TOKEN_PREFIX,
+    ClerkTokenError,
+    hash_password,
+    new_token,
+    token_digest,
+    verify_clerk_token,
+    verify_password,
+)
+from jobnaut.app.crypto import FieldCipher
+from jobnaut.app.errors import ApiError
+
+TOKEN_LIFETIME = timedelta(days=14)
+# Hash of a throwaway password, so sign-in takes as long for unknown emails as known ones.
+_DUMMY_HASH = hash_password("not-a-real-password")
+
+
+def _unauthenticated(message: str = "invalid or expired token") -> ApiError:
+    return ApiError(401, "unauthenticated", message)
+
+
+def sign_up(*, db: Session, email: str, password: str) -> tuple[User, str]:
+    email = email.lower()
+    if db.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ApiError(409, "email_taken", "an account with this email already exists")
+    user = User(email=email, password_hash=hash_password(password))
+    db.add(user)
+    db.flush()
+    return user, issue_token(db=db, user=user)
+
+
+def sign_in(*, db: Session, email: str, password: str) -> tuple[User, str]:
+    user = db.scalar(select(User).where(User.email == email.lower()))
+    if user is None or user.password_hash is None:
+        verify_password(_DUMMY_HASH, password)
+        raise ApiError(401, "bad_credentials", "wrong email or password")
+    if not verify_password(user.password_hash, password):
+        raise ApiError(401, "bad_credentials", "wrong email or password")
+    return user, issue_token(db=db, user=user)
+
+
+def issue_token(*, db: Session, user: User) -> str:
+    token = new_token()
+    db.add(
+        AuthToken(
+            user_id=user.id,
+            token_hash=token_digest(token),
+            expires_at=datetime.now(UTC) + TOKEN_LIFETIME,
+        )
+    )
+    return token
+
+
+def sign_out(*, db: Session, token: str) -> None:
+    row = db.scalar(select(AuthToken).where(AuthToken.token_hash == token_digest(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+
+
+def authenticate(*, db: Session, token: str, clerk_key: str | None) -> User:
+    if token.startswith(TOKEN_PREFIX):
+        return _user_for_token(db=db, token=token)
+    if clerk_key is None:
+        raise _unauthenticated()
+    return _user_for_clerk_token(db=db, token=token, clerk_key=clerk_key)
+
+
+def _user_for_token(*, db: Session, token: str) -> User:
+    row = db.scalar(select(AuthToken).where(AuthToken.token_hash == token_digest(token)))
+    if row is None or row.revoked_at is not None:
+        raise _unauthenticated()
+    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
+    if expires <= datetime.now(UTC):
+        raise _unauthenticated("token expired; sign in again")
+    user = db.get(User, row.user_id)
+    if user is None:
+        raise _unauthenticated()
+    return user
+
+
+def _user_for_clerk_token(*, db: Session, token: str, clerk_key: str) -> User:
+    try:
+        claims = verify_clerk_token(token, clerk_key)
+    except ClerkTokenError as exc:
+        raise _unauthenticated(str(exc)) from None
+    clerk_id = str(claims["sub"])
+    user = db.scalar(select(User).where(User.clerk_user_id == clerk_id))
+    if user is None:
+        email = str(claims.get("email") or f"{clerk_id}@clerk.invalid").lower()
+        if db.scalar(select(User.id).where(User.email == email)) is not None:
+            raise ApiError(409, "email_taken", "a password account already uses this email")
+        user = User(email=email, clerk_user_id=clerk_id)
+        db.add(user)
+        db.flush()
+    return user
+
+
+def get_profile(*, db: Session, cipher: FieldCipher, user: User) -> ProfileOut:
+    profile = db.get(Profile, user.id)
+    if profile is None:
+        return ProfileOut()
+    return ProfileOut(
+        full_name=cipher.decrypt(profile.full_name_enc),
+        location=cipher.decrypt(profile.location_enc),
+        experience_level=profile.experience_level,
+        skills=list(profile.skills or []),
+    )
+
+
+def update_profile(*, db: Session, cipher: FieldCipher, user: User, data: ProfileIn) -> ProfileOut:
+    profile = db.get(Profile, user.id)
+    if profile is None:
+        profile = Profile(user_id=user.id, skills=[])
+        db.add(profile)
+    profile.full_name_enc = cipher.encrypt(data.full_name)
+    profile.location_enc = cipher.encrypt(data.location)
+    profile.experience_level = data.experience_level
+    profile.skills = list(data.skills)
+    db.flush()
+    return get_profile(db=db, cipher=cipher, user=user)
+
+
+def user_skills(*, db: Session, user: User) -> list[str]:
+    profile = db.get(Profile, user.id)
+    return list(profile.skills or []) if profile else []

@@ -1,0 +1,62 @@
+"""FastAPI dependencies shared by the feature routers (Annotated aliases, as in the template)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobnaut.app.accounts.models import User
+from jobnaut.app.crypto import FieldCipher
+from jobnaut.app.errors import ApiError
+from jobnaut.config import BackendSettings
+
+
+@dataclass
+class AppState:
+    settings: BackendSettings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    cipher: FieldCipher
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.jobnaut
+    return state
+
+
+def get_db(state: Annotated[AppState, Depends(get_state)]) -> Iterator[Session]:
+    with state.sessions() as session, session.begin():
+        yield session
+
+
+def get_cipher(state: Annotated[AppState, Depends(get_state)]) -> FieldCipher:
+    return state.cipher
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+SessionDep = Annotated[Session, Depends(get_db)]
+CipherDep = Annotated[FieldCipher, Depends(get_cipher)]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthenticated", "sign in first (missing bearer token)")
+    return token.strip()
+
+
+def current_user(request: Request, db: SessionDep, state: StateDep) -> User:
+    from jobnaut.app.accounts import service
+
+    return service.authenticate(
+        db=db, token=bearer_token(request), clerk_key=state.settings.clerk_jwt_key
+    )
+
+
+CurrentUser = Annotated[User, Depends(current_user)]

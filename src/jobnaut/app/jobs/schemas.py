@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jobnaut.app.accounts.schemas import ExperienceLevel
+
+SortOrder = Literal["relevance", "newest", "salary"]
+
+
+class JobSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    title: str
+    company: str
+    location: str
+    remote: bool
+    salary_min: int | None
+    salary_max: int | None
+    currency: str
+    experience_level: str
+    skills: list[str]
+    posted_at: datetime
+
+    @field_validator("posted_at")
+    @classmethod
+    def as_utc(cls, value: datetime) -> datetime:
+        # SQLite hands back naive datetimes; every stored time is UTC.
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class JobDetail(JobSummary):
+    description: str
+    url: str | None
+
+
+class JobPage(BaseModel):
+    total: int
+    page: int
+    per_page: int
+    items: list[JobSummary]
+
+
+class JobQuery(BaseModel):
+    """Search parameters; bad combinations are a 422, never an empty or wrong result."""
+
+    q: str | None = Field(default=None, max_length=200)
+    location: str | None = Field(default=None, max_length=200)
+    remote: bool | None = None
+    salary_min: int | None = Field(default=None, ge=0)
+    salary_max: int | None = Field(default=None, ge=0)
+    experience_level: ExperienceLevel | None = None
+    skills: list[str] = Field(default_factory=list, max_length=20)
+    posted_since: date | None = None
+    sort: SortOrder = "relevance"
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+
+    @model_validator(mode="after")
+    def salary_range_in_order(self) -> JobQuery:
+        if (
+            self.salary_min is not None
+            and self.salary_max is not None
+            and self.salary_min > self.salary_max
+        ):
+            raise ValueError("salary_min must not exceed salary_max")
+        return self
+
+
+def job_summary(job: object) -> JobSummary:
+    return JobSummary.model_validate(
+        {**_fields(job, JobSummary), "skills": job.skill_names}  # type: ignore[attr-defined]
+    )
+
+
+def job_detail(job: object) -> JobDetail:
+    return JobDetail.model_validate(
+        {**_fields(job, JobDetail), "skills": job.skill_names}  # type: ignore[attr-defined]
+    )
+
+
+def _fields(obj: object, model: type[BaseModel]) -> dict[str, object]:
+    return {name: getattr(obj, name) for name in model.model_fields if name != "skills"}

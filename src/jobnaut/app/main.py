@@ -1,0 +1,39 @@
+"""The backend application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from jobnaut import __version__
+from jobnaut.app.accounts.routes import router as accounts_router
+from jobnaut.app.crypto import FieldCipher
+from jobnaut.app.db import make_engine, make_sessionmaker
+from jobnaut.app.deps import AppState
+from jobnaut.app.errors import install_error_handlers
+from jobnaut.app.jobs.routes import router as jobs_router
+from jobnaut.app.matching.routes import router as matching_router
+from jobnaut.app.saved.routes import router as saved_router
+from jobnaut.app.system.metrics import Metrics, MetricsMiddleware
+from jobnaut.app.system.routes import router as system_router
+from jobnaut.config import BackendSettings
+
+
+def create_app(settings: BackendSettings) -> FastAPI:
+    engine = make_engine(settings.database_url)
+    app = FastAPI(
+        title="JobNaut API",
+        version=__version__,
+        description="Job search, profiles with skills, saved jobs and skill matching.",
+    )
+    app.state.jobnaut = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        cipher=FieldCipher(settings.encryption),
+    )
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    install_error_handlers(app)
+    for router in (system_router, accounts_router, jobs_router, matching_router, saved_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep
+from jobnaut.app.saved import service
+from jobnaut.app.saved.schemas import SavedJobList, SavedJobOut, SavedJobUpdate, SaveJobIn
+
+router = APIRouter(prefix="/api/saved", tags=["saved"])
+
+
+@router.get("", response_model=SavedJobList)
+def list_saved(user: CurrentUser, db: SessionDep, cipher: CipherDep) -> SavedJobList:
+    return SavedJobList(items=service.list_saved(db=db, cipher=cipher, user=user))
+
+
+@router.post("", status_code=201, response_model=SavedJobOut)
+def save(body: SaveJobIn, user: CurrentUser, db: SessionDep, cipher: CipherDep) -> SavedJobOut:
+    return service.save_job(db=db, cipher=cipher, user=user, job_id=body.job_id, notes=body.notes)
+
+
+@router.get("/{saved_id}", response_model=SavedJobOut)
+def get_saved(saved_id: int, user: CurrentUser, db: SessionDep, cipher: CipherDep) -> SavedJobOut:
+    return service.get_saved(db=db, cipher=cipher, user=user, saved_id=saved_id)
+
+
+@router.patch("/{saved_id}", response_model=SavedJobOut)
+def update(
+    saved_id: int, body: SavedJobUpdate, user: CurrentUser, db: SessionDep, cipher: CipherDep
+) -> SavedJobOut:
+    return service.update_saved(db=db, cipher=cipher, user=user, saved_id=saved_id, change=body)
+
+
+@router.delete("/{saved_id}", status_code=204)
+def unsave(saved_id: int, user: CurrentUser, db: SessionDep) -> Response:
+    service.unsave(db=db, user=user, saved_id=saved_id)
+    return Response(status_code=204)

@@ -1,0 +1,93 @@
+"""Saved jobs and the application pipeline: saved → applied → interviewing → outcome."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jobnaut.app.accounts.models import User
+from jobnaut.app.crypto import FieldCipher
+from jobnaut.app.errors import ApiError, not_found
+from jobnaut.app.jobs.models import Job
+from jobnaut.app.jobs.schemas import job_summary
+from jobnaut.app.saved.models import ApplicationStatus, SavedJob, StatusChange
+from jobnaut.app.saved.schemas import SavedJobOut, SavedJobUpdate, StatusChangeOut
+
+
+def to_out(saved: SavedJob, job: Job, cipher: FieldCipher) -> SavedJobOut:
+    return SavedJobOut(
+        id=saved.id,
+        job=job_summary(job),
+        status=ApplicationStatus(saved.status),
+        notes=cipher.decrypt(saved.notes_enc),
+        created_at=saved.created_at,
+        updated_at=saved.updated_at,
+        events=[
+            StatusChangeOut(from_status=e.from_status, to_status=e.to_status,
+                            changed_at=e.changed_at)
+            for e in saved.events
+        ],
+    )
+
+
+def list_saved(*, db: Session, cipher: FieldCipher, user: User) -> list[SavedJobOut]:
+    rows = db.execute(
+        select(SavedJob, Job)
+        .join(Job, Job.id == SavedJob.job_id)
+        .where(SavedJob.user_id == user.id)
+        .order_by(SavedJob.updated_at.desc(), SavedJob.id.desc())
+    ).all()
+    return [to_out(saved, job, cipher) for saved, job in rows]
+
+
+def save_job(
+    *, db: Session, cipher: FieldCipher, user: User, job_id: int, notes: str | None
+) -> SavedJobOut:
+    job = db.get(Job, job_id)
+    if job is None:
+        raise not_found("job")
+    existing = db.scalar(
+        select(SavedJob.id).where(SavedJob.user_id == user.id, SavedJob.job_id == job_id)
+    )
+    if existing is not None:
+        raise ApiError(409, "already_saved", "this job is already saved")
+    saved = SavedJob(
+        user_id=user.id, job_id=job_id, status=ApplicationStatus.saved.value,
+        notes_enc=cipher.encrypt(notes),
+    )
+    saved.events.append(StatusChange(from_status=None, to_status=ApplicationStatus.saved.value))
+    db.add(saved)
+    db.flush()
+    db.refresh(saved)
+    return to_out(saved, job, cipher)
+
+
+def _owned(db: Session, user: User, saved_id: int) -> SavedJob:
+    saved = db.get(SavedJob, saved_id)
+    # Another user's saved job is reported as missing, so ids reveal nothing.
+    if saved is None or saved.user_id != user.id:
+        raise not_found("saved job")
+    return saved
+
+
+def get_saved(*, db: Session, cipher: FieldCipher, user: User, saved_id: int) -> SavedJobOut:
+    saved = _owned(db, user, saved_id)
+    return to_out(saved, db.get_one(Job, saved.job_id), cipher)
+
+
+def update_saved(
+    *, db: Session, cipher: FieldCipher, user: User, saved_id: int, change: SavedJobUpdate
+) -> SavedJobOut:
+    saved = _owned(db, user, saved_id)
+    if change.status is not None and change.status.value != saved.status:
+        saved.events.append(StatusChange(from_status=saved.status, to_status=change.status.value))
+        saved.status = change.status.value
+    if "notes" in change.model_fields_set:
+        saved.notes_enc = cipher.encrypt(change.notes)
+    db.flush()
+    db.refresh(saved)
+    return to_out(saved, db.get_one(Job, saved.job_id), cipher)
+
+
+def unsave(*, db: Session, user: User, saved_id: int) -> None:
+    db.delete(_owned(db, user, saved_id))

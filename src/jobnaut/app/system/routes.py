@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from jobnaut.app import schema
+from jobnaut.app.deps import StateDep
+from jobnaut.app.jobs.models import EXPERIENCE_LEVELS
+from jobnaut.app.saved.models import ApplicationStatus
+from jobnaut.app.system.readiness import run_checks
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """Liveness: the process answers. Touches nothing external."""
+    return {"status": "ok"}
+
+
+@router.get("/health/ready")
+def ready(state: StateDep) -> JSONResponse:
+    checks = run_checks(state)
+    ok = all(c.ok for c in checks)
+    body = {
+        "status": "ready" if ok else "not_ready",
+        "checks": {c.name: {"ok": c.ok, "detail": c.detail, "latency_ms": c.latency_ms}
+                   for c in checks},
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/version")
+def version(state: StateDep) -> dict[str, str | None]:
+    try:
+        current = schema.current_revision(state.engine)
+    except Exception:  # the version endpoint must answer even when the database does not
+        current = None
+    return {
+        "service": "backend",
+        "release": state.settings.release,
+        "commit": state.settings.commit,
+        "schema_expected": schema.expected_revision(),
+        "schema_revision": current,
+    }
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    return Response(request.app.state.metrics.render(),
+                    media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get("/api/meta")
+def meta() -> dict[str, list[str]]:
+    return {
+        "experience_levels": list(EXPERIENCE_LEVELS),
+        "statuses": [s.value for s in ApplicationStatus],
+    }

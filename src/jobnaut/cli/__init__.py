@@ -1,0 +1,1 @@
+"""The `jobnaut` command: parses, calls the importable actions, and renders their results."""

@@ -1,0 +1,295 @@
+"""The configuration checklist (the plan's Appendix B) and typed settings for both services.
+
+Every variable has one validator here. The services use them to refuse to start on a bad
+value, and `jobnaut config check` uses them to print the checklist: one source of truth.
+Messages name the variable and what is wrong, never the value, because several of these
+variables are secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from cryptography.fernet import Fernet, MultiFernet
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+SECRET_KEYS = frozenset({"DATABASE_URL", "CLERK_SECRET_KEY", "ENCRYPTION_KEY", "JSEARCH_API_KEY"})
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or malformed. The message never holds the value."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+class Environment(StrEnum):
+    development = "development"
+    staging = "staging"
+    production = "production"
+
+
+def parse_database_url(raw: str) -> URL:
+    """Accept postgresql:// or sqlite:/// URLs; return one SQLAlchemy can use with psycopg 3."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ValueError("not a database URL (expected postgresql://… or sqlite:///…)") from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database in (None, ""):
+            raise ValueError("sqlite URL names no database file (expected sqlite:///path/to.db)")
+        return url.set(drivername="sqlite")
+    if backend in ("postgresql", "postgres"):
+        if not url.database:
+            raise ValueError("postgresql URL names no database (expected …/dbname)")
+        return url.set(drivername="postgresql+psycopg")
+    raise ValueError(f"unsupported database '{backend}' (use postgresql or sqlite)")
+
+
+def parse_encryption_keys(raw: str) -> MultiFernet:
+    """ENCRYPTION_KEY holds one or more Fernet keys, comma separated, newest first.
+
+    The newest key encrypts; every key decrypts. Keeping an old key after a rotation is
+    what keeps data written under it readable.
+    """
+    keys = [part.strip() for part in raw.split(",") if part.strip()]
+    if not keys:
+        raise ValueError("no key given (expected one or more Fernet keys, comma separated)")
+    fernets = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            fernets.append(Fernet(key))
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"key {position} is not a Fernet key (32 url-safe base64-encoded bytes); "
+                "generate one with `jobnaut config generate-key`"
+            ) from None
+    return MultiFernet(fernets)
+
+
+def parse_environment(raw: str) -> Environment:
+    try:
+        return Environment(raw.strip().lower())
+    except ValueError:
+        allowed = ", ".join(e.value for e in Environment)
+        raise ValueError(f"must be one of {allowed}") from None
+
+
+def parse_port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ValueError("not a whole number") from None
+    if not 1 <= port <= 65535:
+        raise ValueError("must be between 1 and 65535")
+    return port
+
+
+def parse_http_url(raw: str) -> str:
+    import httpx
+
+    try:
+        url = httpx.URL(raw)
+    except httpx.InvalidURL:
+        raise ValueError("not a URL") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return str(url).rstrip("/")
+
+
+def parse_clerk_secret(raw: str) -> str:
+    if not raw.startswith(("sk_test_", "sk_live_")):
+        raise ValueError("does not look like a Clerk secret key (sk_test_… or sk_live_…)")
+    return raw
+
+
+def parse_pem_public_key(raw: str) -> str:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    text = raw.replace("\\n", "\n").strip()
+    try:
+        load_pem_public_key(text.encode())
+    except ValueError:
+        raise ValueError("not a PEM public key") from None
+    return text
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    parse: Callable[[str], object]
+    description: str
+    services: tuple[str, ...]
+    required: bool = True
+    secret: bool = False
+
+
+# The plan's Appendix B checklist, in Python terms, followed by the optional integrations.
+CHECKLIST: tuple[Variable, ...] = (
+    Variable("DATABASE_URL", parse_database_url, "database the backend uses", ("backend",),
+             secret=True),
+    Variable("CLERK_SECRET_KEY", parse_clerk_secret, "Clerk sign-in (only when Clerk is on)",
+             ("backend",), required=False, secret=True),
+    Variable("ENCRYPTION_KEY", parse_encryption_keys, "keys for personal data at rest",
+             ("backend",), secret=True),
+    Variable("JOBNAUT_ENV", parse_environment, "development, staging or production",
+             ("backend", "frontend")),
+    Variable("PORT", parse_port, "port the service listens on", ("backend", "frontend"),
+             required=False),
+    Variable("API_BASE_URL", parse_http_url, "where the frontend reaches the backend",
+             ("frontend",)),
+)
+OPTIONAL: tuple[Variable, ...] = (
+    Variable("CLERK_JWT_KEY", parse_pem_public_key, "Clerk's PEM public key for session tokens",
+             ("backend",), required=False),
+    Variable("JSEARCH_API_URL", parse_http_url, "job-feed API base URL", ("backend",),
+             required=False),
+    Variable("JSEARCH_API_KEY", str, "job-feed API key", ("backend",), required=False,
+             secret=True),
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    state: str  # "ok", "missing", "invalid" or "unset" (optional and not given)
+    reason: str
+    secret: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.state in ("ok", "unset")
+
+
+def check_variables(env: Mapping[str, str], service: str | None = None) -> list[CheckResult]:
+    """Validate every checklist variable for `service` (or for both) and say why each fails."""
+    results = []
+    for var in CHECKLIST + OPTIONAL:
+        if service is not None and service not in var.services:
+            continue
+        raw = env.get(var.name, "")
+        if not raw.strip():
+            required = var.required
+            if var.name == "CLERK_JWT_KEY" and env.get("CLERK_SECRET_KEY"):
+                required = True  # Clerk sign-in needs the key that verifies its tokens.
+            state, reason = ("missing", "required, not set") if required else ("unset", "not set")
+            results.append(CheckResult(var.name, state, reason, var.secret))
+            continue
+        try:
+            var.parse(raw)
+        except ValueError as exc:
+            results.append(CheckResult(var.name, "invalid", str(exc), var.secret))
+        else:
+            results.append(CheckResult(var.name, "ok", var.description, var.secret))
+    if (
+        service in (None, "backend")
+        and env.get("JOBNAUT_ENV", "").strip().lower() == Environment.production
+        and env.get("DATABASE_URL", "").startswith("sqlite")
+    ):
+        results.append(CheckResult(
+            "DATABASE_URL", "invalid", "production must run on PostgreSQL, not SQLite", True))
+    return results
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Read KEY=VALUE lines from a .env file (blank lines and # comments skipped)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def effective_environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment layered over a `.env` file in the working directory."""
+    merged = read_dotenv(Path.cwd() / ".env")
+    merged.update(os.environ if env is None else env)
+    return merged
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    database_url: URL
+    encryption: MultiFernet
+    environment: Environment
+    port: int
+    clerk_secret_key: str | None
+    clerk_jwt_key: str | None
+    jsearch_api_url: str | None
+    jsearch_api_key: str | None
+    release: str
+    commit: str
+
+    def __repr__(self) -> str:  # never show the secrets held here
+        return f"BackendSettings(environment={self.environment}, port={self.port})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> BackendSettings:
+        values = effective_environment(env)
+        _raise_on_problems(check_variables(values, "backend"))
+        return cls(
+            database_url=parse_database_url(values["DATABASE_URL"]),
+            encryption=parse_encryption_keys(values["ENCRYPTION_KEY"]),
+            environment=parse_environment(values["JOBNAUT_ENV"]),
+            port=parse_port(values.get("PORT") or "8000"),
+            clerk_secret_key=values.get("CLERK_SECRET_KEY") or None,
+            clerk_jwt_key=(parse_pem_public_key(values["CLERK_JWT_KEY"])
+                           if values.get("CLERK_JWT_KEY") else None),
+            jsearch_api_url=values.get("JSEARCH_API_URL") or None,
+            jsearch_api_key=values.get("JSEARCH_API_KEY") or None,
+            release=values.get("JOBNAUT_RELEASE", "dev"),
+            commit=values.get("JOBNAUT_COMMIT", "unknown"),
+        )
+
+
+@dataclass(frozen=True)
+class FrontendSettings:
+    api_base_url: str
+    environment: Environment
+    port: int
+    release: str
+    commit: str
+    api_timeout: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> FrontendSettings:
+        values = effective_environment(env)
+        _raise_on_problems(check_variables(values, "frontend"))
+        return cls(
+            api_base_url=parse_http_url(values["API_BASE_URL"]),
+            environment=parse_environment(values["JOBNAUT_ENV"]),
+            port=parse_port(values.get("PORT") or "8080"),
+            release=values.get("JOBNAUT_RELEASE", "dev"),
+            commit=values.get("JOBNAUT_COMMIT", "unknown"),
+            api_timeout=float(values.get("API_TIMEOUT_SECONDS") or 5.0),
+        )
+
+
+def _raise_on_problems(results: list[CheckResult]) -> None:
+    problems = [f"{r.name}: {r.reason}" for r in results if not r.ok]
+    if problems:
+        raise ConfigError(problems)
+
+
+def redact(name: str, value: str) -> str:
+    """What may be shown of a configuration value: secrets masked, URLs without passwords."""
+    if name == "DATABASE_URL":
+        try:
+            return make_url(value).render_as_string(hide_password=True)
+        except ArgumentError:
+            return "****"
+    if name in SECRET_KEYS or any(w in name for w in ("SECRET", "KEY", "PASSWORD", "TOKEN")):
+        return "****" if value else ""
+    return value
