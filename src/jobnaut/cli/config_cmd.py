@@ -1,4 +1,4 @@
-"""`jobnaut config …`: the configuration checklist (Appendix B) and key generation."""
+"""`jobnaut config …`: the Appendix B checklist and each release's configuration snapshot."""
 
 from __future__ import annotations
 
@@ -6,19 +6,29 @@ import typer
 from cryptography.fernet import Fernet
 from rich.table import Table
 
+from jobnaut.cli.ops_cmds import STATE, home_root, open_env, run_procedure
 from jobnaut.cli.output import console, print_json
 from jobnaut.config import check_variables, effective_environment
+from jobnaut.ops.actions import configuration, lifecycle
+from jobnaut.ops.actions.rollback import CONFIG_RELEASE
 
-app = typer.Typer(help="Check and change configuration.", no_args_is_help=True)
+app = typer.Typer(help="Check, show, change and restore configuration.", no_args_is_help=True)
 
 
 @app.command("check")
 def check(
     service: str | None = typer.Option(None, help="backend or frontend (default: both)"),
+    from_env: bool = typer.Option(False, "--env", help="check this shell's environment and "
+                                                       ".env instead of the environment home"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Print the configuration checklist with each item's state; exit 1 if any fails."""
-    results = check_variables(effective_environment(), service)
+    if not from_env and (home_root() / "jobnaut.toml").exists():
+        env = open_env()
+        values = env.config_of(env.current_config_id())
+    else:
+        values = effective_environment()
+    results = check_variables(values, service)
     if as_json:
         print_json([{"name": r.name, "state": r.state, "reason": r.reason} for r in results])
     else:
@@ -31,7 +41,81 @@ def check(
         raise typer.Exit(1)
 
 
+@app.command("show")
+def show(
+    release: str | None = typer.Option(None, help="a release's snapshot (default: active)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show the configuration, secrets redacted."""
+    values = lifecycle.show_config(open_env(), release)
+    if as_json:
+        print_json(values)
+        return
+    for key, value in values.items():
+        console.print(f"{key}={value}")
+
+
+@app.command("diff")
+def diff(
+    a: str = typer.Argument(..., help="release, e.g. v3"),
+    b: str = typer.Argument(..., help="release, e.g. v4"),
+    reveal: bool = typer.Option(False, help="show secret values (careful: on screen)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Which keys changed between two releases' configurations."""
+    rows = configuration.diff(open_env(), a, b, reveal=reveal)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no differences")
+    for row in rows:
+        console.print(f"{row['change']:>8} {row['key']}: {row[a]!s} → {row[b]!s}")
+
+
+@app.command("set")
+def set_(
+    assignments: list[str] = typer.Argument(..., help="KEY=VALUE …"),
+    dry_run: bool = typer.Option(False, "--dry-run"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Change configuration: a new release with the same code, deployed with the same checks."""
+    env = open_env()
+    config_id, reason = configuration.changed_config(
+        env, set_values=configuration.parse_assignments(assignments))
+    run_procedure(CONFIG_RELEASE, {"config_id": config_id, "reason": reason},
+                  dry_run=dry_run, resume=False, as_json=as_json)
+
+
+@app.command("unset")
+def unset(
+    keys: list[str] = typer.Argument(...),
+    dry_run: bool = typer.Option(False, "--dry-run"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Remove configuration keys: a new release, deployed with the same checks."""
+    env = open_env()
+    config_id, reason = configuration.changed_config(env, unset=[k.upper() for k in keys])
+    run_procedure(CONFIG_RELEASE, {"config_id": config_id, "reason": reason},
+                  dry_run=dry_run, resume=False, as_json=as_json)
+
+
+@app.command("restore")
+def restore(
+    from_release: str = typer.Option(..., "--from", help="release whose snapshot to restore"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Restore a release's configuration snapshot (same as `rollback config --to`)."""
+    env = open_env()
+    config_id, reason = configuration.rollback_target_config(env, from_release)
+    run_procedure(CONFIG_RELEASE, {"config_id": config_id, "reason": reason},
+                  dry_run=False, resume=False, as_json=as_json)
+
+
 @app.command("generate-key")
 def generate_key() -> None:
-    """Print a new ENCRYPTION_KEY (prepend it to the existing keys to rotate)."""
+    """Print a new ENCRYPTION_KEY (put it first, before the old key, to rotate)."""
     typer.echo(Fernet.generate_key().decode())
+
+
+__all__ = ["STATE", "app"]

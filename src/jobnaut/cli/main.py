@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import typer
 
-from jobnaut.cli import config_cmd
+from jobnaut.cli import config_cmd, migrate_cmd, ops_cmds
+from jobnaut.cli.output import fail
 from jobnaut.cli.serve import serve
+from jobnaut.ops.errors import OpsError
 
 app = typer.Typer(
     help="JobNaut: run the job-search service, deploy it, and roll it back safely.",
@@ -13,9 +15,28 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def global_options(
+    home: str | None = typer.Option(None, "--home", help="environment home (default: "
+                                                         "$JOBNAUT_HOME or ./.jobnaut)"),
+    debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+) -> None:
+    ops_cmds.STATE.home_option = home
+    ops_cmds.STATE.debug = debug
+
+
 app.command()(serve)
+ops_cmds.register(app)
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(migrate_cmd.app, name="migrate")
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except OpsError as exc:
+        if ops_cmds.STATE.debug:
+            raise
+        fail(exc.message, exc.hint, code=exc.exit_code)

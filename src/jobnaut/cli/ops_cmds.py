@@ -1,0 +1,336 @@
+"""The control-plane commands: init, up, down, deploy, releases, status, rollback, health,
+logs. Each parses, calls one action in jobnaut.ops, and renders its result."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from jobnaut.cli.output import console, err_console, fail, print_json
+from jobnaut.ops import operation
+from jobnaut.ops.actions import configuration, lifecycle
+from jobnaut.ops.actions.deploy import DEPLOY
+from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
+from jobnaut.ops.context import Env
+from jobnaut.ops.environment import SERVICES, resolve_home
+from jobnaut.ops.errors import OpsError
+from jobnaut.ops.operation import OperationResult, Procedure, Step
+
+
+class State:
+    home_option: str | None = None
+    debug: bool = False
+
+
+STATE = State()
+
+
+def home_root() -> Path:
+    return resolve_home(STATE.home_option)
+
+
+def open_env() -> Env:
+    return Env.open(home_root())
+
+
+def _reporter(as_json: bool) -> operation.Reporter:
+    started: dict[int, float] = {}
+
+    def report(position: int, step: Step, status: str, detail: str | None) -> None:
+        if as_json:
+            return
+        if status == "running":
+            started[position] = time.monotonic()
+            err_console.print(f"[bold]{position:>2}. {step.name}[/] … ", end="")
+            return
+        took = time.monotonic() - started.get(position, time.monotonic())
+        colour = {"succeeded": "green", "failed": "red", "skipped": "yellow"}[status]
+        prefix = "" if status != "skipped" else f"[bold]{position:>2}. {step.name}[/] "
+        err_console.print(f"{prefix}[{colour}]{status}[/] ({took:.1f}s) {detail or ''}")
+
+    return report
+
+
+def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, resume: bool,
+                  as_json: bool) -> OperationResult | None:
+    env = open_env()
+    if dry_run:
+        steps = operation.plan_only(env, procedure, args)
+        if as_json:
+            print_json({"kind": procedure.kind, "dry_run": True,
+                        "steps": [{"name": s.name, "description": s.description}
+                                  for s in steps]})
+        else:
+            console.print(f"[bold]Plan for {procedure.kind}[/] (dry run: nothing changes)")
+            for n, step in enumerate(steps, start=1):
+                console.print(f"{n:>2}. [bold]{step.name}[/]: {step.description}")
+        return None
+    started = time.monotonic()
+    result = operation.execute(env, procedure, args, resume=resume,
+                               reporter=_reporter(as_json))
+    elapsed = time.monotonic() - started
+    if as_json:
+        print_json({**result.as_json(), "seconds": round(elapsed, 2)})
+    elif result.ok:
+        console.print(f"[green]✓ {procedure.kind} #{result.operation_id} succeeded[/] "
+                      f"in {elapsed:.1f}s")
+    if not result.ok:
+        fail(f"{procedure.kind} #{result.operation_id}: {result.error}", result.hint)
+    return result
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("up")(up)
+    app.command("down")(down)
+    app.command("deploy")(deploy)
+    app.command("releases")(releases)
+    app.command("status")(status)
+    app.command("health")(health)
+    app.command("logs")(logs)
+    app.command("proxy", hidden=True)(proxy)
+    app.add_typer(rollback_app, name="rollback")
+
+
+def init(
+    source: Path | None = typer.Option(None, help="git repository releases are built from "
+                                                  "(default: this JobNaut checkout)"),
+    database_url: str | None = typer.Option(None, help="default: SQLite in the home"),
+    backend_port: int = typer.Option(8000, help="public port of the API"),
+    frontend_port: int = typer.Option(8080, help="public port of the web app"),
+    admin_port: int | None = typer.Option(None, help="local port driving the traffic "
+                                                     "switch (default: frontend port + 1)"),
+    name: str = typer.Option("production", help="environment name"),
+    environment: str = typer.Option("development", help="JOBNAUT_ENV of the services"),
+) -> None:
+    """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
+    env = lifecycle.init(home_root(), source=source, database_url=database_url,
+                         backend_port=backend_port, frontend_port=frontend_port,
+                         admin_port=admin_port, name=name, environment=environment)
+    console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
+    console.print(f"  edit {env.home.root / 'jobnaut.toml'}; then `jobnaut deploy`")
+
+
+def up(
+    demo_data: bool = typer.Option(True, help="load demo jobs into an empty database"),
+) -> None:
+    """Start the environment (init and first deploy of the source's HEAD on a new home)."""
+    root = home_root()
+    if not (root / "jobnaut.toml").exists():
+        lifecycle.init(root)
+        console.print(f"[green]✓[/] created environment in {root}")
+    env = open_env()
+    if env.ledger.active_release() is None:
+        run_procedure(DEPLOY, {"ref": "HEAD", "reason": "first deploy by `jobnaut up`",
+                               "demo_data": demo_data}, dry_run=False, resume=False,
+                      as_json=False)
+    else:
+        lifecycle.up(env)
+    state = lifecycle.status(env)
+    console.print(f"[green]✓ JobNaut is up[/] ({state['active_release']})")
+    console.print(f"  web app: [bold]{state['urls']['frontend']}[/]")
+    console.print(f"  API:     {state['urls']['backend']}  (docs at /docs)")
+
+
+def down() -> None:
+    """Stop the environment's services and its traffic switch."""
+    console.print(lifecycle.down(open_env()))
+
+
+def deploy(
+    ref: str = typer.Argument("HEAD", help="branch, tag or commit of the source repository"),
+    reason: str = typer.Option("", "--reason", "-m", help="why (recorded in the ledger)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the plan; change nothing"),
+    resume: bool = typer.Option(False, "--resume", help="continue an interrupted deploy"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Build, record, migrate, start, check, switch, verify. A failing release never takes
+    traffic; the previous one keeps serving."""
+    run_procedure(DEPLOY, {"ref": ref, "reason": reason or f"deploy {ref}"},
+                  dry_run=dry_run, resume=resume, as_json=as_json)
+
+
+def releases(as_json: bool = typer.Option(False, "--json")) -> None:
+    """List releases, newest first."""
+    env = open_env()
+    items = [r.as_json() for r in reversed(env.ledger.releases())]
+    if as_json:
+        print_json(items)
+        return
+    table = Table("id", "status", "kind", "ref", "schema", "backup", "created", "by", "why")
+    for r in items:
+        colour = {"active": "green", "failed": "red", "rolled_back": "yellow"}.get(r["status"], "")
+        table.add_row(r["id"], f"[{colour}]{r['status']}[/]" if colour else r["status"],
+                      r["kind"], r["ref"][:12], r["schema_revision"] or "", r["backup_id"] or "",
+                      r["created_at"][:19], r["actor"], r["reason"])
+    console.print(table)
+
+
+def status(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Active release, each service's release, pid, port and health, and the last operation."""
+    state = lifecycle.status(open_env())
+    if as_json:
+        print_json(state)
+        return
+    console.print(f"environment [bold]{state['environment']}[/] — active release "
+                  f"[bold]{state['active_release'] or 'none'}[/]")
+    table = Table("service", "release", "pid", "port", "public", "healthy")
+    for service in SERVICES:
+        s = state["services"][service]
+        table.add_row(service, s["release"] or "-", str(s["pid"] or "-"), str(s["port"] or "-"),
+                      str(s["public_port"]), "[green]yes[/]" if s["healthy"] else "[red]no[/]")
+    for s in state["services"].get("standby", []):
+        table.add_row(f"{s['service']} ({s['role']})", s["release"], str(s["pid"]),
+                      str(s["port"]), "-", "yes" if s["healthy"] else "no")
+    console.print(table)
+    if state["deploy_freeze"]:
+        console.print(f"[red]deploys frozen:[/] {state['deploy_freeze']}")
+    if state["running_operation"]:
+        op = state["running_operation"]
+        console.print(f"[yellow]running:[/] {op.get('kind')} #{op.get('operation')} "
+                      f"(pid {op.get('pid')})")
+    interrupted = state["interrupted"]
+    if interrupted:
+        done = [s["name"] for s in interrupted["steps"] if s["status"] == "succeeded"]
+        stuck = next((s["name"] for s in interrupted["steps"] if s["status"] != "succeeded"),
+                     "before its first step")
+        console.print(f"[red]interrupted:[/] {interrupted['kind']} #{interrupted['id']} stopped "
+                      f"at '{stuck}' (done: {', '.join(done) or 'nothing'}).")
+        verb = "deploy" if interrupted["kind"] == "deploy" else "rollback " + \
+            interrupted["kind"].removeprefix("rollback-")
+        console.print(f"  continue it with `jobnaut {verb} --resume`, or undo it with "
+                      "`jobnaut rollback code`")
+    elif state["last_operation"]:
+        op = state["last_operation"]
+        console.print(f"last operation: {op['kind']} #{op['id']} {op['status']}"
+                      + (f" — {op['error']}" if op["error"] else ""))
+
+
+def health(as_json: bool = typer.Option(False, "--json")) -> None:
+    """The plan's Appendix C checklist through the public ports; exit 1 if a critical check
+    fails."""
+    from jobnaut.ops import checks
+
+    env = open_env()
+    results = checks.appendix_c(env.home, env.config_of(env.current_config_id()))
+    if as_json:
+        print_json({"ok": not checks.failures(results),
+                    "checks": [r.as_json() for r in results]})
+    else:
+        table = Table("", "check", "latency", "detail")
+        for r in results:
+            mark = "[green]✓[/]" if r.ok else ("[red]✗[/]" if r.critical else "[yellow]![/]")
+            table.add_row(mark, r.name, f"{r.latency_ms:.0f} ms", r.detail)
+        console.print(table)
+    if checks.failures(results):
+        raise typer.Exit(1)
+
+
+def logs(
+    service: str = typer.Argument("backend", help="backend, frontend or proxy"),
+    lines: int = typer.Option(100, "--lines", "-n"),
+    release: str | None = typer.Option(None, help="a release's log (default: the live one)"),
+) -> None:
+    """Show a service's log."""
+    env = open_env()
+    if service == "proxy":
+        path = env.home.logs / "proxy.log"
+    else:
+        if service not in SERVICES:
+            fail(f"unknown service {service!r}", code=2)
+        if release:
+            number = env.find_release(release).id
+        else:
+            live = [p for p in env.ledger.running_processes()
+                    if p.service == service and p.role == "live"]
+            active = env.ledger.active_release()
+            number = live[0].release_id if live else (active.id if active else 0)
+        path = env.home.logs / f"v{number}-{service}.log"
+    if not path.exists():
+        fail(f"no log at {path}")
+    for line in path.read_text(errors="replace").splitlines()[-lines:]:
+        typer.echo(line)
+
+
+def proxy() -> None:
+    """Run the traffic switch in the foreground (started by the control plane)."""
+    from jobnaut.ops import proxy as traffic
+
+    env = open_env()
+    cfg = env.home.config
+    env.home.run.mkdir(parents=True, exist_ok=True)
+    traffic.serve({cfg.backend_port: "backend", cfg.frontend_port: "frontend"},
+                  cfg.admin_port, env.home.run / "routes.json")
+
+
+rollback_app = typer.Typer(help="Roll back code, migrations or configuration.",
+                           no_args_is_help=True)
+
+
+@rollback_app.command("code")
+def rollback_code(
+    to: str | None = typer.Option(None, "--to", help="release to go back to (default: the "
+                                                     "previous good one)"),
+    service: str | None = typer.Option(None, "--service", help="only backend or frontend"),
+    reason: str = typer.Option("", "--reason", "-m"),
+    dry_run: bool = typer.Option(False, "--dry-run"),
+    yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation"),
+    resume: bool = typer.Option(False, "--resume"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Plan scenario 1: identify, stop the faulty release, restore and re-deploy the previous
+    one with the same checks, verify, record."""
+    if service is not None and service not in SERVICES:
+        fail(f"--service must be backend or frontend, not {service!r}", code=2)
+    args = {"to": to, "services": [service] if service else list(SERVICES),
+            "reason": reason or "operator request"}
+    if not (dry_run or yes or resume or as_json):
+        _confirm(CODE_ROLLBACK, args)
+    run_procedure(CODE_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json)
+
+
+@rollback_app.command("config")
+def rollback_config(
+    to: str | None = typer.Option(None, "--to", help="release whose configuration to restore"),
+    dry_run: bool = typer.Option(False, "--dry-run"),
+    yes: bool = typer.Option(False, "--yes"),
+    resume: bool = typer.Option(False, "--resume"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Plan scenario 3: restore a previous configuration snapshot, restart, verify."""
+    env = open_env()
+    if resume:
+        run_procedure(CONFIG_RELEASE, {}, dry_run=False, resume=True, as_json=as_json)
+        return
+    config_id, reason = configuration.rollback_target_config(env, to)
+    args = {"config_id": config_id, "reason": reason}
+    if not (dry_run or yes or as_json):
+        _confirm(CONFIG_RELEASE, args)
+    run_procedure(CONFIG_RELEASE, args, dry_run=dry_run, resume=False, as_json=as_json)
+
+
+def _confirm(procedure: Procedure, args: dict[str, Any]) -> None:
+    import sys
+
+    env = open_env()
+    steps = operation.plan_only(env, procedure, args)
+    console.print(f"[bold]{procedure.kind}[/] will:")
+    for n, step in enumerate(steps, start=1):
+        console.print(f"{n:>2}. {step.description}")
+    if not sys.stdin.isatty():
+        fail("confirmation needed and no terminal to ask", hint="add --yes", code=2)
+    if not typer.confirm("Go ahead?"):
+        raise typer.Exit(1)
+
+
+def wrap_errors(debug: bool, func: Any) -> Any:
+    try:
+        return func()
+    except OpsError as exc:
+        if debug:
+            raise
+        fail(exc.message, exc.hint, code=exc.exit_code)

@@ -1,0 +1,57 @@
+"""Configuration snapshots: set, unset, diff, and choosing what a config rollback restores."""
+
+from __future__ import annotations
+
+from jobnaut.config import redact
+from jobnaut.ops.actions.rollback import previous_good
+from jobnaut.ops.context import Env
+from jobnaut.ops.errors import OpsError
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    changes = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not key.strip().replace("_", "").isalnum():
+            raise OpsError(f"expected KEY=VALUE, got {pair.split('=')[0]!r}…", exit_code=2)
+        changes[key.strip().upper()] = value
+    return changes
+
+
+def changed_config(env: Env, *, set_values: dict[str, str] | None = None,
+                   unset: list[str] | None = None) -> tuple[int, str]:
+    """Store the active configuration with the change applied; returns (config_id, reason)."""
+    config = env.config_of(env.current_config_id())
+    for key in unset or []:
+        if key not in config:
+            raise OpsError(f"{key} is not set", exit_code=2)
+        del config[key]
+    config.update(set_values or {})
+    keys = sorted([*(set_values or {}), *(unset or [])])
+    reason = ("config set " if set_values else "config unset ") + ", ".join(keys)
+    return env.ledger.add_config(env.cipher.seal(config)), reason
+
+
+def rollback_target_config(env: Env, to: str | None) -> tuple[int, str]:
+    active = env.ledger.active_release()
+    if active is None:
+        raise OpsError("nothing is deployed yet", hint="run `jobnaut deploy`")
+    target = env.find_release(to) if to else previous_good(env, active)
+    if env.config_of(target.config_id) == env.config_of(active.config_id):
+        raise OpsError(f"{target.name}'s configuration is the same as the active one",
+                       hint="give another release with --to", exit_code=2)
+    return target.config_id, f"rollback config to {target.name}'s snapshot"
+
+
+def diff(env: Env, a: str, b: str, reveal: bool = False) -> list[dict[str, str | None]]:
+    left = env.release_config(env.find_release(a))
+    right = env.release_config(env.find_release(b))
+    rows: list[dict[str, str | None]] = []
+    for key in sorted(set(left) | set(right)):
+        before, after = left.get(key), right.get(key)
+        if before == after:
+            continue
+        change = "added" if before is None else "removed" if after is None else "changed"
+        show = (lambda v: v) if reveal else (lambda v: None if v is None else redact(key, v))
+        rows.append({"key": key, "change": change, a: show(before), b: show(after)})
+    return rows

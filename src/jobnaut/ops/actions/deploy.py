@@ -1,0 +1,123 @@
+"""`jobnaut deploy`: build, record, back up, migrate, start, check, switch, verify.
+
+A release that fails anywhere never takes traffic (or gives it back at once), is marked
+failed, and the previous release keeps serving — with no command from the operator.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+from jobnaut.config import check_variables
+from jobnaut.ops import build, commands, runner
+from jobnaut.ops.actions import switching
+from jobnaut.ops.context import Env
+from jobnaut.ops.errors import OpsError
+from jobnaut.ops.ledger import Release
+from jobnaut.ops.operation import Procedure, Run, Step
+
+
+def _release(run: Run) -> Release:
+    return run.env.ledger.release(int(run.ctx["release_id"]))
+
+
+def preflight_config(env: Env, config_id: int) -> str:
+    results = check_variables(env.config_of(config_id))
+    failing = [f"{r.name}: {r.reason}" for r in results if not r.ok]
+    if failing:
+        raise OpsError("configuration checklist fails: " + "; ".join(failing),
+                       hint="`jobnaut config check` shows every item")
+    return f"{len(results)} configuration items valid"
+
+
+def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Step]:
+    ref = args.get("ref") or "HEAD"
+
+    def preflight(run: Run) -> str:
+        commit = build.resolve_ref(env.home.config.source, ref)
+        config_id = int(args["config_id"]) if args.get("config_id") else env.current_config_id()
+        detail = preflight_config(env, config_id)
+        active = env.ledger.active_release()
+        run.ctx.update(commit=commit, config_id=config_id,
+                       previous_active=active.id if active else None)
+        return f"{ref} is {commit[:12]}; {detail}"
+
+    def build_step(run: Run) -> str:
+        commit = run.ctx["commit"]
+        build_dir = env.home.build_dir(commit)
+        built = build.build(env.home.config.source, commit, build_dir)
+        run.ctx["schema_revision"] = build.expected_schema(build_dir)
+        verb = "built" if built else "reused build of"
+        return f"{verb} {commit[:12]}; expects schema {run.ctx['schema_revision']}"
+
+    def record(run: Run) -> str:
+        if "release_id" not in run.ctx:
+            release = env.ledger.add_release(
+                ref=run.ctx["commit"], requested_ref=ref, kind=args.get("kind", "code"),
+                config_id=run.ctx["config_id"], schema_revision=run.ctx["schema_revision"],
+                reason=args.get("reason") or f"deploy {ref}", actor=_actor(),
+            )
+            run.ctx["release_id"] = release.id
+        return f"release v{run.ctx['release_id']}"
+
+    def migrate(run: Run) -> str:
+        release = _release(run)
+        current = switching.database_revision(env, release)
+        run.ctx["schema_before"] = current
+        if current == release.schema_revision and not args.get("demo_data"):
+            return f"schema already at {current}"
+        run.ctx["migrated"] = True
+        demo = ["--demo-data"] if args.get("demo_data") else []
+        runner.run(commands.jobnaut_in(env.home.build_dir(release.ref), "migrate", "up", *demo),
+                   env=switching.service_env(env, release), timeout=600)
+        return f"schema {current or 'empty'} → {release.schema_revision}"
+
+    return [
+        Step("preflight", f"check that {ref} exists, the configuration checklist passes and no "
+                          "other operation runs", preflight),
+        Step("build", "build the release from the commit (git archive + its own virtualenv)",
+             build_step),
+        Step("record", "record the release in the ledger", record),
+        Step("migrate", "upgrade the database schema with the new release's migrations",
+             migrate),
+        *switching.start_and_check_steps(_release),
+        *switching.switch_steps(_release),
+        Step("prune", "remove built files of old releases beyond keep_releases", _prune),
+    ]
+
+
+def _prune(run: Run) -> str:
+    from jobnaut.ops.actions.lifecycle import prune_builds
+
+    removed = prune_builds(run.env)
+    return f"removed {len(removed)} old builds" if removed else "nothing to prune"
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def on_deploy_failure(run: Run, error: Exception) -> None:
+    if "release_id" not in run.ctx:
+        return  # failed before anything changed
+    release = _release(run)
+    switching.abandon_candidate(run, release)
+    if run.ctx.get("migrated") and run.ctx.get("previous_active"):
+        # Rule 2: downgrade with the newer code, whose scripts know how to undo its changes.
+        target = run.ctx.get("schema_before") or "base"
+        runner.run(commands.jobnaut_in(env_build(run, release), "migrate", "down", "--to",
+                                       target),
+                   env=switching.service_env(run.env, release), timeout=600)
+        run.event(f"schema returned to {target} with {release.name}'s downgrade", "warning")
+    run.event(f"{release.name} marked failed; the previous release keeps serving", "warning")
+
+
+def env_build(run: Run, release: Release) -> Any:
+    return run.env.home.build_dir(release.ref)
+
+
+DEPLOY = Procedure("deploy", plan_deploy, on_deploy_failure)

@@ -1,0 +1,173 @@
+"""Creating an environment, bringing it up and down, and reporting its state."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+
+from jobnaut.config import redact
+from jobnaut.ops import build, lock
+from jobnaut.ops.actions import switching
+from jobnaut.ops.context import Env
+from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, SERVICES
+from jobnaut.ops.errors import OpsError
+from jobnaut.ops.ledger import Ledger
+from jobnaut.ops.operation import interrupted_operation
+from jobnaut.ops.secrets import SnapshotCipher, create_key
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+
+
+def init(root: Path, *, source: Path | None = None, database_url: str | None = None,
+         backend_port: int = 8000, frontend_port: int = 8080, admin_port: int | None = None,
+         name: str = "production", environment: str = "development") -> Env:
+    if (root / CONFIG_NAME).exists():
+        raise OpsError(f"{root} already holds an environment", hint="use it, or pick --home")
+    source = (source or REPO_ROOT).resolve()
+    build.resolve_ref(source, "HEAD")  # fail early when the source is not a git repository
+    root.mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o700)
+    (root / "data").mkdir(exist_ok=True)
+    (root / CONFIG_NAME).write_text(CONFIG_TEMPLATE.format(
+        name=name, source=source, backend_port=backend_port, frontend_port=frontend_port,
+        admin_port=admin_port or frontend_port + 1,
+    ))
+    create_key(root / "secret.key")
+    ledger = Ledger(root / "ledger.db")
+    os.chmod(root / "ledger.db", 0o600)
+    initial = {
+        "DATABASE_URL": database_url or f"sqlite:///{root / 'data' / 'jobnaut.db'}",
+        "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "JOBNAUT_ENV": environment,
+        "API_BASE_URL": f"http://127.0.0.1:{backend_port}",
+    }
+    config_id = ledger.add_config(SnapshotCipher(root / "secret.key").seal(initial))
+    ledger.set_state("initial_config", str(config_id))
+    ledger.event(f"environment {name} created at {root} (source {source})")
+    return Env.open(root)
+
+
+def up(env: Env) -> str:
+    """Start the active release's services; deploys the source's HEAD on a new home."""
+    active = env.ledger.active_release()
+    if active is None:
+        return "no release yet"
+    driver.ensure_proxy(env.home)
+    switching.ensure_built(env, active)
+    started = []
+    for service in SERVICES:
+        live = [p for p in switching.live_processes(env, service) if driver.is_alive(p.pid)]
+        if live:
+            driver.route(env.home, service, live[0].port)
+            continue
+        proc = driver.start_service(env.home, env.ledger, release_id=active.id,
+                                    build_dir=env.home.build_dir(active.ref), service=service,
+                                    env=switching.service_env(env, active), role="live")
+        driver.wait_healthy(proc, env.home.config.start_timeout)
+        driver.route(env.home, service, proc.port)
+        started.append(service)
+    env.ledger.event(f"up: {active.name} serving" + (f" (started {', '.join(started)})"
+                                                      if started else ""))
+    return f"{active.name} serving"
+
+
+def down(env: Env) -> str:
+    stopped = 0
+    for service in SERVICES:
+        if driver.proxy_running(env.home):
+            driver.route(env.home, service, None)
+    for p in env.ledger.running_processes():
+        driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
+        stopped += 1
+    driver.stop_proxy(env.home)
+    env.ledger.event(f"down: stopped {stopped} processes and the traffic switch")
+    return f"stopped {stopped} processes"
+
+
+def reconcile(env: Env) -> None:
+    """Forget processes that died (crash, reboot) so that the ledger tells the truth."""
+    for p in env.ledger.running_processes():
+        if not driver.is_alive(p.pid):
+            env.ledger.process_stopped(p.id)
+            env.ledger.event(f"{p.service} of v{p.release_id} (pid {p.pid}) is gone",
+                             level="warning")
+
+
+def status(env: Env) -> dict[str, Any]:
+    import httpx
+
+    reconcile(env)
+    active = env.ledger.active_release()
+    routes = driver.routes(env.home)
+    services: dict[str, Any] = {}
+    for p in env.ledger.running_processes():
+        healthy = False
+        with contextlib.suppress(httpx.TransportError):
+            healthy = httpx.get(f"http://127.0.0.1:{p.port}/health/ready",
+                                timeout=3).status_code == 200
+        entry = {"release": f"v{p.release_id}", "pid": p.pid, "port": p.port,
+                 "role": p.role, "healthy": healthy, "log": p.log}
+        if p.role == "live":
+            services[p.service] = entry
+        else:
+            services.setdefault("standby", []).append({"service": p.service, **entry})
+    for service in SERVICES:
+        services.setdefault(service, {"release": None, "pid": None, "port": None,
+                                      "role": "stopped", "healthy": False})
+        services[service]["public_port"] = env.home.config.public_port(service)
+        services[service]["route"] = routes.get(service)
+    last = env.ledger.operations(limit=1)
+    interrupted = interrupted_operation(env)
+    running = lock.holder(env.home.lock_path)
+    return {
+        "environment": env.home.config.name,
+        "home": str(env.home.root),
+        "active_release": active.name if active else None,
+        "active": active.as_json() if active else None,
+        "services": services,
+        "urls": {"frontend": f"http://127.0.0.1:{env.home.config.frontend_port}",
+                 "backend": f"http://127.0.0.1:{env.home.config.backend_port}"},
+        "deploy_freeze": env.ledger.get_state("deploy_freeze"),
+        "running_operation": running,
+        "last_operation": _operation_json(env, last[0]) if last else None,
+        "interrupted": _operation_json(env, interrupted) if interrupted else None,
+    }
+
+
+def _operation_json(env: Env, op: Any) -> dict[str, Any]:
+    steps = env.ledger.steps(op.id)
+    return {"id": op.id, "kind": op.kind, "status": op.status, "args": op.args,
+            "error": op.error, "started_at": op.started_at, "finished_at": op.finished_at,
+            "steps": [{"name": s["name"], "status": s["status"], "detail": s["detail"]}
+                      for s in steps]}
+
+
+def prune_builds(env: Env) -> list[str]:
+    """Keep the builds of the newest keep_releases releases, the active one and the one
+    before it; remove the others (a rollback to them rebuilds from the commit)."""
+    releases = env.ledger.releases()
+    keep = {r.ref for r in releases[-env.home.config.keep_releases:]}
+    active = env.ledger.active_release()
+    activated = [r for r in releases if r.activated_at]
+    for r in ([active] if active else []) + activated[-2:]:
+        keep.add(r.ref)
+    keep.update(env.home.build_dir(p.release_id and env.ledger.release(p.release_id).ref).name
+                for p in env.ledger.running_processes())
+    removed = []
+    if env.home.builds.exists():
+        for path in env.home.builds.iterdir():
+            if path.is_dir() and path.name not in keep:
+                build.remove(path)
+                removed.append(path.name)
+    return removed
+
+
+def show_config(env: Env, release_name: str | None = None) -> dict[str, str]:
+    config_id = (env.find_release(release_name).config_id if release_name
+                 else env.current_config_id())
+    return {k: redact(k, v) for k, v in sorted(env.config_of(config_id).items())}

@@ -1,0 +1,177 @@
+"""Steps shared by every procedure that puts a release in front of users: migrate, start
+its processes, check them before they take traffic, switch, retire the old ones, verify.
+
+Used by deploys, configuration changes, and code and configuration rollbacks, so every one
+of them has the same rule: a release that fails its checks never takes traffic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobnaut.ops import build, checks, commands, runner
+from jobnaut.ops.context import Env
+from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.environment import SERVICES
+from jobnaut.ops.errors import OpsError
+from jobnaut.ops.ledger import ProcessRecord, Release
+from jobnaut.ops.operation import Run, Step
+
+
+def service_env(env: Env, release: Release) -> dict[str, str]:
+    config = env.release_config(release)
+    return {**config, "JOBNAUT_RELEASE": release.name, "JOBNAUT_COMMIT": release.ref}
+
+
+def ensure_built(env: Env, release: Release) -> str:
+    build_dir = env.home.build_dir(release.ref)
+    if build.build(env.home.config.source, release.ref, build_dir):
+        return f"built {release.ref[:12]} into {build_dir.name[:12]}"
+    return f"files of {release.ref[:12]} already built"
+
+
+def database_revision(env: Env, release: Release) -> str | None:
+    """The database's revision, read with the release's own code (it knows the schema)."""
+    out = runner.run(
+        commands.jobnaut_in(env.home.build_dir(release.ref), "migrate", "current"),
+        env=service_env(env, release), timeout=120,
+    )
+    value = out.strip().splitlines()[-1] if out.strip() else ""
+    return None if value in ("", "None") else value
+
+
+def live_processes(env: Env, service: str | None = None) -> list[ProcessRecord]:
+    return [p for p in env.ledger.running_processes()
+            if p.role == "live" and (service is None or p.service == service)]
+
+
+def release_processes(env: Env, release_id: int, services: tuple[str, ...]) -> dict[str, ProcessRecord]:
+    found = {}
+    for p in env.ledger.running_processes():
+        if p.release_id == release_id and p.service in services and driver.is_alive(p.pid):
+            found[p.service] = p
+    return found
+
+
+def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES) -> list[Step]:
+    """Start (or reuse warm) processes for the release, then check them privately."""
+
+    def start(run: Run) -> str:
+        env, release = run.env, release_of(run)
+        reused = release_processes(env, release.id, services)
+        started = []
+        for service in services:
+            if service in reused:
+                continue
+            proc = driver.start_service(env.home, env.ledger, release_id=release.id,
+                                        build_dir=env.home.build_dir(release.ref),
+                                        service=service, env=service_env(env, release))
+            started.append(proc)
+        for proc in started:
+            driver.wait_healthy(proc, env.home.config.start_timeout)
+        candidates = release_processes(env, release.id, services)
+        run.ctx["candidates"] = {s: p.id for s, p in candidates.items()}
+        parts = [f"{p.service} pid {p.pid} port {p.port}" for p in candidates.values()]
+        warm = [s for s in services if s in reused]
+        return ", ".join(parts) + (f" (warm: {', '.join(warm)})" if warm else "")
+
+    def check(run: Run) -> str:
+        env, release = run.env, release_of(run)
+        procs = release_processes(env, release.id, services)
+        ports = {s: p.port for s, p in procs.items()}
+        for service in SERVICES:  # a service not being switched is checked where it is live
+            if service not in ports:
+                live = live_processes(env, service)
+                ports[service] = live[0].port if live else env.home.config.public_port(service)
+        results = checks.release_checks(env.home, f"http://127.0.0.1:{ports['backend']}",
+                                        f"http://127.0.0.1:{ports['frontend']}")
+        run.ctx["checks"] = [r.as_json() for r in results]
+        if checks.failures(results):
+            raise OpsError(f"{release.name} failed its checks: {checks.summary(results)}")
+        return checks.summary(results)
+
+    return [
+        Step("start", "start the release's services on private ports (or reuse warm ones)", start),
+        Step("check", "check liveness, readiness, critical endpoints and user flows before "
+                      "any traffic", check),
+    ]
+
+
+def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
+                 stop_previous: bool = False) -> list[Step]:
+    def switch(run: Run) -> str:
+        env, release = run.env, release_of(run)
+        driver.ensure_proxy(env.home)
+        procs = release_processes(env, release.id, services)
+        previous: dict[str, int] = {}
+        for service in services:
+            for old in live_processes(env, service):
+                if old.release_id != release.id:
+                    previous[service] = old.id
+            driver.route(env.home, service, procs[service].port)
+            env.ledger.set_process_role(procs[service].id, "live")
+        run.ctx.setdefault("retiring", {}).update(previous)
+        if set(services) == set(SERVICES):
+            env.ledger.set_active_release(release.id)
+        run.ctx["switched"] = True
+        run.event(f"traffic switched to {release.name} ({', '.join(services)})")
+        return f"{', '.join(services)} now served by {release.name}"
+
+    def retire(run: Run) -> str:
+        env = run.env
+        keep_warm = env.home.config.keep_warm and not stop_previous
+        running = {p.id: p for p in env.ledger.running_processes()}
+        retiring = [running[i] for i in run.ctx.get("retiring", {}).values() if i in running]
+        notes = []
+        # Only one previous release stays warm: older warm processes stop now.
+        for p in running.values():
+            if p.role == "warm" and p.service in services and p.id not in {r.id for r in retiring}:
+                driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
+                notes.append(f"stopped warm {p.service} of v{p.release_id}")
+        for p in retiring:
+            if keep_warm:
+                env.ledger.set_process_role(p.id, "warm")
+                notes.append(f"{p.service} of v{p.release_id} kept warm (pid {p.pid})")
+            else:
+                driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
+                notes.append(f"stopped {p.service} of v{p.release_id} after in-flight requests")
+        return "; ".join(notes) or "nothing to retire"
+
+    def verify(run: Run) -> str:
+        env = run.env
+        cfg = env.home.config
+        results = checks.release_checks(env.home, f"http://127.0.0.1:{cfg.backend_port}",
+                                        f"http://127.0.0.1:{cfg.frontend_port}")
+        if checks.failures(results):
+            raise OpsError(f"verification through the public ports failed: "
+                           f"{checks.summary(results)}")
+        return checks.summary(results) + " through the public ports"
+
+    return [
+        Step("switch", "switch traffic to the release (in-flight requests finish where they "
+                       "started)", switch),
+        Step("retire", "stop the previous release after in-flight requests (or keep it warm)",
+             retire),
+        Step("verify", "verify through the public ports", verify),
+    ]
+
+
+def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SERVICES) -> None:
+    """After a failure: traffic back to what served before, candidate processes stopped."""
+    env = run.env
+    retiring = run.ctx.get("retiring", {})
+    running = {p.id: p for p in env.ledger.running_processes()}
+    if run.ctx.get("switched"):
+        for service, process_id in retiring.items():
+            old = running.get(process_id)
+            if old and driver.is_alive(old.pid):
+                driver.route(env.home, service, old.port)
+                env.ledger.set_process_role(old.id, "live")
+                run.event(f"traffic for {service} returned to v{old.release_id}", level="warning")
+        previous_active = run.ctx.get("previous_active")
+        if previous_active and set(services) == set(SERVICES):
+            env.ledger.set_active_release(int(previous_active))
+    for p in env.ledger.running_processes():
+        if p.release_id == release.id and p.service in services:
+            driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
+    env.ledger.update_release(release.id, status="failed")

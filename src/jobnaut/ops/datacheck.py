@@ -1,0 +1,35 @@
+"""Questions about the live data that the control plane must answer before it acts."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from jobnaut.app.accounts.models import Profile
+from jobnaut.app.crypto import FieldCipher
+from jobnaut.app.db import make_engine, make_sessionmaker
+from jobnaut.app.saved.models import SavedJob
+from jobnaut.config import parse_database_url, parse_encryption_keys
+
+ENCRYPTED_COLUMNS = (Profile.full_name_enc, Profile.location_enc, SavedJob.notes_enc)
+
+
+def unreadable_rows(config: dict[str, str]) -> int:
+    """How many stored encrypted values the config's ENCRYPTION_KEY cannot decrypt
+    (0 when the database has no schema yet)."""
+    from sqlalchemy import inspect
+
+    cipher = FieldCipher(parse_encryption_keys(config["ENCRYPTION_KEY"]))
+    engine = make_engine(parse_database_url(config["DATABASE_URL"]))
+    try:
+        tables = set(inspect(engine).get_table_names())
+        unreadable = 0
+        with make_sessionmaker(engine)() as session:
+            for column in ENCRYPTED_COLUMNS:
+                if column.class_.__tablename__ not in tables:
+                    continue
+                for value in session.scalars(select(column).where(column.is_not(None))):
+                    if not cipher.can_decrypt(value):
+                        unreadable += 1
+        return unreadable
+    finally:
+        engine.dispose()

@@ -1,0 +1,2 @@
+"""How services run. `process` (direct deployment) is the first driver; others (compose)
+implement the same small interface."""

@@ -1,0 +1,188 @@
+"""An environment's home directory and its ops config file, `jobnaut.toml`."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobnaut.ops.errors import OpsError
+
+CONFIG_NAME = "jobnaut.toml"
+SERVICES = ("backend", "frontend")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    service: str
+    path: str
+    expect: int = 200
+
+
+@dataclass(frozen=True)
+class OpsConfig:
+    name: str
+    source: Path
+    backend_port: int
+    frontend_port: int
+    admin_port: int
+    keep_releases: int = 5
+    keep_warm: bool = True
+    start_timeout: float = 60.0
+    drain_timeout: float = 20.0
+    check_timeout: float = 10.0
+    endpoints: tuple[Endpoint, ...] = ()
+    flows: tuple[str, ...] = ("sign_in", "search", "save_job")
+
+    def public_port(self, service: str) -> int:
+        return self.backend_port if service == "backend" else self.frontend_port
+
+
+@dataclass(frozen=True)
+class Home:
+    """Where one environment keeps its state. Every path the control plane writes is here."""
+
+    root: Path
+    config: OpsConfig = field(compare=False)
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / "ledger.db"
+
+    @property
+    def key_path(self) -> Path:
+        return self.root / "secret.key"
+
+    @property
+    def builds(self) -> Path:
+        return self.root / "builds"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def backups(self) -> Path:
+        return self.root / "backups"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.run / "operation.lock"
+
+    def build_dir(self, commit: str) -> Path:
+        return self.builds / commit
+
+
+def resolve_home(option: str | None) -> Path:
+    return Path(option or os.environ.get("JOBNAUT_HOME") or ".jobnaut").resolve()
+
+
+def load_home(root: Path) -> Home:
+    path = root / CONFIG_NAME
+    if not path.is_file():
+        raise OpsError(
+            f"no JobNaut environment at {root}",
+            hint="run `jobnaut init` (or pass --home / set JOBNAUT_HOME)",
+        )
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise OpsError(f"{path} is not valid TOML: {exc}") from None
+    return Home(root=root, config=_parse(raw, path))
+
+
+def _parse(raw: dict, path: Path) -> OpsConfig:  # type: ignore[type-arg]
+    try:
+        env, ports = raw["environment"], raw["ports"]
+        timeouts, checks = raw.get("timeouts", {}), raw.get("checks", {})
+        endpoints = tuple(Endpoint(**e) for e in checks.get("endpoints", []))
+        for endpoint in endpoints:
+            if endpoint.service not in SERVICES:
+                raise ValueError(f"endpoint {endpoint.name!r}: unknown service")
+        return OpsConfig(
+            name=str(env["name"]),
+            source=Path(env["source"]),
+            keep_releases=max(2, int(env.get("keep_releases", 5))),
+            keep_warm=bool(env.get("keep_warm", True)),
+            backend_port=int(ports["backend"]),
+            frontend_port=int(ports["frontend"]),
+            admin_port=int(ports["admin"]),
+            start_timeout=float(timeouts.get("start", 60)),
+            drain_timeout=float(timeouts.get("drain", 20)),
+            check_timeout=float(timeouts.get("check", 10)),
+            endpoints=endpoints,
+            flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise OpsError(f"{path}: invalid setting: {exc}") from None
+
+
+CONFIG_TEMPLATE = """\
+# JobNaut environment: how the control plane deploys, checks and rolls back this environment.
+# Service configuration (DATABASE_URL, ENCRYPTION_KEY, …) is not here: it is part of each
+# release, stored encrypted in the ledger. Change it with `jobnaut config set KEY=VALUE`.
+
+[environment]
+name = "{name}"
+# Git repository that releases are built from (`jobnaut deploy REF` takes a ref of it).
+source = "{source}"
+# Releases whose built files stay on disk; the active release and the one before it are
+# never pruned. Older releases are rebuilt from their commit if you roll back to them.
+keep_releases = 5
+# Keep the previous release's processes running out of traffic after a switch, so that
+# rolling back to it is a traffic switch rather than a cold start.
+keep_warm = true
+
+[ports]
+# Public ports: the traffic switch (a reverse proxy run by the control plane) listens here
+# and forwards to whichever release is live. Each release's processes get private ports.
+backend = {backend_port}
+frontend = {frontend_port}
+# Local-only port on which the control plane tells the proxy where to send traffic.
+admin = {admin_port}
+
+[timeouts]
+start = 60   # seconds a new process has to become healthy
+drain = 20   # seconds in-flight requests get before an old process is stopped
+check = 10   # seconds any single check may take
+
+[checks]
+# Critical user flows, run against a release before it takes traffic and after every
+# rollback, as a dedicated check account: sign_in, search, save_job.
+flows = ["sign_in", "search", "save_job"]
+
+# The plan's Appendix C "user-facing API endpoints": each must answer with `expect`.
+[[checks.endpoints]]
+name = "job search API"
+service = "backend"
+path = "/api/jobs?q=engineer&per_page=5"
+expect = 200
+
+[[checks.endpoints]]
+name = "API metadata"
+service = "backend"
+path = "/api/meta"
+expect = 200
+
+[[checks.endpoints]]
+name = "home page"
+service = "frontend"
+path = "/"
+expect = 200
+
+[[checks.endpoints]]
+name = "search page"
+service = "frontend"
+path = "/jobs?q=engineer"
+expect = 200
+"""

@@ -1,0 +1,327 @@
+"""The ledger: a SQLite database in the home recording releases, operations, their steps,
+the service processes and a timeline of events.
+
+It is written before and after every step (each write its own transaction), so that an
+operation killed at any point can be explained and resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS configs (
+    id INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    sealed BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS releases (
+    id INTEGER PRIMARY KEY,
+    ref TEXT NOT NULL,
+    requested_ref TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    config_id INTEGER NOT NULL REFERENCES configs(id),
+    schema_revision TEXT,
+    backup_id TEXT,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    activated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    args TEXT NOT NULL,
+    status TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    context TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE IF NOT EXISTS steps (
+    operation_id INTEGER NOT NULL REFERENCES operations(id),
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    detail TEXT,
+    started_at TEXT,
+    finished_at TEXT,
+    PRIMARY KEY (operation_id, position)
+);
+CREATE TABLE IF NOT EXISTS processes (
+    id INTEGER PRIMARY KEY,
+    release_id INTEGER NOT NULL,
+    service TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    port INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    log TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    stopped_at TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    operation_id INTEGER,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Release:
+    id: int
+    ref: str
+    requested_ref: str
+    kind: str
+    config_id: int
+    schema_revision: str | None
+    backup_id: str | None
+    status: str
+    reason: str
+    actor: str
+    created_at: str
+    activated_at: str | None
+
+    @property
+    def name(self) -> str:
+        return f"v{self.id}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.name, "number": self.id, "ref": self.ref,
+            "requested_ref": self.requested_ref, "kind": self.kind, "status": self.status,
+            "schema_revision": self.schema_revision, "backup_id": self.backup_id,
+            "created_at": self.created_at, "activated_at": self.activated_at,
+            "reason": self.reason, "actor": self.actor,
+        }
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    id: int
+    release_id: int
+    service: str
+    pid: int
+    port: int
+    role: str  # live | warm | candidate
+    log: str
+    started_at: str
+
+
+@dataclass(frozen=True)
+class OperationRecord:
+    id: int
+    kind: str
+    args: dict[str, Any]
+    status: str  # running | succeeded | failed | interrupted
+    pid: int
+    context: dict[str, Any]
+    error: str | None
+    started_at: str
+    finished_at: str | None
+
+
+class Ledger:
+    def __init__(self, path: Path):
+        self.path = path
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30)
+        db.row_factory = sqlite3.Row
+        try:
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    # configuration snapshots -------------------------------------------------------
+    def add_config(self, sealed: bytes) -> int:
+        with self._connect() as db:
+            cur = db.execute("INSERT INTO configs (created_at, sealed) VALUES (?, ?)",
+                             (now(), sealed))
+            return int(cur.lastrowid or 0)
+
+    def config(self, config_id: int) -> bytes:
+        with self._connect() as db:
+            row = db.execute("SELECT sealed FROM configs WHERE id = ?", (config_id,)).fetchone()
+        if row is None:
+            raise KeyError(config_id)
+        return bytes(row["sealed"])
+
+    # releases ------------------------------------------------------------------------
+    def add_release(self, *, ref: str, requested_ref: str, kind: str, config_id: int,
+                    schema_revision: str | None, reason: str, actor: str) -> Release:
+        with self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO releases (ref, requested_ref, kind, config_id, schema_revision,"
+                " status, reason, actor, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                (ref, requested_ref, kind, config_id, schema_revision, "pending", reason, actor,
+                 now()),
+            )
+            release_id = int(cur.lastrowid or 0)
+        return self.release(release_id)
+
+    def release(self, release_id: int) -> Release:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM releases WHERE id = ?", (release_id,)).fetchone()
+        if row is None:
+            raise KeyError(release_id)
+        return Release(**dict(row))
+
+    def releases(self) -> list[Release]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM releases ORDER BY id").fetchall()
+        return [Release(**dict(r)) for r in rows]
+
+    def update_release(self, release_id: int, **fields: Any) -> None:
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        with self._connect() as db:
+            db.execute(f"UPDATE releases SET {assignments} WHERE id = ?",
+                       (*fields.values(), release_id))
+
+    def active_release(self) -> Release | None:
+        value = self.get_state("active_release")
+        return self.release(int(value)) if value else None
+
+    def set_active_release(self, release_id: int) -> None:
+        """Mark one release active; the one it replaces becomes `superseded`."""
+        previous = self.get_state("active_release")
+        with self._connect() as db:
+            if previous and int(previous) != release_id:
+                db.execute("UPDATE releases SET status = 'superseded' WHERE id = ? "
+                           "AND status = 'active'", (int(previous),))
+            db.execute("UPDATE releases SET status = 'active', activated_at = ? WHERE id = ?",
+                       (now(), release_id))
+            db.execute("INSERT INTO state (key, value) VALUES ('active_release', ?) "
+                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(release_id),))
+
+    # state ---------------------------------------------------------------------------
+    def get_state(self, key: str) -> str | None:
+        with self._connect() as db:
+            row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_state(self, key: str, value: str | None) -> None:
+        with self._connect() as db:
+            if value is None:
+                db.execute("DELETE FROM state WHERE key = ?", (key,))
+            else:
+                db.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) "
+                           "DO UPDATE SET value = excluded.value", (key, value))
+
+    # operations and steps ------------------------------------------------------------
+    def start_operation(self, kind: str, args: dict[str, Any], pid: int) -> int:
+        with self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO operations (kind, args, status, pid, started_at) "
+                "VALUES (?, ?, 'running', ?, ?)", (kind, json.dumps(args), pid, now()))
+            return int(cur.lastrowid or 0)
+
+    def operation(self, operation_id: int) -> OperationRecord:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM operations WHERE id = ?",
+                             (operation_id,)).fetchone()
+        if row is None:
+            raise KeyError(operation_id)
+        return _operation(row)
+
+    def operations(self, limit: int = 20) -> list[OperationRecord]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM operations ORDER BY id DESC LIMIT ?",
+                              (limit,)).fetchall()
+        return [_operation(r) for r in rows]
+
+    def update_operation(self, operation_id: int, **fields: Any) -> None:
+        if "context" in fields:
+            fields["context"] = json.dumps(fields["context"])
+        if fields.get("status") in ("succeeded", "failed", "interrupted"):
+            fields.setdefault("finished_at", now())
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        with self._connect() as db:
+            db.execute(f"UPDATE operations SET {assignments} WHERE id = ?",
+                       (*fields.values(), operation_id))
+
+    def step_started(self, operation_id: int, position: int, name: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT INTO steps (operation_id, position, name, status, started_at) "
+                "VALUES (?, ?, ?, 'running', ?) ON CONFLICT(operation_id, position) DO UPDATE "
+                "SET status = 'running', started_at = excluded.started_at, detail = NULL",
+                (operation_id, position, name, now()))
+
+    def step_finished(self, operation_id: int, position: int, status: str,
+                      detail: str | None) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE steps SET status = ?, detail = ?, finished_at = ? "
+                       "WHERE operation_id = ? AND position = ?",
+                       (status, detail, now(), operation_id, position))
+
+    def steps(self, operation_id: int) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM steps WHERE operation_id = ? ORDER BY position",
+                              (operation_id,)).fetchall()
+        return [dict(r) for r in rows]
+
+    # processes -----------------------------------------------------------------------
+    def add_process(self, *, release_id: int, service: str, pid: int, port: int, role: str,
+                    log: str) -> int:
+        with self._connect() as db:
+            cur = db.execute(
+                "INSERT INTO processes (release_id, service, pid, port, role, log, started_at) "
+                "VALUES (?,?,?,?,?,?,?)", (release_id, service, pid, port, role, log, now()))
+            return int(cur.lastrowid or 0)
+
+    def running_processes(self) -> list[ProcessRecord]:
+        with self._connect() as db:
+            rows = db.execute("SELECT id, release_id, service, pid, port, role, log, started_at "
+                              "FROM processes WHERE stopped_at IS NULL ORDER BY id").fetchall()
+        return [ProcessRecord(**dict(r)) for r in rows]
+
+    def set_process_role(self, process_id: int, role: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE processes SET role = ? WHERE id = ?", (role, process_id))
+
+    def process_stopped(self, process_id: int) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE processes SET stopped_at = ? WHERE id = ?", (now(), process_id))
+
+    # timeline ------------------------------------------------------------------------
+    def event(self, message: str, *, level: str = "info", operation_id: int | None = None) -> None:
+        with self._connect() as db:
+            db.execute("INSERT INTO events (at, operation_id, level, message) VALUES (?,?,?,?)",
+                       (now(), operation_id, level, message))
+
+    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?",
+                              (limit,)).fetchall()
+        return [dict(r) for r in reversed(rows)]
+
+
+def _operation(row: sqlite3.Row) -> OperationRecord:
+    data = dict(row)
+    data["args"] = json.loads(data["args"])
+    data["context"] = json.loads(data["context"] or "{}")
+    return OperationRecord(**data)

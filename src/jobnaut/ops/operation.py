@@ -1,0 +1,198 @@
+"""Operations as ordered lists of named steps. The same list drives the dry-run output,
+the execution, the ledger records and the timeline.
+
+Steps are idempotent and keep what later steps need in `run.ctx`, which is saved to the
+ledger after every step: an operation killed at any point resumes from the first step that
+did not finish (`--resume`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobnaut.ops import lock
+from jobnaut.ops.context import Env
+from jobnaut.ops.errors import OpsError
+from jobnaut.ops.ledger import OperationRecord
+
+
+@dataclass
+class Run:
+    env: Env
+    operation_id: int
+    ctx: dict[str, Any]
+
+    def save(self) -> None:
+        self.env.ledger.update_operation(self.operation_id, context=self.ctx)
+
+    def event(self, message: str, level: str = "info") -> None:
+        self.env.ledger.event(message, level=level, operation_id=self.operation_id)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    description: str
+    action: Callable[[Run], str | None]
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # succeeded | failed | skipped
+    detail: str | None
+
+
+@dataclass
+class OperationResult:
+    operation_id: int
+    kind: str
+    status: str
+    steps: list[StepResult] = field(default_factory=list)
+    error: str | None = None
+    hint: str | None = None
+    ctx: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation_id, "kind": self.kind, "status": self.status,
+            "error": self.error, "hint": self.hint,
+            "steps": [s.__dict__ for s in self.steps],
+            "release": self.ctx.get("release_id") and f"v{self.ctx['release_id']}",
+        }
+
+
+Reporter = Callable[[int, Step, str, str | None], None]
+
+
+def _quiet(position: int, step: Step, status: str, detail: str | None) -> None:
+    return None
+
+
+@dataclass
+class Procedure:
+    """One kind of operation: how to plan it, and how to leave a clear state on failure."""
+
+    kind: str
+    plan: Callable[[Env, dict[str, Any], dict[str, Any]], list[Step]]
+    on_failure: Callable[[Run, Exception], None] | None = None
+
+
+def interrupted_operation(env: Env) -> OperationRecord | None:
+    """The last operation if it was left running by a process that is gone."""
+    operations = env.ledger.operations(limit=1)
+    if not operations or operations[0].status != "running":
+        return None
+    if lock.holder(env.home.lock_path) is not None:
+        return None
+    return operations[0]
+
+
+def execute(
+    env: Env,
+    procedure: Procedure,
+    args: dict[str, Any],
+    *,
+    resume: bool = False,
+    reporter: Reporter = _quiet,
+) -> OperationResult:
+    if resume:
+        previous = interrupted_operation(env)
+        if previous is None or previous.kind != procedure.kind:
+            raise OpsError(f"there is no interrupted {procedure.kind} to resume",
+                           hint="`jobnaut status` shows the last operation")
+    freeze = env.ledger.get_state("deploy_freeze")
+    if freeze and procedure.kind == "deploy":
+        raise OpsError(f"deploys are frozen: {freeze}",
+                       hint="an emergency is in progress; lift it with `jobnaut freeze --lift`")
+
+    holder_info: dict[str, object] = {"kind": procedure.kind, "operation": "new"}
+    with lock.operation_lock(env.home.lock_path, holder_info):
+        if resume:
+            assert previous is not None
+            operation_id, args, ctx = previous.id, previous.args, dict(previous.context)
+            env.ledger.update_operation(operation_id, status="running", pid=os.getpid())
+            env.ledger.event(f"{procedure.kind} #{operation_id} resumed", operation_id=operation_id)
+            done = {s["position"] for s in env.ledger.steps(operation_id)
+                    if s["status"] == "succeeded"}
+        else:
+            ctx = {}
+            done = set()
+            operation_id = env.ledger.start_operation(procedure.kind, args, os.getpid())
+            env.ledger.event(f"{procedure.kind} #{operation_id} started ({_describe(args)})",
+                             operation_id=operation_id)
+        _write_holder(env, procedure.kind, operation_id)
+        run = Run(env=env, operation_id=operation_id, ctx=ctx)
+        return _run_steps(run, procedure, args, done, reporter)
+
+
+def _write_holder(env: Env, kind: str, operation_id: int) -> None:
+    import json
+
+    from jobnaut.ops.ledger import now
+
+    with env.home.lock_path.open("r+") as handle:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(json.dumps({"kind": kind, "operation": operation_id, "pid": os.getpid(),
+                                 "started_at": now()}))
+
+
+def _describe(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in args.items() if v not in (None, False, ""))
+
+
+def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[int],
+               reporter: Reporter) -> OperationResult:
+    ledger = run.env.ledger
+    result = OperationResult(run.operation_id, procedure.kind, "running", ctx=run.ctx)
+    try:
+        steps = procedure.plan(run.env, args, run.ctx)
+        for position, step in enumerate(steps, start=1):
+            if position in done:
+                result.steps.append(StepResult(step.name, "skipped", "done before resume"))
+                reporter(position, step, "skipped", "done before resume")
+                continue
+            ledger.step_started(run.operation_id, position, step.name)
+            reporter(position, step, "running", None)
+            try:
+                detail = step.action(run)
+            except Exception as exc:
+                message = exc.message if isinstance(exc, OpsError) else f"{type(exc).__name__}: {exc}"
+                ledger.step_finished(run.operation_id, position, "failed", message)
+                reporter(position, step, "failed", message)
+                result.steps.append(StepResult(step.name, "failed", message))
+                raise
+            run.save()
+            ledger.step_finished(run.operation_id, position, "succeeded", detail)
+            reporter(position, step, "succeeded", detail)
+            result.steps.append(StepResult(step.name, "succeeded", detail))
+    except Exception as exc:
+        message = exc.message if isinstance(exc, OpsError) else f"{type(exc).__name__}: {exc}"
+        result.status, result.error = "failed", message
+        result.hint = exc.hint if isinstance(exc, OpsError) else None
+        run.event(f"{procedure.kind} #{run.operation_id} failed: {message}", level="error")
+        if procedure.on_failure is not None:
+            try:
+                procedure.on_failure(run, exc)
+            except Exception as cleanup_error:  # the original failure is what matters most
+                run.event(f"cleanup after failure also failed: {cleanup_error}", level="error")
+        run.save()
+        ledger.update_operation(run.operation_id, status="failed", error=message)
+        return result
+    result.status = "succeeded"
+    ledger.update_operation(run.operation_id, status="succeeded")
+    run.event(f"{procedure.kind} #{run.operation_id} succeeded")
+    return result
+
+
+def plan_only(env: Env, procedure: Procedure, args: dict[str, Any]) -> list[Step]:
+    """The numbered plan `--dry-run` prints; planning reads state and changes nothing."""
+    return procedure.plan(env, args, {})

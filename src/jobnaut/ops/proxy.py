@@ -1,0 +1,189 @@
+"""The traffic switch: a small reverse proxy that the control plane drives (see
+docs/adr/0001-traffic-switch.md).
+
+It listens on the environment's public ports and forwards each request to the private port
+of the release that is live for that service. The control plane changes the route through
+a local admin port; the change applies to the next request, and requests already in flight
+finish on the process that took them. Routes are also written to `run/routes.json`, so a
+restarted proxy comes back with the same routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+import httpx
+from starlette.types import Receive, Scope, Send
+
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
+    "transfer-encoding", "upgrade", "host", "content-length",
+}
+ADMIN_PREFIX = "/routes"
+
+
+class TrafficSwitch:
+    """The ASGI app: which port a request came in on says which service it is for."""
+
+    def __init__(self, ports: dict[int, str], admin_port: int, routes_file: Path):
+        self.ports = ports  # public port → service name
+        self.admin_port = admin_port
+        self.routes_file = routes_file
+        self.routes: dict[str, str | None] = {service: None for service in ports.values()}
+        if routes_file.exists():
+            self.routes.update(json.loads(routes_file.read_text()))
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(60.0, connect=5.0),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        port = scope["server"][1] if scope.get("server") else None
+        if port == self.admin_port:
+            await self._admin(scope, receive, send)
+        elif port in self.ports:
+            await self._forward(self.ports[port], scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.client.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] == "PUT" and scope["path"] == ADMIN_PREFIX:
+            body = await _read_body(receive)
+            update = json.loads(body or b"{}")
+            for service, upstream in update.items():
+                if service in self.routes:
+                    self.routes[service] = upstream
+            self._persist()
+        await _respond(send, 200, json.dumps(self.routes).encode(), "application/json")
+
+    def _persist(self) -> None:
+        temp = self.routes_file.with_suffix(".tmp")
+        temp.write_text(json.dumps(self.routes))
+        os.replace(temp, self.routes_file)
+
+    async def _forward(self, service: str, scope: Scope, receive: Receive, send: Send) -> None:
+        upstream = self.routes.get(service)
+        if upstream is None:
+            await _respond(send, 503, json.dumps({"error": {
+                "code": "maintenance",
+                "message": f"JobNaut's {service} is down for maintenance; try again shortly",
+            }}).encode(), "application/json", retry_after=True)
+            return
+        body = await _read_body(receive)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
+                   if k.decode("latin-1").lower() not in HOP_BY_HOP]
+        client = scope.get("client")
+        if client:
+            headers.append(("x-forwarded-for", client[0]))
+        path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
+        if scope.get("query_string"):
+            path += "?" + scope["query_string"].decode("latin-1")
+        response = await self._send_upstream(service, upstream, scope["method"], path,
+                                             headers, body)
+        if response is None:
+            await _respond(send, 502, b'{"error": {"code": "bad_gateway", "message": '
+                           b'"the live release is not answering"}}', "application/json")
+            return
+        try:
+            await send({
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                            for k, v in response.headers.multi_items()
+                            if k.lower() not in HOP_BY_HOP],
+            })
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+
+    async def _send_upstream(self, service: str, upstream: str, method: str, path: str,
+                             headers: list[tuple[str, str]],
+                             body: bytes) -> httpx.Response | None:
+        # A connection refused means the request never reached a process, so it is safe to
+        # send again, to whatever is live by then (the route may have just switched).
+        for attempt in range(20):
+            request = self.client.build_request(method, upstream + path, headers=headers,
+                                                content=body)
+            try:
+                return await self.client.send(request, stream=True)
+            except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+                if isinstance(exc, httpx.RemoteProtocolError) and method not in (
+                        "GET", "HEAD", "OPTIONS"):
+                    return None
+                await asyncio.sleep(0.05 * (attempt + 1))
+                upstream = self.routes.get(service) or upstream
+        return None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, body: bytes, content_type: str,
+                   retry_after: bool = False) -> None:
+    headers = [(b"content-type", content_type.encode()),
+               (b"content-length", str(len(body)).encode())]
+    if retry_after:
+        headers.append((b"retry-after", b"5"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _listen(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(ports: dict[int, str], admin_port: int, routes_file: Path) -> None:
+    import uvicorn
+
+    app = TrafficSwitch(ports, admin_port, routes_file)
+    sockets = [_listen(port) for port in (*ports, admin_port)]
+    config = uvicorn.Config(app, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=30)
+    asyncio.run(uvicorn.Server(config).serve(sockets=sockets))
+
+
+def set_routes(admin_port: int, routes: dict[str, str | None]) -> dict[str, Any]:
+    response = httpx.put(f"http://127.0.0.1:{admin_port}{ADMIN_PREFIX}", json=routes, timeout=5)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def get_routes(admin_port: int) -> dict[str, Any] | None:
+    try:
+        response = httpx.get(f"http://127.0.0.1:{admin_port}{ADMIN_PREFIX}", timeout=2)
+    except httpx.TransportError:
+        return None
+    result: dict[str, Any] = response.json()
+    return result
