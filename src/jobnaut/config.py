@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from cryptography.fernet import Fernet, MultiFernet
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when used: the `jobnaut` command should start quickly
+    from cryptography.fernet import MultiFernet
+    from sqlalchemy.engine import URL
 
 SECRET_KEYS = frozenset({"DATABASE_URL", "CLERK_SECRET_KEY", "ENCRYPTION_KEY", "JSEARCH_API_KEY"})
 
@@ -37,6 +39,9 @@ class Environment(StrEnum):
 
 def parse_database_url(raw: str) -> URL:
     """Accept postgresql:// or sqlite:/// URLs; return one SQLAlchemy can use with psycopg 3."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(raw)
     except ArgumentError:
@@ -59,6 +64,8 @@ def parse_encryption_keys(raw: str) -> MultiFernet:
     The newest key encrypts; every key decrypts. Keeping an old key after a rotation is
     what keeps data written under it readable.
     """
+    from cryptography.fernet import Fernet, MultiFernet
+
     keys = [part.strip() for part in raw.split(",") if part.strip()]
     if not keys:
         raise ValueError("no key given (expected one or more Fernet keys, comma separated)")
@@ -286,6 +293,9 @@ def _raise_on_problems(results: list[CheckResult]) -> None:
 def redact(name: str, value: str) -> str:
     """What may be shown of a configuration value: secrets masked, URLs without passwords."""
     if name == "DATABASE_URL":
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             return make_url(value).render_as_string(hide_password=True)
         except ArgumentError:

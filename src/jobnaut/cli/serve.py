@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from typing import TYPE_CHECKING
+
 import typer
-import uvicorn
-from fastapi import FastAPI
 
 from jobnaut.cli.output import console, fail
 from jobnaut.config import BackendSettings, ConfigError, FrontendSettings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 class Service(StrEnum):
@@ -39,6 +42,8 @@ def serve(
             listen_port = port or web_settings.port
     except ConfigError as exc:
         fail(f"{service} cannot start: " + "; ".join(exc.problems), code=2)
+    import uvicorn
+
     console.print(f"{service} listening on http://{host}:{listen_port}")
     uvicorn.run(
         app, host=host, port=listen_port, log_level="info", access_log=False,

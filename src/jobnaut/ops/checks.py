@@ -80,8 +80,13 @@ def _liveness(client: httpx.Client, base: str) -> str:
 def _readiness(client: httpx.Client, base: str) -> str:
     response = client.get(f"{base}/health/ready")
     if response.status_code != 200:
-        checks = response.json().get("checks", {})
-        failing = [f"{name}: {c.get('detail')}" for name, c in checks.items() if not c.get("ok")]
+        try:
+            checks = response.json().get("checks", {})
+        except ValueError:
+            checks = {}
+        failing = [f"{name}: {c.get('detail', c) if isinstance(c, dict) else c}"
+                   for name, c in checks.items()
+                   if not (isinstance(c, dict) and c.get("ok")) and c != "ok"]
         raise CheckFailed("not ready: " + ("; ".join(failing) or f"HTTP {response.status_code}"))
     return "ready"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobnaut.ops import build, checks, commands, runner
+from jobnaut.ops import build, checks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import SERVICES
@@ -31,13 +31,16 @@ def ensure_built(env: Env, release: Release) -> str:
 
 
 def database_revision(env: Env, release: Release) -> str | None:
-    """The database's revision, read with the release's own code (it knows the schema)."""
-    out = runner.run(
-        commands.jobnaut_in(env.home.build_dir(release.ref), "migrate", "current"),
-        env=service_env(env, release), timeout=120,
-    )
-    value = out.strip().splitlines()[-1] if out.strip() else ""
-    return None if value in ("", "None") else value
+    """The database's schema revision (Alembic's version table), read directly."""
+    from jobnaut.app.db import make_engine
+    from jobnaut.app.schema import current_revision
+    from jobnaut.config import parse_database_url
+
+    engine = make_engine(parse_database_url(env.release_config(release)["DATABASE_URL"]))
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
 
 
 def live_processes(env: Env, service: str | None = None) -> list[ProcessRecord]:
@@ -58,6 +61,7 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
 
     def start(run: Run) -> str:
         env, release = run.env, release_of(run)
+        driver.ensure_proxy(env.home)
         reused = release_processes(env, release.id, services)
         started = []
         for service in services:
@@ -83,6 +87,10 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
             if service not in ports:
                 live = live_processes(env, service)
                 ports[service] = live[0].port if live else env.home.config.public_port(service)
+        if "backend" in procs and not live_processes(env, "backend"):
+            # First deploy: nothing serves yet, and the new frontend reaches the API through
+            # the public port, so the new backend is put behind it before the frontend checks.
+            driver.route(env.home, "backend", procs["backend"].port)
         results = checks.release_checks(env.home, f"http://127.0.0.1:{ports['backend']}",
                                         f"http://127.0.0.1:{ports['frontend']}")
         run.ctx["checks"] = [r.as_json() for r in results]
@@ -171,6 +179,9 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
         previous_active = run.ctx.get("previous_active")
         if previous_active and set(services) == set(SERVICES):
             env.ledger.set_active_release(int(previous_active))
+    for service in services:
+        if service not in retiring and driver.proxy_running(env.home):
+            driver.route(env.home, service, None)  # nothing served before: back to 503
     for p in env.ledger.running_processes():
         if p.release_id == release.id and p.service in services:
             driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
