@@ -180,8 +180,12 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
         if previous_active and set(services) == set(SERVICES):
             env.ledger.set_active_release(int(previous_active))
     for service in services:
-        if service not in retiring and driver.proxy_running(env.home):
-            driver.route(env.home, service, None)  # nothing served before: back to 503
+        if service in retiring or not driver.proxy_running(env.home):
+            continue
+        serving = [p for p in live_processes(env, service)
+                   if p.release_id != release.id and driver.is_alive(p.pid)]
+        # Traffic stays with (or goes back to) what served before; with nothing before, 503.
+        driver.route(env.home, service, serving[0].port if serving else None)
     for p in env.ledger.running_processes():
         if p.release_id == release.id and p.service in services:
             driver.stop_process(env.ledger, p, env.home.config.drain_timeout)

@@ -1,0 +1,80 @@
+"""Wiring: `create_web_app(settings)` builds the frontend service.
+
+The CLI runs it with uvicorn (`jobnaut serve frontend`); tests and the process driver do
+the same. One `httpx.AsyncClient` per app reads the backend at `settings.api_base_url`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+
+from jobnaut import __version__
+from jobnaut.config import FrontendSettings
+from jobnaut.web import errors
+from jobnaut.web.deps import WebState
+from jobnaut.web.pages import auth, home, jobs, profile, saved, system
+from jobnaut.web.rendering import STATIC_DIR, make_templates
+from jobnaut.web.session import token_of
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
+    ),
+}
+
+
+def create_web_app(settings: FrontendSettings) -> FastAPI:
+    state = WebState(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(
+            base_url=settings.api_base_url,
+            timeout=settings.api_timeout,
+            headers={"User-Agent": f"jobnaut-frontend/{settings.release}"},
+            follow_redirects=False,
+        ) as http:
+            state.http = http
+            try:
+                yield
+            finally:
+                state.http = None
+
+    app = FastAPI(
+        title="JobNaut",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.web = state
+    app.state.templates = make_templates()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if token_of(request) and not request.url.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    errors.install(app)
+    for router in (system.router, auth.router, home.router, jobs.router, saved.router,
+                   profile.router):
+        app.include_router(router)
+    return app

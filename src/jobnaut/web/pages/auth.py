@@ -1,0 +1,124 @@
+"""Sign up, sign in and sign out."""
+
+from __future__ import annotations
+
+import contextlib
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from jobnaut.web.api_client import BackendError, BackendUnavailable
+from jobnaut.web.deps import api, settings_of
+from jobnaut.web.rendering import render
+from jobnaut.web.session import clear_session, safe_next, set_session, token_of
+
+router = APIRouter(tags=["accounts"])
+
+MIN_PASSWORD = 8
+
+
+def _with_notice(path: str, notice: str) -> str:
+    return path + ("&" if "?" in path else "?") + "notice=" + notice
+
+
+def _form_page(
+    request: Request,
+    template: str,
+    *,
+    email: str = "",
+    next_path: str = "/",
+    error: str | None = None,
+    field_errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        template,
+        {"email": email, "next": next_path, "error": error, "field_errors": field_errors or {}},
+        status_code=status_code,
+    )
+
+
+@router.get("/signup")
+async def signup_form(request: Request, next: str = "/") -> Response:
+    return _form_page(request, "account/signup.html", next_path=safe_next(next))
+
+
+@router.post("/signup")
+async def signup(
+    request: Request,
+    email: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+) -> Response:
+    email, next_path = email.strip(), safe_next(next)
+    problems = {}
+    if not email or "@" not in email:
+        problems["email"] = "Enter your email address, like name@example.com."
+    if len(password) < MIN_PASSWORD:
+        problems["password"] = f"Choose a password of at least {MIN_PASSWORD} characters."
+    if problems:
+        return _form_page(
+            request, "account/signup.html", email=email, next_path=next_path,
+            error="Please correct the highlighted fields.", field_errors=problems,
+            status_code=422,
+        )
+    try:
+        result = await api(request).signup(email, password)
+    except BackendUnavailable:
+        raise
+    except BackendError as exc:
+        fields = exc.field_messages()
+        return _form_page(
+            request, "account/signup.html", email=email, next_path=next_path,
+            error="Please correct the highlighted fields." if fields else exc.message,
+            field_errors=fields, status_code=exc.status,
+        )
+    response = RedirectResponse(_with_notice(next_path, "welcome"), status_code=303)
+    set_session(response, result.token, settings_of(request).environment)
+    return response
+
+
+@router.get("/signin")
+async def signin_form(request: Request, next: str = "/") -> Response:
+    return _form_page(request, "account/signin.html", next_path=safe_next(next))
+
+
+@router.post("/signin")
+async def signin(
+    request: Request,
+    email: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+) -> Response:
+    email, next_path = email.strip(), safe_next(next)
+    if not email or not password:
+        return _form_page(
+            request, "account/signin.html", email=email, next_path=next_path,
+            error="Enter your email address and password.", status_code=422,
+        )
+    try:
+        result = await api(request).signin(email, password)
+    except BackendUnavailable:
+        raise
+    except BackendError as exc:
+        return _form_page(
+            request, "account/signin.html", email=email, next_path=next_path,
+            error=exc.message, field_errors=exc.field_messages(), status_code=exc.status,
+        )
+    response = RedirectResponse(_with_notice(next_path, "signed_in"), status_code=303)
+    set_session(response, result.token, settings_of(request).environment)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    """Ends the session at the backend, and here whatever the backend says."""
+    if token_of(request):
+        # The cookie goes anyway: an unreachable backend must not keep anyone signed in.
+        with contextlib.suppress(BackendError):
+            await api(request).signout()
+    response = RedirectResponse("/?notice=signed_out", status_code=303)
+    clear_session(response, settings_of(request).environment)
+    return response

@@ -1,0 +1,83 @@
+"""Profile editing: name, location, experience level and skills."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from jobnaut.web.api_client import BackendError, BackendUnavailable
+from jobnaut.web.deps import meta, user_api
+from jobnaut.web.forms import split_skills
+from jobnaut.web.models import Profile
+from jobnaut.web.rendering import render
+
+router = APIRouter(tags=["profile"])
+
+
+@router.get("/profile")
+async def show(request: Request) -> Response:
+    me = user_api(request)
+    user, info = await asyncio.gather(me.me(), meta(request))
+    return render(
+        request,
+        "account/profile.html",
+        {
+            "email": user.email,
+            "profile": user.profile,
+            "skills_text": ", ".join(user.profile.skills),
+            "levels": info.experience_levels,
+            "error": None,
+            "field_errors": {},
+        },
+    )
+
+
+@router.post("/profile")
+async def update(
+    request: Request,
+    full_name: str = Form(""),
+    location: str = Form(""),
+    experience_level: str = Form(""),
+    skills: str = Form(""),
+) -> Response:
+    me = user_api(request, next_path="/profile")
+    info = await meta(request)
+    profile = Profile(
+        full_name=full_name.strip() or None,
+        location=location.strip() or None,
+        experience_level=experience_level or None,
+        skills=split_skills(skills),
+    )
+    problems: dict[str, str] = {}
+    if profile.experience_level and profile.experience_level not in info.experience_levels:
+        problems["experience_level"] = "Choose one of the listed experience levels."
+    if not problems:
+        try:
+            await me.update_profile(profile)
+        except BackendUnavailable:
+            raise
+        except BackendError as exc:
+            if exc.status == 401:
+                raise
+            problems = exc.field_messages()
+            error = exc.message
+        else:
+            return RedirectResponse("/profile?notice=profile_saved", status_code=303)
+    else:
+        error = "Please correct the highlighted fields."
+    return render(
+        request,
+        "account/profile.html",
+        {
+            "email": None,
+            "profile": profile,
+            "skills_text": skills,
+            "levels": info.experience_levels,
+            "error": error,
+            "field_errors": problems,
+        },
+        status_code=422,
+    )

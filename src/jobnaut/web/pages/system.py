@@ -1,0 +1,38 @@
+"""Liveness, readiness and version: for the control plane, not for people."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from jobnaut.web.api_client import BackendError
+from jobnaut.web.deps import api, settings_of
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """Liveness: the process answers. Asks nothing of the backend."""
+    return {"status": "ok"}
+
+
+@router.get("/health/ready")
+async def ready(request: Request) -> JSONResponse:
+    """Readiness: the backend this frontend reads from answers its own /health."""
+    try:
+        await api(request).health()
+    except BackendError as exc:
+        reason = getattr(exc, "reason", None) or f"backend answered {exc.status}: {exc.message}"
+        return JSONResponse(
+            {"status": "unavailable", "reason": f"backend: {reason}",
+             "checks": {"backend": reason}},
+            status_code=503,
+        )
+    return JSONResponse({"status": "ready", "checks": {"backend": "ok"}})
+
+
+@router.get("/version")
+async def version(request: Request) -> dict[str, str]:
+    settings = settings_of(request)
+    return {"service": "frontend", "release": settings.release, "commit": settings.commit}

@@ -1,0 +1,121 @@
+"""Templates, the filters they use, and one `render` helper for every page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from jobnaut.web.models import JobSummary
+from jobnaut.web.session import current_path, token_of
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+# Fixed confirmations a redirect may ask a page to show (`?notice=key`); only these
+# texts can appear, so the query string cannot put words on the page.
+NOTICES = {
+    "welcome": "Welcome to JobNaut! Your account is ready.",
+    "signed_in": "You are signed in.",
+    "signed_out": "You are signed out.",
+    "profile_saved": "Your profile is saved.",
+    "job_saved": "Job saved to your board.",
+    "already_saved": "That job is already on your board.",
+    "moved": "Card moved.",
+    "notes_saved": "Notes saved.",
+    "unsaved": "Job removed from your board.",
+}
+
+STATUS_LABELS = {
+    "saved": "Saved",
+    "applied": "Applied",
+    "interviewing": "Interviewing",
+    "offer": "Offer",
+    "rejected": "Rejected",
+    "withdrawn": "Withdrawn",
+}
+
+LEVEL_LABELS = {"entry": "Entry level", "mid": "Mid level", "senior": "Senior", "lead": "Lead"}
+
+CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def money(amount: int | None, currency: str | None) -> str:
+    if amount is None:
+        return ""
+    sign = CURRENCY_SIGNS.get((currency or "").upper())
+    text = f"{amount:,}"
+    if sign:
+        return sign + text
+    return f"{text} {currency}" if currency else text
+
+
+def salary(job: JobSummary) -> str:
+    low, high = job.salary_min, job.salary_max
+    if low is None and high is None:
+        return ""
+    if low is not None and high is not None and low != high:
+        return f"{money(low, job.currency)} – {money(high, job.currency)}"
+    if low is None:
+        return "up to " + money(high, job.currency)
+    if high is None:
+        return "from " + money(low, job.currency)
+    return money(low, job.currency)
+
+
+def day(value: datetime | date | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y}"
+
+
+def status_label(status: str | None) -> str:
+    return STATUS_LABELS.get(status or "", (status or "").replace("_", " ").capitalize())
+
+
+def level_label(level: str | None) -> str:
+    return LEVEL_LABELS.get(level or "", (level or "").capitalize())
+
+
+def http_url(value: str | None) -> str:
+    """A link to show only if it is an http(s) URL (never javascript: or data:)."""
+    if value and value.strip().lower().startswith(("http://", "https://")):
+        return value.strip()
+    return ""
+
+
+def _page_context(request: Request) -> dict[str, Any]:
+    notice_key = request.query_params.get("notice", "")
+    return {
+        "signed_in": token_of(request) is not None,
+        "current_path": current_path(request),
+        "notice": NOTICES.get(notice_key),
+    }
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR), context_processors=[_page_context])
+    env = templates.env
+    env.filters["salary"] = salary
+    env.filters["money"] = money
+    env.filters["day"] = day
+    env.filters["status_label"] = status_label
+    env.filters["level_label"] = level_label
+    env.filters["http_url"] = http_url
+    env.globals["status_labels"] = STATUS_LABELS
+    env.globals["level_labels"] = LEVEL_LABELS
+    return templates
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(request, template, context or {}, status_code=status_code)

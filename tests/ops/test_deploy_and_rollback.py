@@ -1,0 +1,174 @@
+"""Deploys and code rollbacks (plan scenario 1) on real processes, real git, both databases."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.ops.conftest import Environment, SourceRepo
+from tests.ops.helpers import FAULTS, TrafficLoop, UserData
+
+
+@pytest.fixture(scope="module")
+def user(deployed: Environment) -> UserData:
+    return UserData(deployed.api).create()
+
+
+def active(env: Environment) -> str:
+    return str(env.json("status")["active_release"])
+
+
+@pytest.mark.parametrize("fault", sorted(FAULTS))
+def test_faulty_release_never_takes_traffic(deployed: Environment, source_repo: SourceRepo,
+                                            user: UserData, fault: str) -> None:
+    before = active(deployed)
+    sha = source_repo.commit_variant(fault, FAULTS[fault])
+
+    result = deployed.jobnaut("deploy", sha, check=False)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAILED" in result.stderr
+    releases = deployed.releases()
+    newest = releases[0]
+    assert newest["ref"] == sha and newest["status"] == "failed"
+    assert active(deployed) == before
+    assert deployed.serving_release() == before
+    status = deployed.json("status")
+    assert status["services"]["backend"]["healthy"] and status["services"]["frontend"]["healthy"]
+    assert not [s for s in status["services"].get("standby", []) if s["release"] == newest["id"]]
+    user.assert_intact(deployed.api)
+
+
+def test_deploy_and_code_rollback_drop_no_request(deployed: Environment, user: UserData) -> None:
+    first = active(deployed)
+    urls = [f"{deployed.api}/api/jobs?per_page=1", f"{deployed.api}/health",
+            f"{deployed.web}/jobs?q=python"]
+    with TrafficLoop(urls) as during_deploy:
+        deployed.jobnaut("deploy", "main", "--reason", "second release")
+    second = active(deployed)
+    assert second != first
+    assert deployed.serving_release() == second
+
+    with TrafficLoop(urls) as during_rollback:
+        result = deployed.jobnaut("rollback", "code", "--yes")
+    assert "succeeded" in result.stdout
+
+    assert during_deploy.failures == [] and during_deploy.ok > 10
+    assert during_rollback.failures == [] and during_rollback.ok > 10
+    assert active(deployed) == first
+    assert deployed.serving_release() == first
+    by_id = {r["id"]: r for r in deployed.releases()}
+    assert by_id[second]["status"] == "rolled_back"
+    assert by_id[first]["status"] == "active"
+    user.assert_intact(deployed.api)
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(deployed: Environment) -> None:
+    releases = deployed.releases()
+    ops_before = _operation_count(deployed)
+
+    deploy_plan = deployed.jobnaut("deploy", "main", "--dry-run")
+    assert "1. preflight" in deploy_plan.stdout and "switch" in deploy_plan.stdout
+
+    deployed.jobnaut("deploy", "main", "--reason", "third")
+    rollback_plan = deployed.jobnaut("rollback", "code", "--dry-run")
+    assert "identify" in rollback_plan.stdout and "verify" in rollback_plan.stdout
+
+    after = deployed.releases()
+    assert len(after) == len(releases) + 1  # only the real deploy added one
+    assert _operation_count(deployed) == ops_before + 1
+
+
+def _operation_count(env: Environment) -> int:
+    with sqlite3.connect(env.home / "ledger.db") as db:
+        return int(db.execute("SELECT count(*) FROM operations").fetchone()[0])
+
+
+def test_rollback_refuses_unknown_release_and_changes_nothing(deployed: Environment) -> None:
+    before = active(deployed)
+    result = deployed.jobnaut("rollback", "code", "--to", "v999", "--yes", check=False)
+    assert result.returncode != 0
+    assert "v999 does not exist" in result.stderr
+    assert active(deployed) == before
+
+
+def test_second_operation_is_refused_while_one_runs(deployed: Environment) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobnaut", "--home", str(deployed.home), "deploy", "main"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_step(deployed, proc, {"build", "record", "migrate", "start"})
+        second = deployed.jobnaut("rollback", "code", "--yes", check=False)
+        assert second.returncode == 1
+        assert "another operation is running: deploy" in second.stderr
+    finally:
+        out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out + err
+
+
+def test_killed_deploy_is_explained_and_resumed(deployed: Environment, user: UserData) -> None:
+    before = active(deployed)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobnaut", "--home", str(deployed.home), "deploy", "main",
+         "--reason", "will be killed"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_step(deployed, proc, {"check"})
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+    status = deployed.jobnaut("status")
+    assert "interrupted" in status.stdout and "--resume" in status.stdout
+    state = deployed.json("status")
+    assert state["interrupted"]["kind"] == "deploy"
+    assert state["active_release"] == before  # the killed deploy never switched
+    assert deployed.serving_release() == before
+
+    resumed = deployed.jobnaut("deploy", "--resume")
+    assert "skipped" in resumed.stderr  # steps done before the kill are not redone
+    after = deployed.json("status")
+    assert after["interrupted"] is None
+    assert after["active_release"] != before
+    assert deployed.serving_release() == after["active_release"]
+    user.assert_intact(deployed.api)
+
+
+def _wait_for_step(env: Environment, proc: subprocess.Popen[str] | subprocess.Popen[bytes],
+                   names: set[str], timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the operation ended before reaching the step"
+        try:
+            with sqlite3.connect(env.home / "ledger.db", timeout=5) as db:
+                row = db.execute(
+                    "SELECT s.name FROM steps s JOIN operations o ON o.id = s.operation_id "
+                    "WHERE o.status = 'running' AND s.status = 'running' "
+                    "ORDER BY o.id DESC LIMIT 1").fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        if row and row[0] in names:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no step in {names} within {timeout}s")
+
+
+def test_status_and_releases_json_tell_the_truth(deployed: Environment) -> None:
+    state = deployed.json("status")
+    assert state["active_release"]
+    for service in ("backend", "frontend"):
+        entry = state["services"][service]
+        assert entry["release"] == state["active_release"]
+        assert entry["healthy"] is True and entry["pid"] > 0
+    version = httpx.get(f"{deployed.api}/version").json()
+    assert version["release"] == state["active_release"]
+    releases = deployed.releases()
+    assert {"id", "ref", "status", "schema_revision", "backup_id", "created_at"} <= set(
+        releases[0])
+    assert sum(1 for r in releases if r["status"] == "active") == 1
+    assert json.loads(json.dumps(releases))  # plain JSON

@@ -1,0 +1,143 @@
+"""The frontend when its backend fails: down, too slow, 5xx, or off-contract.
+
+"Down" is a real closed port. Slow, 5xx and garbled answers cannot be asked of the real
+backend, so a tiny real HTTP server plays a broken backend for those.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.browser.stack import run_frontend
+from tests.support.processes import Service, free_port
+
+MESSAGE = "JobNaut&#39;s job service is not answering right now. Please try again in a minute."
+
+
+@pytest.fixture(scope="module")
+def orphan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A frontend whose API_BASE_URL points at a port where nothing listens."""
+    closed = f"http://127.0.0.1:{free_port()}"
+    with run_frontend(closed, tmp_path_factory.mktemp("orphan")) as frontend:
+        yield frontend
+
+
+class BrokenBackend(BaseHTTPRequestHandler):
+    """/health answers; everything under /api misbehaves as `mode` says."""
+
+    mode = "slow"
+
+    def do_GET(self) -> None:
+        if self.path == "/health":
+            self._send(200, b'{"status": "ok"}')
+        elif BrokenBackend.mode == "slow":
+            time.sleep(2)
+            self._send(200, b'{"total": 0, "page": 1, "per_page": 20, "items": []}')
+        elif BrokenBackend.mode == "error":
+            self._send(500, json.dumps(
+                {"error": {"code": "internal_error", "message": "internal server error"}}
+            ).encode())
+        else:
+            self._send(200, b'{"total": "many", "items": "some"}')
+
+    do_POST = do_GET
+
+    def _send(self, status: int, body: bytes) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the frontend gave up waiting, as it should
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def broken(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BrokenBackend)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with run_frontend(url, Path(tmp_path_factory.mktemp("broken")),
+                          API_TIMEOUT_SECONDS="0.5") as frontend:
+            yield frontend
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("path", ["/jobs", "/jobs?q=python&remote=true", "/jobs/1"])
+def test_pages_say_the_service_is_not_answering(orphan: Service, path: str) -> None:
+    response = httpx.get(orphan.url + path)
+    assert response.status_code == 503
+    assert "text/html" in response.headers["content-type"]
+    assert MESSAGE in response.text
+    assert "Traceback" not in response.text
+    assert "<h1>Service unavailable</h1>" in response.text
+
+
+def test_forms_say_the_service_is_not_answering(orphan: Service) -> None:
+    response = httpx.post(orphan.url + "/signin",
+                          data={"email": "a@example.com", "password": "whatever1"})
+    assert response.status_code == 503
+    assert MESSAGE in response.text
+    signed_in = {"jobnaut_token": "some-token"}
+    for path in ("/saved", "/profile", "/"):
+        page = httpx.get(orphan.url + path, cookies=signed_in)
+        assert page.status_code == 503, path
+        assert MESSAGE in page.text
+
+
+def test_sign_out_still_clears_the_cookie(orphan: Service) -> None:
+    response = httpx.post(orphan.url + "/signout", cookies={"jobnaut_token": "some-token"})
+    assert response.status_code == 303
+    assert 'jobnaut_token=""' in response.headers["set-cookie"]
+
+
+def test_liveness_and_version_need_no_backend_but_readiness_does(orphan: Service) -> None:
+    assert httpx.get(orphan.url + "/health").json() == {"status": "ok"}
+    assert httpx.get(orphan.url + "/version").json()["service"] == "frontend"
+    ready = httpx.get(orphan.url + "/health/ready")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["status"] == "unavailable"
+    assert "ConnectError" in body["checks"]["backend"]
+    assert body["reason"].startswith("backend:")
+
+
+def test_public_pages_without_backend_calls_still_render(orphan: Service) -> None:
+    for path in ("/", "/signin", "/signup"):
+        assert httpx.get(orphan.url + path).status_code == 200, path
+
+
+@pytest.mark.parametrize("mode", ["slow", "error", "garbled"])
+def test_slow_failing_or_garbled_backend_gives_a_plain_503(broken: Service, mode: str) -> None:
+    BrokenBackend.mode = mode
+    started = time.monotonic()
+    response = httpx.get(broken.url + "/jobs?q=python", timeout=10)
+    assert response.status_code == 503
+    assert MESSAGE in response.text
+    assert time.monotonic() - started < 1.9  # the 0.5 s timeout, not the backend's 2 s
+    enhanced = httpx.post(broken.url + "/saved/1/notes", data={"notes": "x"},
+                          cookies={"jobnaut_token": "t"},
+                          headers={"Accept": "application/json"}, timeout=10)
+    assert enhanced.status_code == 503
+    assert enhanced.json()["error"]["message"].startswith("JobNaut's job service")
+
+
+def test_readiness_reports_a_backend_that_answers_health(broken: Service) -> None:
+    assert httpx.get(broken.url + "/health/ready").status_code == 200

@@ -1,0 +1,325 @@
+"""The frontend over real HTTP, against a real backend process (fresh SQLite + demo jobs)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.browser.stack import Stack, run_frontend, run_stack
+
+PASSWORD = "correct horse battery"
+UNAVAILABLE = "JobNaut&#39;s job service is not answering right now."
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    with run_stack(tmp_path_factory.mktemp("web")) as running:
+        yield running
+
+
+@pytest.fixture
+def visitor(stack: Stack) -> Iterator[httpx.Client]:
+    """A signed-out visitor (a cookie jar of their own)."""
+    with httpx.Client(base_url=stack.url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+def user(stack: Stack) -> Iterator[httpx.Client]:
+    """A visitor who has just signed up through the sign-up form."""
+    with httpx.Client(base_url=stack.url, timeout=10) as client:
+        response = client.post("/signup", data={"email": new_email(), "password": PASSWORD})
+        assert response.status_code == 303, response.text
+        yield client
+
+
+def new_email() -> str:
+    return f"web-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def texts(html: str, css_class: str) -> list[str]:
+    return re.findall(rf'class="{css_class}"[^>]*>\s*([^<]*?)\s*<', html)
+
+
+def result_count(html: str) -> int:
+    found = re.search(r"([\d,]+) jobs? found", html)
+    assert found, html
+    return int(found.group(1).replace(",", ""))
+
+
+def first_job_id(client: httpx.Client, query: str = "q=engineer") -> str:
+    html = client.get(f"/jobs?{query}").text
+    found = re.search(r'class="job-title"><a href="/jobs/(\d+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+# -- service endpoints ----------------------------------------------------------------------
+
+
+def test_health_ready_and_version(visitor: httpx.Client) -> None:
+    assert visitor.get("/health").json() == {"status": "ok"}
+    ready = visitor.get("/health/ready")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"backend": "ok"}}
+    assert visitor.get("/version").json() == {
+        "service": "frontend", "release": "dev", "commit": "unknown",
+    }
+
+
+def test_pages_carry_security_headers_and_static_assets_are_served(
+    visitor: httpx.Client,
+) -> None:
+    page = visitor.get("/")
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '<meta name="viewport"' in page.text
+    css = visitor.get("/static/style.css")
+    assert css.status_code == 200 and "text/css" in css.headers["content-type"]
+    assert visitor.get("/static/board.js").status_code == 200
+
+
+# -- signed out ----------------------------------------------------------------------------
+
+
+def test_public_pages_render_for_a_visitor(visitor: httpx.Client) -> None:
+    home = visitor.get("/")
+    assert home.status_code == 200
+    assert 'action="/jobs"' in home.text and "Recommended for you" not in home.text
+    for path in ("/signin", "/signup"):
+        page = visitor.get(path)
+        assert page.status_code == 200
+        assert '<label for="email">Email address</label>' in page.text
+
+    search = visitor.get("/jobs")
+    assert search.status_code == 200
+    assert result_count(search.text) > 0
+
+    job_id = first_job_id(visitor)
+    detail = visitor.get(f"/jobs/{job_id}")
+    assert detail.status_code == 200
+    assert "About the job" in detail.text
+    assert f"/signin?next=/jobs/{job_id}" in detail.text
+    assert "Your skill match" not in detail.text and "Save job" not in detail.text
+
+
+@pytest.mark.parametrize("path", ["/saved", "/profile"])
+def test_signed_out_visitor_is_redirected_to_sign_in(visitor: httpx.Client, path: str) -> None:
+    response = visitor.get(path)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/signin?next={path}"
+
+
+def test_saving_while_signed_out_asks_to_sign_in_first(visitor: httpx.Client) -> None:
+    job_id = first_job_id(visitor)
+    response = visitor.post(f"/jobs/{job_id}/save")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/signin?next=/jobs/{job_id}"
+
+
+def test_unknown_job_and_unknown_page_render_plain_404s(visitor: httpx.Client) -> None:
+    missing = visitor.get("/jobs/99999999")
+    assert missing.status_code == 404
+    assert "Job not found." in missing.text
+    odd = visitor.get("/jobs/not%20an%20id")
+    assert odd.status_code == 404
+    nowhere = visitor.get("/no-such-page")
+    assert nowhere.status_code == 404 and "We could not find that page." in nowhere.text
+
+
+# -- search --------------------------------------------------------------------------------
+
+
+def test_search_filters_narrow_the_results(visitor: httpx.Client) -> None:
+    everything = result_count(visitor.get("/jobs?q=python").text)
+    remote = visitor.get("/jobs?q=python&remote=true&sort=newest")
+    assert remote.status_code == 200
+    assert 0 < result_count(remote.text) < everything
+    assert '<option value="true" selected>Remote only</option>' in remote.text
+    paid = visitor.get("/jobs?q=python&salary_min=150000&experience_level=lead")
+    assert 0 < result_count(paid.text) < everything
+
+
+def test_search_pages_keep_the_query(visitor: httpx.Client) -> None:
+    html = visitor.get("/jobs?q=engineer&remote=true").text
+    assert re.search(r'href="/jobs\?q=engineer&amp;remote=true&amp;page=2" rel="next"', html)
+    second = visitor.get("/jobs?q=engineer&remote=true&page=2")
+    assert "page 2 of" in second.text
+
+
+def test_bad_filter_values_are_explained_not_crashed_on(visitor: httpx.Client) -> None:
+    response = visitor.get("/jobs?salary_min=lots&posted_since=yesterday&experience_level=guru")
+    assert response.status_code == 200
+    errors = texts(response.text, "field-error")
+    assert "Enter a whole number, like 50000." in errors
+    assert "Enter a date as YYYY-MM-DD." in errors
+    assert "Choose one of the listed experience levels." in errors
+    reversed_range = visitor.get("/jobs?salary_min=90000&salary_max=50000")
+    assert "The maximum salary is below the minimum." in reversed_range.text
+    too_many = ",".join(f"skill{n}" for n in range(30))  # the backend allows 20
+    refused = visitor.get(f"/jobs?skills={too_many}")
+    assert refused.status_code == 422
+    assert 'class="error-message" role="alert">Invalid search' in refused.text
+    assert 'name="skills"' in refused.text
+
+
+# -- accounts ------------------------------------------------------------------------------
+
+
+def test_sign_up_sets_an_http_only_lax_cookie(visitor: httpx.Client) -> None:
+    response = visitor.post(
+        "/signup", data={"email": new_email(), "password": PASSWORD, "next": "/jobs"}
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/jobs?notice=welcome"
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("jobnaut_token=")
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # development; production adds it
+
+
+def test_sign_up_errors_from_the_backend_are_shown(visitor: httpx.Client) -> None:
+    email = new_email()
+    assert visitor.post("/signup", data={"email": email, "password": PASSWORD}).is_redirect
+    visitor.cookies.clear()
+    again = visitor.post("/signup", data={"email": email, "password": PASSWORD})
+    assert again.status_code == 409
+    assert "An account with this email already exists." in again.text
+    short = visitor.post("/signup", data={"email": new_email(), "password": "short"})
+    assert short.status_code == 422
+    assert "Choose a password of at least 8 characters." in short.text
+
+
+def test_sign_in_rejects_a_wrong_password_and_ignores_foreign_next(
+    visitor: httpx.Client,
+) -> None:
+    email = new_email()
+    visitor.post("/signup", data={"email": email, "password": PASSWORD})
+    visitor.cookies.clear()
+    wrong = visitor.post("/signin", data={"email": email, "password": "not the password"})
+    assert wrong.status_code == 401
+    assert "Wrong email or password." in texts(wrong.text, "error-message")
+    assert "set-cookie" not in wrong.headers
+    right = visitor.post(
+        "/signin", data={"email": email, "password": PASSWORD, "next": "https://evil.example/"}
+    )
+    assert right.status_code == 303
+    assert right.headers["location"] == "/?notice=signed_in"
+
+
+def test_sign_out_clears_the_cookie(user: httpx.Client) -> None:
+    response = user.post("/signout")
+    assert response.status_code == 303
+    assert 'jobnaut_token=""' in response.headers["set-cookie"]
+    assert user.get("/saved").status_code == 303
+
+
+def test_a_token_the_backend_refuses_signs_the_visitor_out(visitor: httpx.Client) -> None:
+    visitor.cookies.set("jobnaut_token", "not-a-real-token")
+    response = visitor.get("/saved")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?next=/saved"
+    assert 'jobnaut_token=""' in response.headers["set-cookie"]
+
+
+# -- signed in -----------------------------------------------------------------------------
+
+
+def test_profile_edits_persist(user: httpx.Client) -> None:
+    form = {"full_name": "Grace Hopper", "location": "Lisbon, Portugal",
+            "experience_level": "lead", "skills": "Python, SQL, , python, Go"}
+    saved = user.post("/profile", data=form)
+    assert saved.status_code == 303
+    assert saved.headers["location"] == "/profile?notice=profile_saved"
+    page = user.get("/profile?notice=profile_saved").text
+    assert "Your profile is saved." in page
+    assert 'value="Grace Hopper"' in page and 'value="Lisbon, Portugal"' in page
+    assert '<option value="lead" selected>' in page
+    assert 'value="python, sql, go"' in page
+    assert "private, no-store" in user.get("/profile").headers["cache-control"]
+
+
+def test_profile_rejects_an_unknown_level(user: httpx.Client) -> None:
+    response = user.post("/profile", data={"experience_level": "wizard", "skills": "x"})
+    assert response.status_code == 422
+    assert "Choose one of the listed experience levels." in response.text
+
+
+def test_home_recommends_jobs_for_the_profile(user: httpx.Client) -> None:
+    user.post("/profile", data={"skills": "python, sql, docker"})
+    home = user.get("/")
+    assert "Recommended for you" in home.text
+    assert re.search(r"\d+% match", home.text)
+
+
+def test_job_detail_shows_the_match_and_saving_moves_through_the_board(
+    user: httpx.Client,
+) -> None:
+    user.post("/profile", data={"skills": "python"})
+    job_id = first_job_id(user, "q=python")
+    detail = user.get(f"/jobs/{job_id}").text
+    assert "Your skill match" in detail and "Save job" in detail
+    assert re.search(r'score-big">\d{1,3}%<', detail)
+    assert "python" in detail.split("Skills you have")[1].split("Skills to learn")[0]
+
+    saved = user.post(f"/jobs/{job_id}/save")
+    assert saved.headers["location"] == f"/jobs/{job_id}?notice=job_saved"
+    detail = user.get(saved.headers["location"]).text
+    assert "Job saved to your board." in detail and "On your board as" in detail
+    again = user.post(f"/jobs/{job_id}/save")
+    assert again.headers["location"] == f"/jobs/{job_id}?notice=already_saved"
+
+    board = user.get("/saved").text
+    card_id = re.search(r'id="card-(\d+)"', board)
+    assert card_id, board
+    card = card_id.group(1)
+    assert re.search(r'data-status="saved">\s*<h2[^>]*>Saved <span class="count" data-count>1',
+                     board)
+
+    moved = user.post(f"/saved/{card}/status", data={"status": "applied"})
+    assert moved.headers["location"] == f"/saved?notice=moved#card-{card}"
+    board = user.get("/saved").text
+    assert re.search(r'data-status="applied">\s*<h2[^>]*>Applied <span class="count" '
+                     r"data-count>1", board)
+
+    # The enhanced (fetch) path answers JSON.
+    as_json = user.post(f"/saved/{card}/notes", data={"notes": "Ask about the team"},
+                        headers={"Accept": "application/json"})
+    assert as_json.status_code == 200
+    assert as_json.json()["notes"] == "Ask about the team"
+    assert as_json.json()["status"] == "applied"
+    bad = user.post(f"/saved/{card}/status", data={"status": "hired"},
+                    headers={"Accept": "application/json"})
+    assert bad.status_code == 422
+
+    removed = user.post(f"/saved/{card}/delete")
+    assert removed.headers["location"] == "/saved?notice=unsaved"
+    assert f'id="card-{card}"' not in user.get("/saved").text
+
+
+def test_another_users_card_cannot_be_moved(user: httpx.Client, stack: Stack) -> None:
+    job_id = first_job_id(user)
+    user.post(f"/jobs/{job_id}/save")
+    card = re.search(r'id="card-(\d+)"', user.get("/saved").text)
+    assert card
+    with httpx.Client(base_url=stack.url, timeout=10) as other:
+        other.post("/signup", data={"email": new_email(), "password": PASSWORD})
+        response = other.post(f"/saved/{card.group(1)}/status", data={"status": "offer"})
+        assert response.status_code == 404
+        assert "error-message" in response.text
+
+
+def test_production_marks_the_session_cookie_secure(
+    stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    directory = tmp_path_factory.mktemp("production")
+    with run_frontend(stack.backend.url, directory, JOBNAUT_ENV="production") as frontend:
+        response = httpx.post(f"{frontend.url}/signup",
+                              data={"email": new_email(), "password": PASSWORD})
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
