@@ -39,7 +39,9 @@ def get_cipher(state: Annotated[AppState, Depends(get_state)]) -> FieldCipher:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": the transaction commits before the response is sent, so a client that
+# has its 201 can rely on the write (the default "request" scope commits after sending).
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 CipherDep = Annotated[FieldCipher, Depends(get_cipher)]
 
 

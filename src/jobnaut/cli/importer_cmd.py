@@ -10,7 +10,6 @@ from typing import TypeVar
 import httpx
 import typer
 from rich.logging import RichHandler
-from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobnaut.app import schema
@@ -101,12 +100,9 @@ def jobs(
     finally:
         engine.dispose()
 
-    table = Table("fetched", "inserted", "updated", "skipped", "pages", title="jobs imported")
-    table.add_row(*(str(n) for n in (result.fetched, result.inserted, result.updated,
-                                      result.skipped, result.pages)))
-    console.print(table)
-    console.print(f"fetched {result.fetched}, inserted {result.inserted}, "
-                  f"updated {result.updated}, skipped {result.skipped}")
+    console.print(f"[green]✓[/] fetched {result.fetched}, inserted {result.inserted}, "
+                  f"updated {result.updated}, skipped {result.skipped} "
+                  f"({result.pages} page{'s' if result.pages != 1 else ''})")
 
 
 def _setting(env: Mapping[str, str], name: str, parse: Callable[[str], T]) -> T:

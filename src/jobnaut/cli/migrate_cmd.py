@@ -3,15 +3,20 @@ each release's own code, so that a release's migrations run from that release.""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from jobnaut.cli.output import fail
 from jobnaut.config import ConfigError, effective_environment, parse_database_url
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=True)
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     from jobnaut.app.db import make_engine
 
     raw = effective_environment().get("DATABASE_URL", "")

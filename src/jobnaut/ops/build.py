@@ -38,7 +38,8 @@ def build(source: Path, commit: str, build_dir: Path) -> bool:
     runner.pipe(commands.git_archive(source, commit), commands.tar_extract(build_dir))
     if not (build_dir / "pyproject.toml").exists():
         raise OpsError(f"commit {commit[:12]} has no pyproject.toml: not a JobNaut source tree")
-    runner.run(commands.uv_sync(build_dir), env={"UV_PROJECT_ENVIRONMENT": str(build_dir / ".venv")}, timeout=900)
+    venv = {"UV_PROJECT_ENVIRONMENT": str(build_dir / ".venv")}
+    runner.run(commands.uv_sync(build_dir), env=venv, timeout=900)
     (build_dir / COMPLETE_MARKER).write_text(commit + "\n")
     return True
 

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -91,6 +92,16 @@ def _readiness(client: httpx.Client, base: str) -> str:
     return "ready"
 
 
+def _endpoint(client: httpx.Client, url: str, expect: int) -> str:
+    _expect(client.get(url), expect)
+    return f"HTTP {expect}"
+
+
+def _live_and_ready(client: httpx.Client, base: str) -> str:
+    _liveness(client, base)
+    return _readiness(client, base)
+
+
 def _sign_in(client: httpx.Client, api: str, home: Home) -> str:
     email, password = check_account(home)
     response = client.post(f"{api}/api/auth/signin", json={"email": email, "password": password})
@@ -136,15 +147,13 @@ def release_checks(home: Home, backend: str, frontend: str) -> list[CheckOutcome
     results: list[CheckOutcome] = []
     with httpx.Client(timeout=cfg.check_timeout) as client:
         for service, base in (("backend", backend), ("frontend", frontend)):
-            results.append(_timed(f"{service} liveness", lambda b=base: _liveness(client, b)))
-            results.append(_timed(f"{service} readiness", lambda b=base: _readiness(client, b)))
+            results.append(_timed(f"{service} liveness", partial(_liveness, client, base)))
+            results.append(_timed(f"{service} readiness", partial(_readiness, client, base)))
         bases = {"backend": backend, "frontend": frontend}
         for endpoint in cfg.endpoints:
             url = bases[endpoint.service] + endpoint.path
-            results.append(_timed(
-                endpoint.name,
-                lambda u=url, e=endpoint.expect: (_expect(client.get(u), e) and f"HTTP {e}"),
-            ))
+            results.append(_timed(endpoint.name,
+                                  partial(_endpoint, client, url, endpoint.expect)))
         results.extend(_flows(client, home, backend))
     return results
 
@@ -177,8 +186,10 @@ def appendix_c(home: Home, env: dict[str, str]) -> list[CheckOutcome]:
     web = f"http://127.0.0.1:{cfg.frontend_port}"
     results: list[CheckOutcome] = []
     with httpx.Client(timeout=cfg.check_timeout) as client:
-        results.append(_timed("authentication service",
-                              lambda: _sign_in(client, api, home) and "sign-in works"))
+        def authentication() -> str:
+            _sign_in(client, api, home)
+            return "check account signs in"
+        results.append(_timed("authentication service", authentication))
 
         def database() -> str:
             checks = client.get(f"{api}/health/ready").json().get("checks", {})
@@ -190,14 +201,12 @@ def appendix_c(home: Home, env: dict[str, str]) -> list[CheckOutcome]:
         results.extend(_integrations(client, env))
         for name, base in (("backend", api), ("frontend", web)):
             results.append(_timed(f"health endpoints: {name}",
-                                  lambda b=base: _liveness(client, b) and _readiness(client, b)))
+                                  partial(_live_and_ready, client, base)))
         for endpoint in cfg.endpoints:
             base = api if endpoint.service == "backend" else web
-            results.append(_timed(
-                f"user-facing: {endpoint.name}",
-                lambda u=base + endpoint.path, e=endpoint.expect: (
-                    _expect(client.get(u), e) and f"HTTP {e}"),
-            ))
+            results.append(_timed(f"user-facing: {endpoint.name}",
+                                  partial(_endpoint, client, base + endpoint.path,
+                                          endpoint.expect)))
     return results
 
 

@@ -28,7 +28,7 @@ def unreadable_rows(config: dict[str, str]) -> int:
                 if column.class_.__tablename__ not in tables:
                     continue
                 for value in session.scalars(select(column).where(column.is_not(None))):
-                    if not cipher.can_decrypt(value):
+                    if value is not None and not cipher.can_decrypt(value):
                         unreadable += 1
         return unreadable
     finally:

@@ -6,6 +6,7 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from jobnaut.ops.errors import OpsError
 
@@ -101,7 +102,7 @@ def load_home(root: Path) -> Home:
     return Home(root=root, config=_parse(raw, path))
 
 
-def _parse(raw: dict, path: Path) -> OpsConfig:  # type: ignore[type-arg]
+def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
     try:
         env, ports = raw["environment"], raw["ports"]
         timeouts, checks = raw.get("timeouts", {}), raw.get("checks", {})

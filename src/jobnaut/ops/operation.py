@@ -165,7 +165,7 @@ def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[i
             try:
                 detail = step.action(run)
             except Exception as exc:
-                message = exc.message if isinstance(exc, OpsError) else f"{type(exc).__name__}: {exc}"
+                message = _message(exc)
                 ledger.step_finished(run.operation_id, position, "failed", message)
                 reporter(position, step, "failed", message)
                 result.steps.append(StepResult(step.name, "failed", message))
@@ -175,7 +175,7 @@ def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[i
             reporter(position, step, "succeeded", detail)
             result.steps.append(StepResult(step.name, "succeeded", detail))
     except Exception as exc:
-        message = exc.message if isinstance(exc, OpsError) else f"{type(exc).__name__}: {exc}"
+        message = _message(exc)
         result.status, result.error = "failed", message
         result.hint = exc.hint if isinstance(exc, OpsError) else None
         run.event(f"{procedure.kind} #{run.operation_id} failed: {message}", level="error")
@@ -196,3 +196,7 @@ def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[i
 def plan_only(env: Env, procedure: Procedure, args: dict[str, Any]) -> list[Step]:
     """The numbered plan `--dry-run` prints; planning reads state and changes nothing."""
     return procedure.plan(env, args, {})
+
+
+def _message(exc: Exception) -> str:
+    return exc.message if isinstance(exc, OpsError) else f"{type(exc).__name__}: {exc}"

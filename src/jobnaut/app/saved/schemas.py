@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from jobnaut.app.jobs.schemas import JobSummary
 from jobnaut.app.saved.models import ApplicationStatus
@@ -18,10 +19,18 @@ class SavedJobUpdate(BaseModel):
     notes: str | None = Field(default=None, max_length=5000)
 
 
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
 class StatusChangeOut(BaseModel):
     from_status: str | None
     to_status: str
-    changed_at: datetime
+    changed_at: UtcDatetime
 
 
 class SavedJobOut(BaseModel):
@@ -29,8 +38,8 @@ class SavedJobOut(BaseModel):
     job: JobSummary
     status: ApplicationStatus
     notes: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
     events: list[StatusChangeOut]
 
 

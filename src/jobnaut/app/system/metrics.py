@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -57,9 +56,8 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: Scope) -> str:
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", []):
-        matched, _ = route.matches(scope)
-        if matched == Match.FULL:
-            return str(getattr(route, "path", scope["path"]))
-    return "unmatched"
+    # The router records the route it matched in the scope. Walking app.router.routes
+    # instead finds FastAPI's included-router wrappers, which have no path template, and
+    # must never fall back to the raw path (one series per job id).
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else "unmatched"

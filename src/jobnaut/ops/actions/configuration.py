@@ -52,6 +52,10 @@ def diff(env: Env, a: str, b: str, reveal: bool = False) -> list[dict[str, str |
         if before == after:
             continue
         change = "added" if before is None else "removed" if after is None else "changed"
-        show = (lambda v: v) if reveal else (lambda v: None if v is None else redact(key, v))
-        rows.append({"key": key, "change": change, a: show(before), b: show(after)})
+        rows.append({"key": key, "change": change, a: _shown(key, before, reveal),
+                     b: _shown(key, after, reveal)})
     return rows
+
+
+def _shown(key: str, value: str | None, reveal: bool) -> str | None:
+    return value if reveal or value is None else redact(key, value)

@@ -156,8 +156,7 @@ def prune_builds(env: Env) -> list[str]:
     activated = [r for r in releases if r.activated_at]
     for r in ([active] if active else []) + activated[-2:]:
         keep.add(r.ref)
-    keep.update(env.home.build_dir(p.release_id and env.ledger.release(p.release_id).ref).name
-                for p in env.ledger.running_processes())
+    keep.update(env.ledger.release(p.release_id).ref for p in env.ledger.running_processes())
     removed = []
     if env.home.builds.exists():
         for path in env.home.builds.iterdir():

@@ -48,7 +48,8 @@ def live_processes(env: Env, service: str | None = None) -> list[ProcessRecord]:
             if p.role == "live" and (service is None or p.service == service)]
 
 
-def release_processes(env: Env, release_id: int, services: tuple[str, ...]) -> dict[str, ProcessRecord]:
+def release_processes(env: Env, release_id: int,
+                      services: tuple[str, ...]) -> dict[str, ProcessRecord]:
     found = {}
     for p in env.ledger.running_processes():
         if p.release_id == release_id and p.service in services and driver.is_alive(p.pid):
