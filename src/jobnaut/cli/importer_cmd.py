@@ -7,20 +7,8 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import TypeVar
 
-import httpx
 import typer
-from rich.logging import RichHandler
-from sqlalchemy.exc import SQLAlchemyError
 
-from jobnaut.app import schema
-from jobnaut.app.db import make_engine, make_sessionmaker
-from jobnaut.app.importer import (
-    ImportFailed,
-    ImportResult,
-    JSearchClient,
-    RetryPolicy,
-    import_jobs,
-)
 from jobnaut.cli.output import console, err_console, fail
 from jobnaut.config import effective_environment, parse_database_url, parse_http_url
 
@@ -53,6 +41,21 @@ def jobs(
 ) -> None:
     """Import job postings from the JSearch API (JSEARCH_API_URL, JSEARCH_API_KEY) into the
     database at DATABASE_URL. Postings already imported are updated, not duplicated."""
+    # Imported here, not at the top: every `jobnaut` command would pay for them otherwise.
+    import httpx
+    from rich.logging import RichHandler
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from jobnaut.app import schema
+    from jobnaut.app.db import make_engine, make_sessionmaker
+    from jobnaut.app.importer import (
+        ImportFailed,
+        ImportResult,
+        JSearchClient,
+        RetryPolicy,
+        import_jobs,
+    )
+
     logging.basicConfig(level=logging.WARNING, format="%(message)s", force=True,
                         handlers=[RichHandler(console=err_console, show_path=False,
                                               show_time=False)])

@@ -8,8 +8,8 @@ from typing import NoReturn
 import typer
 from rich.console import Console
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:

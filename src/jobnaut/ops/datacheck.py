@@ -13,15 +13,20 @@ from jobnaut.config import parse_database_url, parse_encryption_keys
 ENCRYPTED_COLUMNS = (Profile.full_name_enc, Profile.location_enc, SavedJob.notes_enc)
 
 
-def unreadable_rows(config: dict[str, str]) -> int:
+def unreadable_rows(config: dict[str, str]) -> int | None:
     """How many stored encrypted values the config's ENCRYPTION_KEY cannot decrypt
-    (0 when the database has no schema yet)."""
+    (0 when the database has no schema yet; None when the database cannot be reached,
+    which the new release's readiness check then reports)."""
     from sqlalchemy import inspect
+    from sqlalchemy.exc import OperationalError
 
     cipher = FieldCipher(parse_encryption_keys(config["ENCRYPTION_KEY"]))
     engine = make_engine(parse_database_url(config["DATABASE_URL"]))
     try:
-        tables = set(inspect(engine).get_table_names())
+        try:
+            tables = set(inspect(engine).get_table_names())
+        except OperationalError:
+            return None
         unreadable = 0
         with make_sessionmaker(engine)() as session:
             for column in ENCRYPTED_COLUMNS:

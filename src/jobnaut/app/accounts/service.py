@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobnaut.app.accounts.models import AuthToken, Profile, User
@@ -100,9 +101,17 @@ def _user_for_clerk_token(*, db: Session, token: str, clerk_key: str) -> User:
         email = str(claims.get("email") or f"{clerk_id}@clerk.invalid").lower()
         if db.scalar(select(User.id).where(User.email == email)) is not None:
             raise ApiError(409, "email_taken", "a password account already uses this email")
-        user = User(email=email, clerk_user_id=clerk_id)
-        db.add(user)
-        db.flush()
+        # A new user's first requests often arrive together: create the user in its own
+        # transaction, so that the requests that lose the race find the winner's row
+        # instead of failing on the unique constraint.
+        try:
+            with Session(db.get_bind()) as own, own.begin():
+                own.add(User(email=email, clerk_user_id=clerk_id))
+        except IntegrityError:
+            pass
+        user = db.scalar(select(User).where(User.clerk_user_id == clerk_id))
+        if user is None:  # the email was taken by another account meanwhile
+            raise ApiError(409, "email_taken", "a password account already uses this email")
     return user
 
 
