@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jobnaut.cli import config_cmd, importer_cmd, migrate_cmd, ops_cmds
+from jobnaut.cli import config_cmd, db_cmds, importer_cmd, ops_cmds, schema_cmd
 from jobnaut.cli.output import fail
 from jobnaut.cli.serve import serve
 from jobnaut.ops.errors import OpsError
@@ -30,7 +30,9 @@ def global_options(
 app.command()(serve)
 ops_cmds.register(app)
 app.add_typer(config_cmd.app, name="config")
-app.add_typer(migrate_cmd.app, name="migrate")
+app.add_typer(schema_cmd.app, name="schema", hidden=True)
+app.add_typer(db_cmds.backup_app, name="backup")
+app.add_typer(db_cmds.migrate_app, name="migrate")
 app.add_typer(importer_cmd.app, name="import")
 
 

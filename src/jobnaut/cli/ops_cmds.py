@@ -156,18 +156,29 @@ def deploy(
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
     """List releases, newest first."""
+    from jobnaut.ops.actions.schema_ops import rollback_readiness
+
     env = open_env()
-    items = [r.as_json() for r in reversed(env.ledger.releases())]
+    items = [{**r.as_json(), "rollback_ready": rollback_readiness(env, r)}
+             for r in reversed(env.ledger.releases())]
     if as_json:
         print_json(items)
         return
-    table = Table("id", "status", "kind", "ref", "schema", "backup", "created", "by", "why")
+    table = Table("id", "status", "kind", "ref", "schema", "backup", "rollback", "created", "by",
+                  "why")
     for r in items:
         colour = {"active": "green", "failed": "red", "rolled_back": "yellow"}.get(r["status"], "")
         table.add_row(r["id"], f"[{colour}]{r['status']}[/]" if colour else r["status"],
                       r["kind"], r["ref"][:12], r["schema_revision"] or "", r["backup_id"] or "",
-                      r["created_at"][:19], r["actor"], r["reason"])
+                      _readiness_mark(r["rollback_ready"]), r["created_at"][:19], r["actor"],
+                      r["reason"])
     console.print(table)
+
+
+def _readiness_mark(verdict: dict[str, Any] | None) -> str:
+    if verdict is None:
+        return "-"
+    return "[green]ready[/]" if verdict["ready"] else "[red]NOT READY[/]"
 
 
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
@@ -316,13 +327,15 @@ def rollback_config(
 def _confirm(procedure: Procedure, args: dict[str, Any]) -> None:
     import sys
 
+    # Asked only at a terminal. Without one (scripts, CI) the procedure's own guards still
+    # hold: whatever would destroy or discard data is refused unless --yes was given.
+    if not sys.stdin.isatty():
+        return
     env = open_env()
-    steps = operation.plan_only(env, procedure, args)
+    steps = operation.plan_only(env, procedure, {**args, "dry_run": True})
     console.print(f"[bold]{procedure.kind}[/] will:")
     for n, step in enumerate(steps, start=1):
         console.print(f"{n:>2}. {step.description}")
-    if not sys.stdin.isatty():
-        fail("confirmation needed and no terminal to ask", hint="add --yes", code=2)
     if not typer.confirm("Go ahead?"):
         raise typer.Exit(1)
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import Connection, create_engine, pool
+from sqlalchemy import Connection
 
 from jobnaut.app.models import Base
 
@@ -23,20 +23,35 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         transaction_per_migration=True,
     )
+    timeout = config.attributes.get("lock_timeout_ms")
+    if timeout and connection.dialect.name == "postgresql":
+        # A downgrade waits at most this long for a lock instead of queueing every query
+        # behind it; on timeout its transaction rolls back and nothing is half-applied.
+        connection.exec_driver_sql(f"SET lock_timeout = {int(timeout)}")
+        connection.commit()  # a session setting; each migration then has its own transaction
 
 
-def run() -> None:
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        _configure(connection)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool)
-    with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            context.run_migrations()
+def run_offline() -> None:
+    context.configure(
+        dialect_name=config.attributes.get("offline_dialect", "postgresql"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        transaction_per_migration=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
 
 
-run()
+def run_online() -> None:
+    connection = config.attributes["connection"]
+    _configure(connection)
+    with context.begin_transaction():
+        context.run_migrations()
+    if connection.in_transaction():
+        connection.commit()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

@@ -45,7 +45,7 @@ def build(source: Path, commit: str, build_dir: Path) -> bool:
 
 
 def expected_schema(build_dir: Path) -> str:
-    out = runner.run(commands.jobnaut_in(build_dir, "migrate", "expected"), timeout=120)
+    out = runner.run(commands.jobnaut_in(build_dir, "schema", "expected"), timeout=120)
     return out.strip().splitlines()[-1] if out.strip() else ""
 
 

@@ -32,3 +32,34 @@ def release_python(build: Path) -> str:
 def jobnaut_in(build: Path, *args: str) -> list[str]:
     """Run the `jobnaut` of a built release (its code, its migrations)."""
     return [release_python(build), "-m", "jobnaut", *args]
+
+
+# --- PostgreSQL backups ------------------------------------------------------------------
+# `conninfo` never holds the password: it travels in PGPASSWORD. `--no-password` makes a
+# missing one fail at once instead of waiting for a prompt nobody will answer.
+
+
+def pg_dump(conninfo: str, output: Path, *, snapshot: str | None = None,
+            directory: bool = False, jobs: int = 1, binary: str = "pg_dump") -> list[str]:
+    argv = [binary, "--no-password", f"--dbname={conninfo}", f"--file={output}"]
+    if directory:
+        argv += ["--format=directory", f"--jobs={max(1, jobs)}"]
+    else:
+        argv.append("--format=custom")
+    if snapshot:
+        argv.append(f"--snapshot={snapshot}")
+    return argv
+
+
+def pg_restore(conninfo: str, archive: Path, *, jobs: int = 1,
+               binary: str = "pg_restore") -> list[str]:
+    """Restore into an existing, empty database. One job restores in a single transaction,
+    so a failure leaves nothing behind; parallel jobs cannot share a transaction."""
+    argv = [binary, "--no-password", "--no-owner", "--exit-on-error", f"--dbname={conninfo}"]
+    argv += [f"--jobs={jobs}"] if jobs > 1 else ["--single-transaction"]
+    return [*argv, str(archive)]
+
+
+def pg_restore_list(archive: Path, *, binary: str = "pg_restore") -> list[str]:
+    """Read the archive's table of contents: fails on an archive pg_restore cannot parse."""
+    return [binary, "--list", str(archive)]

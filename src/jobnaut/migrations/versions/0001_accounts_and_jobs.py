@@ -97,12 +97,12 @@ def upgrade() -> None:
                   primary_key=True),
         sa.Column("skill", sa.String(80), primary_key=True, index=True),
     )
-    for statement in SQLITE_FTS if op.get_bind().dialect.name == "sqlite" else POSTGRES_FTS:
+    for statement in SQLITE_FTS if op.get_context().dialect.name == "sqlite" else POSTGRES_FTS:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "sqlite":
+    if op.get_context().dialect.name == "sqlite":
         for trigger in ("jobs_fts_ai", "jobs_fts_ad", "jobs_fts_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS jobs_fts")

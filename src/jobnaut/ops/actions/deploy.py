@@ -61,6 +61,16 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
             run.ctx["release_id"] = release.id
         return f"release v{run.ctx['release_id']}"
 
+    def backup(run: Run) -> str:
+        from jobnaut.ops.actions.database import take_backup
+
+        release = _release(run)
+        if release.backup_id:
+            return f"backup {release.backup_id} already taken"
+        manifest = take_backup(env, release, "pre-deploy")
+        env.ledger.update_release(release.id, backup_id=manifest.id)
+        return f"{manifest.id} ({manifest.size} bytes, {sum(manifest.tables.values())} rows)"
+
     def migrate(run: Run) -> str:
         release = _release(run)
         current = switching.database_revision(env, release)
@@ -69,7 +79,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
             return f"schema already at {current}"
         run.ctx["migrated"] = True
         demo = ["--demo-data"] if args.get("demo_data") else []
-        runner.run(commands.jobnaut_in(env.home.build_dir(release.ref), "migrate", "up", *demo),
+        runner.run(commands.jobnaut_in(env.home.build_dir(release.ref), "schema", "up", *demo),
                    env=switching.service_env(env, release), timeout=600)
         return f"schema {current or 'empty'} → {release.schema_revision}"
 
@@ -79,12 +89,35 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         Step("build", "build the release from the commit (git archive + its own virtualenv)",
              build_step),
         Step("record", "record the release in the ledger", record),
+        Step("backup", "back up the database before anything changes it (recorded on the "
+                       "release)", backup),
         Step("migrate", "upgrade the database schema with the new release's migrations",
              migrate),
         *switching.start_and_check_steps(_release),
         *switching.switch_steps(_release),
+        Step("rollback readiness", "prove the release can be rolled back: its backup "
+                                   "verifies; its migrations survive down and up on a scratch "
+                                   "copy", _readiness),
         Step("prune", "remove built files of old releases beyond keep_releases", _prune),
     ]
+
+
+def _readiness(run: Run) -> str:
+    from jobnaut.ops.actions.schema_ops import check_rollback_readiness
+
+    # Reported, not fatal: the release already serves and passed its checks; a release that
+    # cannot be rolled back safely is flagged in `releases` and `status`.
+    try:
+        verdict = check_rollback_readiness(run.env, _release(run))
+    except OpsError as exc:
+        verdict = {"ready": False, "problems": [exc.message], "notes": []}
+        run.env.ledger.set_state(f"rollback_ready:{run.ctx['release_id']}",
+                                 __import__("json").dumps(verdict))
+    if not verdict["ready"]:
+        run.event("release cannot be rolled back safely: " + "; ".join(verdict["problems"]),
+                  "warning")
+        return "NOT READY: " + "; ".join(verdict["problems"])
+    return "; ".join(verdict["notes"])
 
 
 def _prune(run: Run) -> str:
@@ -109,7 +142,7 @@ def on_deploy_failure(run: Run, error: Exception) -> None:
     if run.ctx.get("migrated") and run.ctx.get("previous_active"):
         # Rule 2: downgrade with the newer code, whose scripts know how to undo its changes.
         target = run.ctx.get("schema_before") or "base"
-        runner.run(commands.jobnaut_in(env_build(run, release), "migrate", "down", "--to",
+        runner.run(commands.jobnaut_in(env_build(run, release), "schema", "down", "--to",
                                        target),
                    env=switching.service_env(run.env, release), timeout=600)
         run.event(f"schema returned to {target} with {release.name}'s downgrade", "warning")

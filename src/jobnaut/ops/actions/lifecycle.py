@@ -129,6 +129,7 @@ def status(env: Env) -> dict[str, Any]:
         "home": str(env.home.root),
         "active_release": active.name if active else None,
         "active": active.as_json() if active else None,
+        "rollback_ready": _readiness(env, active),
         "services": services,
         "urls": {"frontend": f"http://127.0.0.1:{env.home.config.frontend_port}",
                  "backend": f"http://127.0.0.1:{env.home.config.backend_port}"},
@@ -137,6 +138,12 @@ def status(env: Env) -> dict[str, Any]:
         "last_operation": _operation_json(env, last[0]) if last else None,
         "interrupted": _operation_json(env, interrupted) if interrupted else None,
     }
+
+
+def _readiness(env: Env, release: Any) -> Any:
+    from jobnaut.ops.actions.schema_ops import rollback_readiness
+
+    return rollback_readiness(env, release) if release else None
 
 
 def _operation_json(env: Env, op: Any) -> dict[str, Any]:

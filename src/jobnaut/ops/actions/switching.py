@@ -31,14 +31,30 @@ def ensure_built(env: Env, release: Release) -> str:
 
 
 def database_revision(env: Env, release: Release) -> str | None:
+    return database_revision_for(env.release_config(release))
+
+
+def database_revision_for(config: dict[str, str]) -> str | None:
     """The database's schema revision (Alembic's version table), read directly."""
     from jobnaut.app.db import make_engine
     from jobnaut.app.schema import current_revision
     from jobnaut.config import parse_database_url
 
-    engine = make_engine(parse_database_url(env.release_config(release)["DATABASE_URL"]))
+    engine = make_engine(parse_database_url(config["DATABASE_URL"]))
     try:
         return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def foreign_key_problems(config: dict[str, str]) -> list[str]:
+    from jobnaut.app import schema
+    from jobnaut.app.db import make_engine
+    from jobnaut.config import parse_database_url
+
+    engine = make_engine(parse_database_url(config["DATABASE_URL"]))
+    try:
+        return schema.foreign_key_problems(engine)
     finally:
         engine.dispose()
 

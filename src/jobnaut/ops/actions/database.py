@@ -1,0 +1,265 @@
+"""Plan scenario 2 (Database Migration Issues) and the plan's "Restore Database" steps.
+
+Rules (DESIGN.md): downgrade with the newer code, before the code is switched back; prefer
+a downgrade (it keeps what users wrote) to a restore (it discards it); every restore and
+every destructive step first takes a safety backup, so the rollback itself can be undone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobnaut.ops import backups, commands, migrations, runner
+from jobnaut.ops.actions import switching
+from jobnaut.ops.actions.rollback import previous_good
+from jobnaut.ops.context import Env
+from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.errors import OpsError
+from jobnaut.ops.ledger import Release
+from jobnaut.ops.operation import Procedure, Run, Step
+
+
+def take_backup(env: Env, release: Release | None, kind: str) -> backups.Manifest:
+    config = env.release_config(release) if release else env.config_of(env.current_config_id())
+    revision = switching.database_revision_for(config)
+    manifest = backups.create_backup(env.home, config["DATABASE_URL"], kind=kind,
+                                     release=release.name if release else None,
+                                     schema_revision=revision)
+    env.ledger.event(f"backup {manifest.id} ({kind}, {manifest.size} bytes, schema "
+                     f"{revision or 'empty'})")
+    return manifest
+
+
+def introducing_release(env: Env, revision: str | None) -> Release:
+    """The newest release whose code expects `revision`: its scripts can downgrade it."""
+    for release in reversed(env.ledger.releases()):
+        if release.schema_revision == revision and release.status != "failed":
+            return release
+    raise OpsError(f"no release expects schema {revision}: no downgrade scripts for it",
+                   hint="restore a backup instead: `jobnaut rollback migration --restore-db`")
+
+
+def plan_migration_rollback(env: Env, args: dict[str, Any],
+                            ctx: dict[str, Any]) -> list[Step]:
+    active = env.ledger.active_release()
+    if active is None:
+        raise OpsError("nothing is deployed yet")
+    current = env.ledger.release(ctx["from_release"]) if "from_release" in ctx else active
+    target = (env.ledger.release(ctx["release_id"]) if "release_id" in ctx
+              else env.find_release(args["to"]) if args.get("to")
+              else previous_good(env, current))
+    restore = bool(args.get("restore_db"))
+    db_revision = ctx.get("db_revision_before") if "db_revision_before" in ctx else \
+        switching.database_revision(env, current)
+    if target.id == current.id and not restore:
+        raise OpsError(f"{target.name} is the active release", exit_code=2)
+    if db_revision == target.schema_revision and not restore:
+        raise OpsError(f"the database is already at {db_revision}, which {target.name} expects",
+                       hint=f"roll the code back: `jobnaut rollback code --to {target.name}`",
+                       exit_code=2)
+    source = introducing_release(env, db_revision)
+    if "downgrade" in ctx:
+        steps = [migrations.DowngradeStep(**{k: v for k, v in s.items()
+                                              if k not in ("effects", "destructive")},
+                                          effects=[migrations.Effect(**{
+                                              k: v for k, v in e.items() if k != "destructive"})
+                                              for e in s["effects"]])
+                 for s in ctx["downgrade"]]
+    else:
+        switching.ensure_built(env, source)
+        steps = migrations.plan_downgrade(
+            env.home.build_dir(source.ref), switching.service_env(env, source),
+            db_revision or "base", target.schema_revision or "base") if not restore else []
+    broken = [s for s in steps if not s.works]
+    if broken and not restore:
+        raise OpsError(
+            f"migration {broken[0].revision} has no working downgrade ({broken[0].error})",
+            hint="restore the pre-deploy backup instead: `jobnaut rollback migration "
+                 "--restore-db`")
+    destructive = [e for s in steps for e in s.effects if e.destructive]
+    if destructive and not args.get("yes") and not args.get("dry_run"):
+        raise OpsError("the downgrade destroys data: " + "; ".join(e.describe()
+                                                                  for e in destructive),
+                       hint="it is kept in the safety backup taken first; rerun with --yes")
+
+    def identify(run: Run) -> str:
+        run.ctx.update(from_release=current.id, release_id=target.id, previous_active=current.id,
+                       db_revision_before=db_revision,
+                       downgrade=[s.as_json() for s in steps])
+        run.event(f"rolling back the schema from {db_revision} ({current.name}) to "
+                  f"{target.schema_revision} ({target.name})"
+                  + (" by restoring its pre-deploy backup" if restore else ""), "warning")
+        return describe_plan(steps, restore, target)
+
+    def safety_backup(run: Run) -> str:
+        manifest = take_backup(env, current, "safety")
+        run.ctx["safety_backup"] = manifest.id
+        run.ctx["counts_before"] = manifest.tables
+        return f"{manifest.id}: {sum(manifest.tables.values())} rows in {len(manifest.tables)} " \
+               "tables"
+
+    def maintenance(run: Run) -> str:
+        driver.ensure_proxy(env.home)
+        driver.route(env.home, "backend", None)
+        run.ctx["maintenance"] = True
+        stopped = []
+        for p in env.ledger.running_processes():
+            if p.service == "backend":
+                driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
+                stopped.append(f"v{p.release_id} pid {p.pid}")
+        run.event("backend in maintenance: the API answers 503, the web app says so")
+        return "backend stopped (" + (", ".join(stopped) or "none running") + "); API answers 503"
+
+    def downgrade(run: Run) -> str:
+        now = switching.database_revision(env, current)
+        if now == target.schema_revision:
+            return f"already at {now}"
+        runner.run(commands.jobnaut_in(env.home.build_dir(source.ref), "schema", "down", "--to",
+                                       target.schema_revision or "base"),
+                   env=switching.service_env(env, source), timeout=1800)
+        return f"schema {now} → {target.schema_revision} with {source.name}'s downgrade scripts"
+
+    def restore_source(run: Run) -> backups.Manifest:
+        backup_id = args.get("backup") or current.backup_id
+        if not backup_id:
+            raise OpsError(f"{current.name} has no pre-deploy backup to restore")
+        pre = backups.get_backup(env.home, backup_id)
+        if pre.schema_revision != target.schema_revision:
+            raise OpsError(f"backup {pre.id} holds schema {pre.schema_revision}, "
+                           f"{target.name} expects {target.schema_revision}",
+                           hint="pick a backup taken at that schema (`jobnaut backup list`)")
+        return pre
+
+    def discarded(pre_id: str, now_id: str) -> dict[str, dict[str, int]]:
+        diff = backups.compare_backups(env.home, pre_id, now_id)
+        return {t: d.counts() for t, d in diff.items()
+                if t != "alembic_version" and any(d.counts().values())}
+
+    def report(run: Run) -> str:
+        # Before anything stops: what a restore would discard, and the operator's consent.
+        pre = restore_source(run)
+        check = backups.verify_backup(env.home, pre.id)
+        if not check.ok:
+            raise OpsError(f"backup {pre.id} does not verify: " + "; ".join(
+                f"{name}: {detail}" for name, ok, detail in check.checks if not ok))
+        now = take_backup(env, current, "safety")
+        lost = discarded(pre.id, now.id)
+        total = sum(sum(c.values()) for c in lost.values())
+        if total and not args.get("yes"):
+            raise OpsError(f"restoring {pre.id} would discard {total} rows written since: "
+                           + _describe_lost(lost),
+                           hint="a downgrade keeps them (`jobnaut rollback migration`); to "
+                                "restore anyway rerun with --yes (they stay in a backup)")
+        return f"{pre.id} verifies; restoring it discards {_describe_lost(lost) or 'nothing'}"
+
+    def restore_backup(run: Run) -> str:
+        pre = restore_source(run)
+        lost = discarded(pre.id, run.ctx["safety_backup"])
+        run.ctx["discarded"] = lost
+        config = env.release_config(current)
+        restore_side_by_side(config["DATABASE_URL"], pre.id, env)
+        return f"restored {pre.id}; discarded {_describe_lost(lost) or 'nothing'} " \
+               f"(kept in {run.ctx['safety_backup']}; `jobnaut backup diff {pre.id} " \
+               f"{run.ctx['safety_backup']}` exports them)"
+
+    def verify_integrity(run: Run) -> str:
+        config = env.release_config(target)
+        revision = switching.database_revision_for(config)
+        if revision != target.schema_revision:
+            raise OpsError(f"schema is at {revision}, {target.name} expects "
+                           f"{target.schema_revision}")
+        problems = switching.foreign_key_problems(config)
+        if problems:
+            raise OpsError("foreign keys broken: " + "; ".join(problems[:5]))
+        if restore:
+            return f"schema {revision}; foreign keys hold"
+        touched = {e.table for s in steps for e in s.effects}
+        before = run.ctx.get("counts_before", {})
+        after = backups.table_counts(config["DATABASE_URL"])
+        changed = [f"{t}: {before[t]} → {after.get(t)}" for t in before
+                   if t not in touched and t != "alembic_version" and t in after
+                   and after[t] != before[t]]
+        if changed:
+            raise OpsError("row counts changed in tables the downgrade does not touch: "
+                           + "; ".join(changed))
+        return f"schema {revision}; foreign keys hold; row counts of {len(before) - len(touched)}" \
+               " untouched tables unchanged"
+
+    def record(run: Run) -> str:
+        if target.id == current.id:
+            return f"database restored; {current.name} serves again"
+        env.ledger.update_release(current.id, status="rolled_back")
+        return f"{current.name} marked rolled_back; {target.name} active"
+
+    restore_steps = [Step("restore database", "restore the pre-deploy backup side by side, "
+                          "check it, and swap it in", restore_backup)]
+    downgrade_steps = [Step("downgrade", f"downgrade the schema to {target.schema_revision} "
+                            f"with {source.name}'s scripts (PostgreSQL: one transaction each, "
+                            "lock timeout)", downgrade)]
+    report_steps = [Step("report", "verify the backup and report the rows a restore would "
+                                   "discard (refused without --yes)", report)]
+    return [
+        Step("identify", f"identify what to revert from {db_revision} to "
+                         f"{target.schema_revision}: {describe_plan(steps, restore, target)}",
+             identify),
+        *(report_steps if restore else []),
+        Step("maintenance", "stop the backend; the API answers 503 and the web app shows a "
+                            "maintenance notice", maintenance),
+        Step("safety backup", "back up the database as it is now, with no writes under way "
+                              "(so this rollback can itself be undone)", safety_backup),
+        *(restore_steps if restore else downgrade_steps),
+        Step("verify integrity", "schema revision matches the target, foreign keys hold, row "
+                                 "counts of untouched tables unchanged", verify_integrity),
+        *switching.start_and_check_steps(lambda run: target),
+        *switching.switch_steps(lambda run: target, stop_previous=True),
+        Step("record", "record the outcome", record),
+    ]
+
+
+def describe_plan(steps: list[migrations.DowngradeStep], restore: bool, target: Release) -> str:
+    if restore:
+        return f"restore the pre-deploy backup, then run {target.name}"
+    parts = []
+    for s in steps:
+        effects = ", ".join(e.describe() for e in s.effects) or "no data lost"
+        parts.append(f"{s.revision} ({s.doc}): {'downgrade works' if s.works else 'NO DOWNGRADE'}"
+                     f"; {effects}")
+    return " | ".join(parts) or "nothing to revert"
+
+
+def _describe_lost(lost: dict[str, dict[str, int]]) -> str:
+    return ", ".join(f"{t}: " + "/".join(f"{n} {k}" for k, n in c.items() if n)
+                     for t, c in lost.items())
+
+
+def restore_side_by_side(database_url: str, backup_id: str, env: Env) -> None:
+    """Restore into a new database (or file) beside the live one, check it, then swap: a
+    failed restore leaves the live database untouched."""
+    with backups.scratch_target(database_url) as restored_url:
+        backups.restore_into(env.home, backup_id, restored_url)
+        backups.replace_database(database_url, restored_url)
+
+
+def on_migration_rollback_failure(run: Run, error: Exception) -> None:
+    env = run.env
+    if not run.ctx.get("maintenance") or run.ctx.get("switched"):
+        return
+    current = env.ledger.release(int(run.ctx["from_release"]))
+    revision = switching.database_revision(env, current)
+    if revision == current.schema_revision:
+        # Nothing was changed in the database: bring the current release's backend back.
+        proc = driver.start_service(env.home, env.ledger, release_id=current.id,
+                                    build_dir=env.home.build_dir(current.ref),
+                                    service="backend",
+                                    env=switching.service_env(env, current), role="live")
+        driver.wait_healthy(proc, env.home.config.start_timeout)
+        driver.route(env.home, "backend", proc.port)
+        run.event(f"schema unchanged at {revision}; {current.name}'s backend serves again",
+                  "warning")
+    else:
+        run.event(f"the database is at {revision}; the backend stays in maintenance — "
+                  "finish with `jobnaut rollback migration --resume`", "error")
+
+
+MIGRATION_ROLLBACK = Procedure("rollback-migration", plan_migration_rollback,
+                               on_migration_rollback_failure)

@@ -1,0 +1,128 @@
+"""What a schema downgrade would do, found before it runs: the SQL each step renders,
+classified statement by statement, with the rows it would touch counted on the live
+database. Also where the database stands against each release."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobnaut.ops import commands, runner
+
+_DROP_TABLE = re.compile(r"^DROP TABLE (?:IF EXISTS )?\"?(\w+)\"?", re.I)
+_DROP_COLUMN = re.compile(r"^ALTER TABLE \"?(\w+)\"? DROP COLUMN (?:IF EXISTS )?\"?(\w+)\"?", re.I)
+_ALTER_TYPE = re.compile(r"^ALTER TABLE \"?(\w+)\"? ALTER COLUMN \"?(\w+)\"? (?:SET DATA )?TYPE",
+                         re.I)
+_DELETE = re.compile(r"^DELETE FROM \"?(\w+)\"?", re.I)
+_UPDATE = re.compile(r"^UPDATE \"?(\w+)\"? SET", re.I)
+_TRUNCATE = re.compile(r"^TRUNCATE (?:TABLE )?\"?(\w+)\"?", re.I)
+
+
+@dataclass
+class Effect:
+    statement: str
+    kind: str  # drops table | drops column | changes column type | deletes rows | updates rows
+    table: str
+    column: str | None = None
+    rows: int | None = None  # values or rows that hold data and would be lost or rewritten
+
+    @property
+    def destructive(self) -> bool:
+        return bool(self.rows)
+
+    def describe(self) -> str:
+        target = f"{self.table}.{self.column}" if self.column else self.table
+        held = "unknown rows" if self.rows is None else f"{self.rows} rows with data"
+        return f"{self.kind} {target} ({held})"
+
+
+@dataclass
+class DowngradeStep:
+    revision: str
+    down_revision: str | None
+    doc: str
+    works: bool
+    error: str | None
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def destructive(self) -> bool:
+        return any(e.destructive for e in self.effects)
+
+    def as_json(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k != "effects"},
+                "destructive": self.destructive,
+                "effects": [{**asdict(e), "destructive": e.destructive} for e in self.effects]}
+
+
+def classify(sql: str) -> list[Effect]:
+    effects = []
+    for raw in sql.split(";"):
+        statement = " ".join(line for line in raw.strip().splitlines()
+                             if not line.strip().startswith("--")).strip()
+        if not statement or "alembic_version" in statement:
+            continue
+        for pattern, kind in ((_DROP_TABLE, "drops table"), (_DROP_COLUMN, "drops column"),
+                              (_ALTER_TYPE, "changes column type"), (_DELETE, "deletes rows"),
+                              (_UPDATE, "updates rows"), (_TRUNCATE, "deletes rows")):
+            match = pattern.match(statement)
+            if match:
+                groups = match.groups()
+                effects.append(Effect(statement, kind, groups[0],
+                                      groups[1] if len(groups) > 1 else None))
+                break
+    return effects
+
+
+def count_rows(effects: list[Effect], database_url: str) -> None:
+    """Fill in how many rows each effect would lose or rewrite, from the live database."""
+    from sqlalchemy import inspect, text
+
+    from jobnaut.app.db import make_engine
+    from jobnaut.config import parse_database_url
+
+    engine = make_engine(parse_database_url(database_url))
+    try:
+        inspector = inspect(engine)
+        tables = set(inspector.get_table_names())
+        with engine.connect() as conn:
+            for effect in effects:
+                if effect.table not in tables:
+                    effect.rows = 0
+                    continue
+                columns = {c["name"] for c in inspector.get_columns(effect.table)}
+                if effect.column and effect.column in columns:
+                    query = f'SELECT count("{effect.column}") FROM "{effect.table}"'
+                else:
+                    query = f'SELECT count(*) FROM "{effect.table}"'
+                effect.rows = int(conn.execute(text(query)).scalar() or 0)
+    finally:
+        engine.dispose()
+
+
+def plan_downgrade(build_dir: Path, env: dict[str, str], from_revision: str,
+                   to_revision: str) -> list[DowngradeStep]:
+    """Each step from `from_revision` down to `to_revision`, rendered by the code in
+    `build_dir` (the release that introduced those migrations), classified and counted."""
+    out = runner.run(commands.jobnaut_in(build_dir, "schema", "plan-down", "--from",
+                                         from_revision, "--to", to_revision),
+                     env=env, timeout=300)
+    steps = []
+    for item in json.loads(out.strip().splitlines()[-1]):
+        effects = classify(item["sql"])
+        works = item["error"] is None and "Running downgrade" in item["sql"]
+        steps.append(DowngradeStep(item["revision"], item["down_revision"], item["doc"] or "",
+                                   works, item["error"], effects))
+    all_effects = [e for s in steps for e in s.effects]
+    if all_effects:
+        count_rows(all_effects, env["DATABASE_URL"])
+    return steps
+
+
+def history(build_dir: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    out = runner.run(commands.jobnaut_in(build_dir, "schema", "history"), env=env, timeout=120)
+    result: list[dict[str, Any]] = json.loads(out.strip().splitlines()[-1])
+    return result

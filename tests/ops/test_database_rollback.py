@@ -1,0 +1,241 @@
+"""Plan scenario 2 and the "Restore Database" steps, on both databases: which rows survive
+each path. Releases come from a real git repository whose commits add migrations."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import inspect, text
+
+from jobnaut.app.db import make_engine
+from jobnaut.app.schema import expected_revision
+from jobnaut.config import parse_database_url
+from jobnaut.ops.context import Env
+from tests.ops.conftest import Environment, SourceRepo, git
+from tests.ops.test_deploy_and_rollback import _wait_for_step
+
+HEAD = expected_revision()
+
+MIGRATION = '''"""{doc}
+
+Revision ID: {rev}
+Revises: {down}
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "{rev}"
+down_revision = "{down}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+'''
+
+ADD_NICKNAME = dict(
+    doc="add users.nickname",
+    upgrade='    with op.batch_alter_table("users") as batch:\n'
+            '        batch.add_column(sa.Column("nickname", sa.String(80)))',
+    downgrade='    with op.batch_alter_table("users") as batch:\n'
+              '        batch.drop_column("nickname")')
+NO_DOWNGRADE = dict(
+    doc="add job_notes with no way back",
+    upgrade='    op.create_table("job_notes", sa.Column("id", sa.Integer, primary_key=True),\n'
+            '                    sa.Column("body", sa.Text))',
+    downgrade='    raise NotImplementedError("this migration cannot be undone")')
+FAILS_HALF_WAY = dict(
+    doc="creates a table, then fails",
+    upgrade='    op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))\n'
+            '    op.execute("SELECT * FROM no_such_table")',
+    downgrade='    op.drop_table("half_done")')
+
+
+def commit_migration(repo: SourceRepo, branch: str, rev: str, spec: dict[str, str],
+                     down: str = HEAD) -> str:
+    git(repo.path, "checkout", "-q", "-B", branch, "main")
+    path = repo.path / "src/jobnaut/migrations/versions" / f"{rev}_{branch}.py"
+    path.write_text(MIGRATION.format(rev=rev, down=down, **spec))
+    git(repo.path, "add", "-A")
+    git(repo.path, "commit", "-qm", spec["doc"])
+    sha = git(repo.path, "rev-parse", "HEAD")
+    git(repo.path, "checkout", "-q", "main")
+    return sha
+
+
+def database_url(env: Environment) -> str:
+    ops = Env.open(env.home)
+    return ops.config_of(ops.current_config_id())["DATABASE_URL"]
+
+
+def query(env: Environment, sql: str) -> list[tuple[object, ...]]:
+    engine = make_engine(parse_database_url(database_url(env)))
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+def execute(env: Environment, sql: str) -> None:
+    engine = make_engine(parse_database_url(database_url(env)))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def sign_up(env: Environment) -> str:
+    email = f"u-{uuid.uuid4().hex[:8]}@example.com"
+    r = httpx.post(f"{env.api}/api/auth/signup", json={"email": email, "password": "password1"})
+    assert r.status_code == 201, r.text
+    return email
+
+
+def emails(env: Environment) -> set[str]:
+    return {str(r[0]) for r in query(env, "SELECT email FROM users")}
+
+
+def revision(env: Environment) -> str:
+    return str(query(env, "SELECT version_num FROM alembic_version")[0][0])
+
+
+def tables(env: Environment) -> set[str]:
+    engine = make_engine(parse_database_url(database_url(env)))
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_keeps_every_row(deployed: Environment, source_repo: SourceRepo) -> None:
+    before_deploy = sign_up(deployed)
+    first = deployed.json("status")["active_release"]
+    sha = commit_migration(source_repo, "nickname", "0901", ADD_NICKNAME)
+    deployed.jobnaut("deploy", sha)
+    assert revision(deployed) == "0901"
+    newest = deployed.releases()[0]
+    assert newest["backup_id"] and newest["rollback_ready"]["ready"] is True
+    after_deploy = sign_up(deployed)
+    execute(deployed, f"UPDATE users SET nickname = 'ada' WHERE email = '{after_deploy}'")
+
+    plan = deployed.jobnaut("rollback", "migration", "--dry-run")
+    assert "drops column users.nickname (1 rows with data)" in plan.stdout
+    refused = deployed.jobnaut("rollback", "migration", check=False)
+    assert refused.returncode != 0 and "destroys data" in refused.stderr
+    assert revision(deployed) == "0901"
+
+    with_traffic = deployed.jobnaut("rollback", "migration", "--yes")
+    assert "downgrade" in with_traffic.stderr
+    assert revision(deployed) == HEAD
+    assert {before_deploy, after_deploy} <= emails(deployed)
+    state = deployed.json("status")
+    assert state["active_release"] == first
+    assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
+    # The nickname is gone from the schema but kept in the safety backup taken first.
+    backups = deployed.json("backup", "list")
+    assert backups[0]["kind"] in ("safety", "pre-downgrade")
+
+
+def test_restore_keeps_pre_deploy_rows_and_diff_hands_back_the_rest(
+        deployed: Environment, source_repo: SourceRepo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    before_deploy = sign_up(deployed)
+    sha = commit_migration(source_repo, "nickname2", "0902", ADD_NICKNAME)
+    deployed.jobnaut("deploy", sha)
+    after_deploy = sign_up(deployed)
+
+    refused = deployed.jobnaut("rollback", "migration", "--restore-db", check=False)
+    assert refused.returncode == 1
+    assert "would discard" in refused.stderr and "users: 1 inserted" in refused.stderr
+    assert after_deploy in emails(deployed)  # nothing changed
+    assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
+
+    done = deployed.jobnaut("rollback", "migration", "--restore-db", "--yes")
+    assert "restored" in done.stderr
+    present = emails(deployed)
+    assert before_deploy in present and after_deploy not in present
+    assert revision(deployed) == HEAD
+
+    listed = deployed.json("backup", "list")
+    safety = next(b for b in listed if b["kind"] == "safety")
+    pre = next(b for b in listed if b["kind"] == "pre-deploy" and b["schema_revision"] == HEAD
+               and b["created_at"] < safety["created_at"])
+    out = tmp_path / "diff"
+    deployed.jobnaut("backup", "diff", pre["id"], safety["id"], "--out", str(out))
+    exported = (out / "users.inserted.json").read_text()
+    assert after_deploy in exported
+
+
+def test_migration_without_downgrade_is_refused_then_restored(
+        deployed: Environment, source_repo: SourceRepo) -> None:
+    sha = commit_migration(source_repo, "nodown", "0903", NO_DOWNGRADE)
+    deployed.jobnaut("deploy", sha)
+    assert "job_notes" in tables(deployed)
+    refused = deployed.jobnaut("rollback", "migration", "--yes", check=False)
+    assert refused.returncode == 1 and "no working downgrade" in refused.stderr
+    assert "--restore-db" in refused.stderr
+    assert revision(deployed) == "0903"
+    deployed.jobnaut("rollback", "migration", "--restore-db", "--yes")
+    assert revision(deployed) == HEAD and "job_notes" not in tables(deployed)
+
+
+def test_migration_failing_half_way_leaves_nothing_applied(
+        deployed: Environment, source_repo: SourceRepo) -> None:
+    before = deployed.json("status")["active_release"]
+    sha = commit_migration(source_repo, "halfway", "0904", FAILS_HALF_WAY)
+    result = deployed.jobnaut("deploy", sha, check=False)
+    assert result.returncode == 1 and "migrate" in result.stderr
+    assert revision(deployed) == HEAD
+    assert "half_done" not in tables(deployed)
+    assert deployed.json("status")["active_release"] == before
+    assert deployed.releases()[0]["status"] == "failed"
+    assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
+
+
+def test_corrupt_backup_is_refused_and_live_data_untouched(deployed: Environment) -> None:
+    email = sign_up(deployed)
+    created = deployed.json("backup", "create")
+    folder = deployed.home / "backups" / created["id"]
+    dump = folder / created["file"]
+    assert deployed.jobnaut("backup", "verify", created["id"]).returncode == 0
+    data = bytearray(dump.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    dump.write_bytes(bytes(data))
+
+    verify = deployed.jobnaut("backup", "verify", created["id"], check=False)
+    assert verify.returncode == 1 and "checksum" in verify.stdout
+    restore = deployed.jobnaut("backup", "restore", created["id"], "--yes", check=False)
+    assert restore.returncode == 1
+    assert email in emails(deployed)
+    assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
+
+
+def test_killed_restore_leaves_live_data_and_resumes(deployed: Environment) -> None:
+    created = deployed.json("backup", "create")
+    email = sign_up(deployed)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobnaut", "--home", str(deployed.home), "backup", "restore",
+         created["id"], "--yes"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_step(deployed, proc, {"safety backup", "restore database"})
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert email in emails(deployed) or revision(deployed) == HEAD  # never a broken database
+    state = deployed.json("status")
+    assert state["interrupted"]["kind"] == "rollback-migration"
+
+    deployed.jobnaut("rollback", "migration", "--resume")
+    assert email not in emails(deployed)  # the restore finished: the later row is discarded
+    assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
