@@ -246,3 +246,43 @@ def migrate_check(as_json: bool = typer.Option(False, "--json")) -> None:
             console.print(f"[red]✗[/] {problem}")
     if not verdict["ready"]:
         raise typer.Exit(1)
+
+
+@rollback_app.command("emergency")
+def rollback_emergency(
+    reason: str = typer.Option(..., "--reason", "-m", help="what is wrong (recorded)"),
+    to: str | None = typer.Option(None, "--to", help="last known good release (default: the "
+                                                     "previous good one)"),
+    restore_db: bool = typer.Option(False, "--restore-db", help="restore its pre-deploy "
+                                                                "backup too"),
+    dry_run: bool = typer.Option(False, "--dry-run"),
+    yes: bool = typer.Option(False, "--yes"),
+    resume: bool = typer.Option(False, "--resume"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The plan's emergency procedure: freeze deploys, revert to the last known good release
+    (schema too when it differs), verify all critical flows, record the timeline."""
+    from jobnaut.ops.actions.emergency import EMERGENCY
+
+    args = {"to": to, "restore_db": restore_db, "yes": yes, "dry_run": dry_run,
+            "reason": reason}
+    if not (dry_run or yes or resume or as_json):
+        _confirm(EMERGENCY, args)
+    run_procedure(EMERGENCY, args, dry_run=dry_run, resume=resume, as_json=as_json)
+
+
+def freeze_cmd(
+    reason: str = typer.Option("", "--reason", "-m"),
+    lift: bool = typer.Option(False, "--lift", help="allow deploys again"),
+) -> None:
+    """Freeze deploys (an emergency does it for you), or lift the freeze."""
+    from jobnaut.ops.actions.emergency import freeze, lift_freeze
+
+    env = open_env()
+    if lift:
+        console.print(lift_freeze(env))
+        return
+    if not reason:
+        fail("say why with --reason", code=2)
+    freeze(env, reason)
+    console.print(f"deploys frozen: {reason}")

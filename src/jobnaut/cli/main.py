@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from jobnaut.cli import config_cmd, db_cmds, importer_cmd, ops_cmds, schema_cmd
-from jobnaut.cli.output import fail
+from jobnaut.cli.output import report_failure
 from jobnaut.cli.serve import serve
 from jobnaut.ops.errors import OpsError
 
@@ -33,13 +35,15 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(schema_cmd.app, name="schema", hidden=True)
 app.add_typer(db_cmds.backup_app, name="backup")
 app.add_typer(db_cmds.migrate_app, name="migrate")
+app.command("freeze")(db_cmds.freeze_cmd)
 app.add_typer(importer_cmd.app, name="import")
 
 
 def main() -> None:
     try:
         app()
-    except OpsError as exc:
+    except OpsError as exc:  # raised outside a command's own handling: same one-line form
         if ops_cmds.STATE.debug:
             raise
-        fail(exc.message, exc.hint, code=exc.exit_code)
+        report_failure(exc.message, exc.hint)
+        sys.exit(exc.exit_code)

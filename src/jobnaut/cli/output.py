@@ -7,15 +7,21 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]FAILED:[/] {message}")
+def report_failure(message: str, hint: str | None = None) -> None:
+    # Messages quote commands, paths and errors: never read them as Rich markup.
+    err_console.print(f"[bold red]FAILED:[/] {escape(message)}")
     if hint:
-        err_console.print(f"[dim]hint:[/] {hint}")
+        err_console.print(f"[dim]hint:[/] {escape(hint)}")
+
+
+def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
+    report_failure(message, hint)
     raise typer.Exit(code)
 
 

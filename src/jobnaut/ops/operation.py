@@ -109,7 +109,7 @@ def execute(
             raise OpsError(f"there is no interrupted {procedure.kind} to resume",
                            hint="`jobnaut status` shows the last operation")
     freeze = env.ledger.get_state("deploy_freeze")
-    if freeze and procedure.kind == "deploy":
+    if freeze and procedure.kind in ("deploy", "config"):
         raise OpsError(f"deploys are frozen: {freeze}",
                        hint="an emergency is in progress; lift it with `jobnaut freeze --lift`")
 
