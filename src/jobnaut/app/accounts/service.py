@@ -97,21 +97,21 @@ def _user_for_clerk_token(*, db: Session, token: str, clerk_key: str) -> User:
         raise _unauthenticated(str(exc)) from None
     clerk_id = str(claims["sub"])
     user = db.scalar(select(User).where(User.clerk_user_id == clerk_id))
-    if user is None:
-        email = str(claims.get("email") or f"{clerk_id}@clerk.invalid").lower()
-        if db.scalar(select(User.id).where(User.email == email)) is not None:
-            raise ApiError(409, "email_taken", "a password account already uses this email")
-        # A new user's first requests often arrive together: create the user in its own
-        # transaction, so that the requests that lose the race find the winner's row
-        # instead of failing on the unique constraint.
+    if user is not None:
+        return user
+    email = str(claims.get("email") or f"{clerk_id}@clerk.invalid").lower()
+    # A new user's first requests often arrive together: create the user in its own
+    # transaction, so that the requests that lose the race find the winner's row
+    # instead of failing on a unique constraint.
+    if db.scalar(select(User.id).where(User.email == email)) is None:
         try:
             with Session(db.get_bind()) as own, own.begin():
                 own.add(User(email=email, clerk_user_id=clerk_id))
         except IntegrityError:
             pass
-        user = db.scalar(select(User).where(User.clerk_user_id == clerk_id))
-        if user is None:  # the email was taken by another account meanwhile
-            raise ApiError(409, "email_taken", "a password account already uses this email")
+    user = db.scalar(select(User).where(User.clerk_user_id == clerk_id))
+    if user is None:
+        raise ApiError(409, "email_taken", "a password account already uses this email")
     return user
 
 
