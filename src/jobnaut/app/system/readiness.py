@@ -12,6 +12,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from jobnaut.app import schema
 from jobnaut.app.accounts.models import Profile
 from jobnaut.app.deps import AppState
+from jobnaut.app.saved.models import SavedJob
+
+ENCRYPTED_SAMPLES = (
+    (Profile.full_name_enc, Profile.user_id),
+    (Profile.location_enc, Profile.user_id),
+    (SavedJob.notes_enc, SavedJob.id),
+)
 
 
 @dataclass(frozen=True)
@@ -46,12 +53,18 @@ def run_checks(state: AppState) -> list[Check]:
 
     def configuration() -> tuple[bool, str]:
         # Settings were validated at start; what is left is whether the configured keys
-        # still read the data already stored (a key dropped instead of rotated).
+        # still read the data already stored (a key dropped instead of rotated). The oldest
+        # and newest values of every encrypted column are tried: old rows are the ones an
+        # old key wrote.
+        unreadable = 0
         with state.sessions() as session:
-            sample = session.scalar(
-                select(Profile.full_name_enc).where(Profile.full_name_enc.is_not(None)).limit(1)
-            )
-        if sample is not None and not state.cipher.can_decrypt(sample):
+            for column, key in ENCRYPTED_SAMPLES:
+                for order in (key.asc(), key.desc()):
+                    values = session.scalars(
+                        select(column).where(column.is_not(None)).order_by(order).limit(5))
+                    unreadable += sum(1 for v in values
+                                      if v is not None and not state.cipher.can_decrypt(v))
+        if unreadable:
             return False, "ENCRYPTION_KEY cannot decrypt stored personal data"
         return True, "valid"
 
