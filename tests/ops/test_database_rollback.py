@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import inspect, text
 
 from jobnaut.app.db import make_engine
@@ -151,7 +150,7 @@ def test_downgrade_keeps_every_row(deployed: Environment, source_repo: SourceRep
 
 
 def test_restore_keeps_pre_deploy_rows_and_diff_hands_back_the_rest(
-        deployed: Environment, source_repo: SourceRepo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        deployed: Environment, source_repo: SourceRepo, tmp_path: Path) -> None:
     before_deploy = sign_up(deployed)
     sha = commit_migration(source_repo, "nickname2", "0902", ADD_NICKNAME)
     deployed.jobnaut("deploy", sha)
