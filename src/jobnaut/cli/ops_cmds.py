@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from jobnaut.cli.output import console, err_console, fail, print_json
@@ -50,7 +51,7 @@ def _reporter(as_json: bool) -> operation.Reporter:
         took = time.monotonic() - started.get(position, time.monotonic())
         colour = {"succeeded": "green", "failed": "red", "skipped": "yellow"}[status]
         prefix = "" if status != "skipped" else f"[bold]{position:>2}. {step.name}[/] "
-        err_console.print(f"{prefix}[{colour}]{status}[/] ({took:.1f}s) {detail or ''}")
+        err_console.print(f"{prefix}[{colour}]{status}[/] ({took:.1f}s) {escape(detail or '')}")
 
     return report
 

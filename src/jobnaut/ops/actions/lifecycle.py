@@ -57,6 +57,7 @@ def up(env: Env) -> str:
     active = env.ledger.active_release()
     if active is None:
         return "no release yet"
+    reconcile(env)  # after a reboot the ledger still lists processes that are gone
     driver.ensure_proxy(env.home)
     switching.ensure_built(env, active)
     started = []
