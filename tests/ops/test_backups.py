@@ -126,7 +126,7 @@ def test_create_records_counts_checksum_and_size(home: Home, live: str) -> None:
     assert m.tables["job_skills"] > 50
     assert not any(t.startswith(("jobs_fts", "sqlite_")) for t in m.tables)
     assert m.schema_revision == schema.expected_revision()
-    assert (m.environment, m.kind, m.release) == ("production", "pre-deploy", "v3")
+    assert (m.environment, m.kind, m.release) == ("local", "pre-deploy", "v3")
     if is_pg(live):
         assert (m.engine, m.format, m.file) == ("postgresql", "custom", "database.dump")
         assert m.wal_lsn and re.fullmatch(r"[0-9A-F]+/[0-9A-F]+", m.wal_lsn)

@@ -172,3 +172,16 @@ def test_status_and_releases_json_tell_the_truth(deployed: Environment) -> None:
         releases[0])
     assert sum(1 for r in releases if r["status"] == "active") == 1
     assert json.loads(json.dumps(releases))  # plain JSON
+
+
+def test_traffic_switch_never_hands_a_session_to_someone_else(
+        deployed: Environment, user: UserData) -> None:
+    with httpx.Client(base_url=deployed.web) as browser:
+        signed_in = browser.post("/signin", data={"email": user.email,
+                                                  "password": "correct horse battery"})
+        assert signed_in.status_code in (200, 303), signed_in.text
+        assert browser.cookies.get("jobnaut_token")
+        assert user.email in browser.get("/profile", follow_redirects=True).text
+    stranger = httpx.get(f"{deployed.web}/profile", follow_redirects=False)
+    assert stranger.status_code in (302, 303)
+    assert "/signin" in stranger.headers["location"]

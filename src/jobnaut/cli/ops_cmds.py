@@ -48,7 +48,7 @@ def _reporter(as_json: bool) -> operation.Reporter:
             started[position] = time.monotonic()
             err_console.print(f"[bold]{position:>2}. {step.name}[/] … ", end="")
             return
-        took = time.monotonic() - started.get(position, time.monotonic())
+        took = max(0.0, time.monotonic() - started.get(position, time.monotonic()))
         colour = {"succeeded": "green", "failed": "red", "skipped": "yellow"}[status]
         prefix = "" if status != "skipped" else f"[bold]{position:>2}. {step.name}[/] "
         err_console.print(f"{prefix}[{colour}]{status}[/] ({took:.1f}s) {escape(detail or '')}")
@@ -68,7 +68,7 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
         else:
             console.print(f"[bold]Plan for {procedure.kind}[/] (dry run: nothing changes)")
             for n, step in enumerate(steps, start=1):
-                console.print(f"{n:>2}. [bold]{step.name}[/]: {step.description}")
+                console.print(f"{n:>2}. [bold]{step.name}[/]: {escape(step.description)}")
         return None
     started = time.monotonic()
     result = operation.execute(env, procedure, args, resume=resume,
@@ -77,8 +77,10 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
     if as_json:
         print_json({**result.as_json(), "seconds": round(elapsed, 2)})
     elif result.ok:
-        console.print(f"[green]✓ {procedure.kind} #{result.operation_id} succeeded[/] "
-                      f"in {elapsed:.1f}s")
+        release = result.ctx.get("release_id")
+        console.print(f"[green]✓ {procedure.kind} succeeded[/] in {elapsed:.1f}s (operation "
+                      f"#{result.operation_id}" + (f"; release v{release}" if release else "")
+                      + ")")
     if not result.ok:
         fail(f"{procedure.kind} #{result.operation_id}: {result.error}", result.hint)
     return result
@@ -105,7 +107,7 @@ def init(
     frontend_port: int = typer.Option(8080, help="public port of the web app"),
     admin_port: int | None = typer.Option(None, help="local port driving the traffic "
                                                      "switch (default: frontend port + 1)"),
-    name: str = typer.Option("production", help="environment name"),
+    name: str = typer.Option("local", help="environment name (production, staging, …)"),
     environment: str = typer.Option("development", help="JOBNAUT_ENV of the services"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
@@ -113,7 +115,8 @@ def init(
                          backend_port=backend_port, frontend_port=frontend_port,
                          admin_port=admin_port, name=name, environment=environment)
     console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
-    console.print(f"  edit {env.home.root / 'jobnaut.toml'}; then `jobnaut deploy`")
+    console.print(f"  settings: {env.home.root / 'jobnaut.toml'}; next: `jobnaut up` (first "
+                  "deploy of the source's HEAD, with demo data) or `jobnaut deploy REF`")
 
 
 def up(
@@ -157,10 +160,8 @@ def deploy(
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
     """List releases, newest first."""
-    from jobnaut.ops.actions.schema_ops import rollback_readiness
-
     env = open_env()
-    items = [{**r.as_json(), "rollback_ready": rollback_readiness(env, r)}
+    items = [{**r.as_json(), "rollback_ready": env.ledger.rollback_verdict(r.id)}
              for r in reversed(env.ledger.releases())]
     if as_json:
         print_json(items)

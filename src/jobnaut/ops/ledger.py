@@ -231,6 +231,14 @@ class Ledger:
                 db.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) "
                            "DO UPDATE SET value = excluded.value", (key, value))
 
+    def rollback_verdict(self, release_id: int) -> dict[str, Any] | None:
+        """Whether the release was proven able to roll back (see `migrate check`)."""
+        raw = self.get_state(f"rollback_ready:{release_id}")
+        return None if raw is None else dict(json.loads(raw))
+
+    def set_rollback_verdict(self, release_id: int, verdict: dict[str, Any]) -> None:
+        self.set_state(f"rollback_ready:{release_id}", json.dumps(verdict))
+
     # operations and steps ------------------------------------------------------------
     def start_operation(self, kind: str, args: dict[str, Any], pid: int) -> int:
         with self._connect() as db:

@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import socket
+from http.cookiejar import Cookie, CookieJar, CookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,26 @@ HOP_BY_HOP = {
 ADMIN_PREFIX = "/routes"
 
 
+class _NoCookies(CookiePolicy):
+    """Refuses to store or send any cookie: they pass through the proxy untouched."""
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = False
+
+    def set_ok(self, cookie: Cookie, request: Any) -> bool:
+        return False
+
+    def return_ok(self, cookie: Cookie, request: Any) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: Any) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: Any) -> bool:
+        return False
+
+
 class TrafficSwitch:
     """The ASGI app: which port a request came in on says which service it is for."""
 
@@ -38,6 +59,9 @@ class TrafficSwitch:
         if routes_file.exists():
             self.routes.update(json.loads(routes_file.read_text()))
         self.client = httpx.AsyncClient(
+            # A proxy must never remember cookies: a jar would hand one user's session to
+            # every later request that comes without cookies of its own.
+            cookies=CookieJar(policy=_NoCookies()),
             timeout=httpx.Timeout(60.0, connect=5.0),
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
         )

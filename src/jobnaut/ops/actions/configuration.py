@@ -43,10 +43,10 @@ def rollback_target_config(env: Env, to: str | None) -> tuple[int, str]:
     return target.config_id, f"rollback config to {target.name}'s snapshot"
 
 
-def diff(env: Env, a: str, b: str, reveal: bool = False) -> list[dict[str, str | None]]:
+def diff(env: Env, a: str, b: str, reveal: bool = False) -> list[dict[str, str]]:
     left = env.release_config(env.find_release(a))
     right = env.release_config(env.find_release(b))
-    rows: list[dict[str, str | None]] = []
+    rows: list[dict[str, str]] = []
     for key in sorted(set(left) | set(right)):
         before, after = left.get(key), right.get(key)
         if before == after:
@@ -57,5 +57,7 @@ def diff(env: Env, a: str, b: str, reveal: bool = False) -> list[dict[str, str |
     return rows
 
 
-def _shown(key: str, value: str | None, reveal: bool) -> str | None:
-    return value if reveal or value is None else redact(key, value)
+def _shown(key: str, value: str | None, reveal: bool) -> str:
+    if value is None:
+        return "(unset)"
+    return value if reveal else redact(key, value)

@@ -54,9 +54,10 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
     if target.id == current.id and not restore:
         raise OpsError(f"{target.name} is the active release", exit_code=2)
     if db_revision == target.schema_revision and not restore:
-        raise OpsError(f"the database is already at {db_revision}, which {target.name} expects",
-                       hint=f"roll the code back: `jobnaut rollback code --to {target.name}`",
-                       exit_code=2)
+        raise OpsError(f"no migration to roll back: the database is at {db_revision}, which "
+                       f"{target.name} expects too",
+                       hint="for the code alone: `jobnaut rollback code`; for the data: "
+                            "`jobnaut rollback migration --restore-db`", exit_code=2)
     source = introducing_release(env, db_revision)
     if "downgrade" in ctx:
         steps = [migrations.DowngradeStep(**{k: v for k, v in s.items()
@@ -199,7 +200,7 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
     report_steps = [Step("report", "verify the backup and report the rows a restore would "
                                    "discard (refused without --yes)", report)]
     return [
-        Step("identify", f"identify what to revert from {db_revision} to "
+        Step("identify", f"what to revert from {db_revision} to "
                          f"{target.schema_revision}: {describe_plan(steps, restore, target)}",
              identify),
         *(report_steps if restore else []),

@@ -13,6 +13,7 @@ from jobnaut.config import check_variables
 from jobnaut.ops import build, commands, runner
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
+from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Release
 from jobnaut.ops.operation import Procedure, Run, Step
@@ -36,6 +37,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
 
     def preflight(run: Run) -> str:
         commit = build.resolve_ref(env.home.config.source, ref)
+        driver.ensure_proxy(env.home)  # a public port taken by another program fails here
         config_id = int(args["config_id"]) if args.get("config_id") else env.current_config_id()
         detail = preflight_config(env, config_id)
         active = env.ledger.active_release()
@@ -111,8 +113,7 @@ def _readiness(run: Run) -> str:
         verdict = check_rollback_readiness(run.env, _release(run))
     except OpsError as exc:
         verdict = {"ready": False, "problems": [exc.message], "notes": []}
-        run.env.ledger.set_state(f"rollback_ready:{run.ctx['release_id']}",
-                                 __import__("json").dumps(verdict))
+        run.env.ledger.set_rollback_verdict(int(run.ctx["release_id"]), verdict)
     if not verdict["ready"]:
         run.event("release cannot be rolled back safely: " + "; ".join(verdict["problems"]),
                   "warning")

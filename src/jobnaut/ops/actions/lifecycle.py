@@ -25,7 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 
 def init(root: Path, *, source: Path | None = None, database_url: str | None = None,
          backend_port: int = 8000, frontend_port: int = 8080, admin_port: int | None = None,
-         name: str = "production", environment: str = "development") -> Env:
+         name: str = "local", environment: str = "development") -> Env:
     if (root / CONFIG_NAME).exists():
         raise OpsError(f"{root} already holds an environment", hint="use it, or pick --home")
     source = (source or REPO_ROOT).resolve()
@@ -142,9 +142,7 @@ def status(env: Env) -> dict[str, Any]:
 
 
 def _readiness(env: Env, release: Any) -> Any:
-    from jobnaut.ops.actions.schema_ops import rollback_readiness
-
-    return rollback_readiness(env, release) if release else None
+    return env.ledger.rollback_verdict(release.id) if release else None
 
 
 def _operation_json(env: Env, op: Any) -> dict[str, Any]:

@@ -69,7 +69,7 @@ def plan_code_rollback(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> l
         return switching.ensure_built(env, target)
 
     return [
-        Step("identify", "identify: current release, its health and recent errors", identify),
+        Step("identify", "the current release, its health and its recent errors", identify),
         Step("check target", f"check that {target.name} exists and expects the database's "
                              "schema revision", check_target),
         Step("restore version", f"restore {target.name}'s files (rebuild from its commit if "
@@ -128,7 +128,7 @@ def plan_config_release(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> 
                 reason=args["reason"], actor=args.get("actor", "operator"))
             run.ctx.update(release_id=release.id, from_release=current.id,
                            previous_active=current.id)
-        return f"v{run.ctx['release_id']}: code of {current.name}, new configuration; {detail}"
+        return f"v{run.ctx['release_id']}: code of {current.name}, {args['reason']}; {detail}"
 
     return [
         Step("prepare", "check the new configuration (checklist, encryption keys still read "

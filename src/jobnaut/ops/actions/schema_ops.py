@@ -38,7 +38,7 @@ def status(env: Env) -> dict[str, Any]:
     position = order.index(revision) if revision in order else -1
     releases = [{"id": r.name, "status": r.status, "schema_revision": r.schema_revision,
                  "matches_database": r.schema_revision == revision,
-                 "rollback_ready": rollback_readiness(env, r)}
+                 "rollback_ready": env.ledger.rollback_verdict(r.id)}
                 for r in env.ledger.releases() if r.status != "failed"]
     return {
         "database_revision": revision,
@@ -159,7 +159,7 @@ def check_rollback_readiness(env: Env, release: Release) -> dict[str, Any]:
     else:
         notes.append("no schema change to undo")
     verdict = {"ready": not problems, "problems": problems, "notes": notes}
-    env.ledger.set_state(f"rollback_ready:{release.id}", json.dumps(verdict))
+    env.ledger.set_rollback_verdict(release.id, verdict)
     return verdict
 
 
@@ -181,8 +181,3 @@ def _round_trip(env: Env, release: Release, before: str, notes: list[str]) -> li
     notes.append(f"schema {release.schema_revision} → {before} → {release.schema_revision} "
                  "kept every row on a scratch copy")
     return []
-
-
-def rollback_readiness(env: Env, release: Release) -> dict[str, Any] | None:
-    raw = env.ledger.get_state(f"rollback_ready:{release.id}")
-    return None if raw is None else dict(json.loads(raw))

@@ -150,7 +150,8 @@ def ensure_proxy(home: Home) -> None:
     for port in (cfg.backend_port, cfg.frontend_port, cfg.admin_port):
         if _port_taken(port):
             raise OpsError(f"port {port} is already in use by another program",
-                           hint="choose other ports in jobnaut.toml [ports]")
+                           hint=f"choose other ports in {home.root / 'jobnaut.toml'} [ports], "
+                                "then run the command again")
     with (home.logs / "proxy.log").open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "jobnaut", "--home", str(home.root), "proxy"],
