@@ -41,6 +41,9 @@ class BrokenBackend(BaseHTTPRequestHandler):
         elif BrokenBackend.mode == "slow":
             time.sleep(2)
             self._send(200, b'{"total": 0, "page": 1, "per_page": 20, "items": []}')
+        elif BrokenBackend.mode == "maintenance":  # what the traffic switch answers
+            self._send(503, json.dumps({"error": {
+                "code": "maintenance", "message": "down for maintenance"}}).encode())
         elif BrokenBackend.mode == "error":
             self._send(500, json.dumps(
                 {"error": {"code": "internal_error", "message": "internal server error"}}
@@ -141,3 +144,11 @@ def test_slow_failing_or_garbled_backend_gives_a_plain_503(broken: Service, mode
 
 def test_readiness_reports_a_backend_that_answers_health(broken: Service) -> None:
     assert httpx.get(broken.url + "/health/ready").status_code == 200
+
+
+def test_maintenance_is_named_as_such(broken: Service) -> None:
+    BrokenBackend.mode = "maintenance"
+    response = httpx.get(broken.url + "/jobs?q=python", timeout=10)
+    assert response.status_code == 503
+    assert "down for maintenance" in response.text
+    assert "Your data is safe" in response.text

@@ -131,6 +131,11 @@ def test_downgrade_keeps_every_row(deployed: Environment, source_repo: SourceRep
     after_deploy = sign_up(deployed)
     execute(deployed, f"UPDATE users SET nickname = 'ada' WHERE email = '{after_deploy}'")
 
+    code_only = deployed.jobnaut("rollback", "code", "--yes", check=False)
+    assert code_only.returncode == 1
+    assert "old code on a newer schema" in code_only.stderr
+    assert "rollback migration" in code_only.stderr
+
     plan = deployed.jobnaut("rollback", "migration", "--dry-run")
     assert "drops column users.nickname (1 rows with data)" in plan.stdout
     refused = deployed.jobnaut("rollback", "migration", check=False)

@@ -185,3 +185,34 @@ def test_traffic_switch_never_hands_a_session_to_someone_else(
     stranger = httpx.get(f"{deployed.web}/profile", follow_redirects=False)
     assert stranger.status_code in (302, 303)
     assert "/signin" in stranger.headers["location"]
+
+
+def test_rollback_of_one_service_leaves_the_other_serving(deployed: Environment) -> None:
+    deployed.jobnaut("deploy", "main", "--reason", "for a backend-only rollback")
+    current = active(deployed)
+    result = deployed.jobnaut("rollback", "code", "--service", "backend", "--yes")
+    assert "succeeded" in result.stdout
+    state = deployed.json("status")
+    assert state["active_release"] == current
+    assert state["services"]["frontend"]["release"] == current
+    assert state["services"]["backend"]["release"] != current
+    assert deployed.serving_release() == state["services"]["backend"]["release"]
+    assert httpx.get(f"{deployed.web}/jobs?q=python").status_code == 200
+    deployed.jobnaut("deploy", "main", "--reason", "both services on one release again")
+
+
+def test_rollback_to_a_pruned_release_rebuilds_it(deployed: Environment,
+                                                   source_repo: SourceRepo) -> None:
+    toml = deployed.home / "jobnaut.toml"
+    toml.write_text(toml.read_text().replace("keep_releases = 5", "keep_releases = 2"))
+    shas = [source_repo.commit_variant(f"docs-{n}", {"README.md": ("# JobNaut", f"# JobNaut {n}")})
+            for n in range(3)]
+    for sha in shas:
+        deployed.jobnaut("deploy", sha)
+    oldest = next(r for r in deployed.releases() if r["ref"] == shas[0])
+    assert not (deployed.home / "builds" / shas[0]).exists()  # pruned
+
+    result = deployed.jobnaut("rollback", "code", "--to", oldest["id"], "--yes")
+    assert f"built {shas[0][:12]}" in result.stderr
+    assert deployed.serving_release() == oldest["id"]
+    toml.write_text(toml.read_text().replace("keep_releases = 2", "keep_releases = 5"))

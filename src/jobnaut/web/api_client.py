@@ -37,6 +37,10 @@ log = logging.getLogger("jobnaut.web.api")
 UNAVAILABLE_MESSAGE = (
     "JobNaut's job service is not answering right now. Please try again in a minute."
 )
+MAINTENANCE_MESSAGE = (
+    "JobNaut is down for maintenance for a few minutes. Your data is safe; please try again "
+    "shortly."
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -71,8 +75,8 @@ class BackendError(Exception):
 class BackendUnavailable(BackendError):
     """No usable answer from the backend: down, timed out, 5xx, or off-contract."""
 
-    def __init__(self, reason: str):
-        super().__init__(503, UNAVAILABLE_MESSAGE, code="backend_unavailable")
+    def __init__(self, reason: str, message: str = UNAVAILABLE_MESSAGE):
+        super().__init__(503, message, code="backend_unavailable")
         self.reason = reason
 
 
@@ -102,9 +106,22 @@ def _field_errors(raw: object) -> tuple[FieldError, ...]:
     return tuple(found)
 
 
+def _error_code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return str(error.get("code")) if isinstance(error, dict) else None
+
+
 def error_from_response(response: httpx.Response) -> BackendError:
     """Turn a non-2xx response into the error the pages handle."""
     if response.status_code >= 500:
+        # The traffic switch answers 503 with code "maintenance" while a migration is
+        # rolled back: say so, rather than that the service is broken.
+        if response.status_code == 503 and _error_code(response) == "maintenance":
+            return BackendUnavailable("backend in maintenance", MAINTENANCE_MESSAGE)
         return BackendUnavailable(f"backend answered {response.status_code}")
     code, message = "error", f"The request was refused ({response.status_code})."
     fields: tuple[FieldError, ...] = ()
