@@ -296,9 +296,11 @@ def redact(name: str, value: str) -> str:
         from sqlalchemy.exc import ArgumentError
 
         try:
-            return make_url(value).render_as_string(hide_password=True)
-        except ArgumentError:
+            url = make_url(value)
+        except (ArgumentError, ValueError):
             return "****"
+        hidden = {k: "****" for k in url.query if "password" in k.lower()}
+        return url.update_query_dict(hidden).render_as_string(hide_password=True)
     if name in SECRET_KEYS or any(w in name for w in ("SECRET", "KEY", "PASSWORD", "TOKEN")):
         return "****" if value else ""
     return value

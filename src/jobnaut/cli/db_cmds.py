@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from jobnaut.cli.ops_cmds import _confirm, open_env, rollback_app, run_procedure
+from jobnaut.cli.ops_cmds import _confirm, locked, open_env, rollback_app, run_procedure
 from jobnaut.cli.output import console, fail, print_json
 
 backup_app = typer.Typer(help="Back up, verify, restore and prune the database.",
@@ -129,7 +129,8 @@ def backup_prune(
     if not doomed:
         console.print("nothing to prune")
     if yes and doomed:
-        backups.delete_backups(env.home, doomed)
+        with locked(env, "backup prune"):
+            backups.delete_backups(env.home, doomed)
         env.ledger.event(f"pruned {len(doomed)} backups")
 
 
@@ -185,7 +186,9 @@ def migrate_up() -> None:
     """Apply the active release's pending migrations (backup first)."""
     from jobnaut.ops.actions import schema_ops
 
-    console.print(schema_ops.migrate_up(open_env()))
+    env = open_env()
+    with locked(env, "migrate up"):
+        console.print(schema_ops.migrate_up(env))
 
 
 @migrate_app.command("down")
@@ -197,7 +200,9 @@ def migrate_down(
     migration`, which also stops the backend and switches the code."""
     from jobnaut.ops.actions import schema_ops
 
-    console.print(schema_ops.migrate_down(open_env(), to, yes=yes))
+    env = open_env()
+    with locked(env, "migrate down"):
+        console.print(schema_ops.migrate_down(env, to, yes=yes))
 
 
 @migrate_app.command("resolve")
@@ -208,7 +213,9 @@ def migrate_resolve(
     at the revision before it."""
     from jobnaut.ops.actions import schema_ops
 
-    console.print(schema_ops.resolve_rolled_back(open_env(), rolled_back))
+    env = open_env()
+    with locked(env, "migrate resolve"):
+        console.print(schema_ops.resolve_rolled_back(env, rolled_back))
 
 
 @migrate_app.command("reset")
@@ -223,7 +230,8 @@ def migrate_reset(
     if confirm is None:
         confirm = typer.prompt(f"type the environment's name ({env.home.config.name}) to "
                                "reset its database")
-    console.print(schema_ops.reset(env, confirm))
+    with locked(env, "migrate reset"):
+        console.print(schema_ops.reset(env, confirm))
 
 
 @migrate_app.command("check")
@@ -250,7 +258,8 @@ def migrate_check(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @rollback_app.command("emergency")
 def rollback_emergency(
-    reason: str = typer.Option(..., "--reason", "-m", help="what is wrong (recorded)"),
+    reason: str = typer.Option("", "--reason", "-m", help="what is wrong (recorded; "
+                                                          "required unless --resume)"),
     to: str | None = typer.Option(None, "--to", help="last known good release (default: the "
                                                      "previous good one)"),
     restore_db: bool = typer.Option(False, "--restore-db", help="restore its pre-deploy "
@@ -264,6 +273,8 @@ def rollback_emergency(
     (schema too when it differs), verify all critical flows, record the timeline."""
     from jobnaut.ops.actions.emergency import EMERGENCY
 
+    if not reason and not resume:
+        fail("say what is wrong with --reason", code=2)
     args = {"to": to, "restore_db": restore_db, "yes": yes, "dry_run": dry_run,
             "reason": reason}
     if not (dry_run or yes or resume or as_json):

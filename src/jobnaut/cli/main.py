@@ -47,3 +47,12 @@ def main() -> None:
             raise
         report_failure(exc.message, exc.hint)
         sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # an operator gets one line, not a traceback
+        if ops_cmds.STATE.debug:
+            raise
+        report_failure(f"unexpected error: {type(exc).__name__}: {exc}",
+                       "run again with --debug for the traceback; the ledger records what "
+                       "was done (`jobnaut status`)")
+        sys.exit(1)

@@ -4,6 +4,8 @@ logs. Each parses, calls one action in jobnaut.ops, and renders its result."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jobnaut.cli.output import console, err_console, fail, print_json
-from jobnaut.ops import operation
+from jobnaut.ops import lock, operation
 from jobnaut.ops.actions import configuration, lifecycle
 from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
@@ -36,6 +38,13 @@ def home_root() -> Path:
 
 def open_env() -> Env:
     return Env.open(home_root())
+
+
+@contextmanager
+def locked(env: Env, kind: str) -> Iterator[None]:
+    """Commands that change state outside an operation still take the environment's lock."""
+    with lock.operation_lock(env.home.lock_path, {"kind": kind, "operation": "-"}):
+        yield
 
 
 def _reporter(as_json: bool) -> operation.Reporter:
@@ -96,6 +105,7 @@ def register(app: typer.Typer) -> None:
     app.command("health")(health)
     app.command("logs")(logs)
     app.command("proxy", hidden=True)(proxy)
+    app.command("abandon")(abandon)
     app.add_typer(rollback_app, name="rollback")
 
 
@@ -133,7 +143,8 @@ def up(
                                "demo_data": demo_data}, dry_run=False, resume=False,
                       as_json=False)
     else:
-        lifecycle.up(env)
+        with locked(env, "up"):
+            lifecycle.up(env)
     state = lifecycle.status(env)
     console.print(f"[green]✓ JobNaut is up[/] ({state['active_release']})")
     console.print(f"  web app: [bold]{state['urls']['frontend']}[/]")
@@ -142,7 +153,9 @@ def up(
 
 def down() -> None:
     """Stop the environment's services and its traffic switch."""
-    console.print(lifecycle.down(open_env()))
+    env = open_env()
+    with locked(env, "down"):
+        console.print(lifecycle.down(env))
 
 
 def deploy(
@@ -215,8 +228,8 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
                       f"at '{stuck}' (done: {', '.join(done) or 'nothing'}).")
         verb = "deploy" if interrupted["kind"] == "deploy" else "rollback " + \
             interrupted["kind"].removeprefix("rollback-")
-        console.print(f"  continue it with `jobnaut {verb} --resume`, or undo it with "
-                      "`jobnaut rollback code`")
+        console.print(f"  continue it with `jobnaut {verb} --resume`, or give it up with "
+                      "`jobnaut abandon` and then roll back")
     elif state["last_operation"]:
         op = state["last_operation"]
         console.print(f"last operation: {op['kind']} #{op['id']} {op['status']}"
@@ -267,6 +280,14 @@ def logs(
         fail(f"no log at {path}")
     for line in path.read_text(errors="replace").splitlines()[-lines:]:
         typer.echo(line)
+
+
+def abandon() -> None:
+    """Give up an interrupted operation (look at `jobnaut status` first), so that others
+    may run; its completed steps stay recorded."""
+    stranded = operation.abandon(open_env())
+    console.print(f"{stranded.kind} #{stranded.id} abandoned; check `jobnaut status` and "
+                  "`jobnaut health` before going on")
 
 
 def proxy() -> None:

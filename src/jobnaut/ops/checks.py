@@ -102,6 +102,13 @@ def _live_and_ready(client: httpx.Client, base: str) -> str:
     return _readiness(client, base)
 
 
+def not_ready(base: str, timeout: float) -> str | None:
+    """Why the service at `base` is not ready, or None when it is."""
+    with httpx.Client(timeout=timeout) as client:
+        outcome = _timed("readiness", partial(_readiness, client, base))
+    return None if outcome.ok else outcome.detail
+
+
 def _sign_in(client: httpx.Client, api: str, home: Home) -> str:
     email, password = check_account(home)
     response = client.post(f"{api}/api/auth/signin", json={"email": email, "password": password})

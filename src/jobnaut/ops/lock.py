@@ -18,21 +18,31 @@ from jobnaut.ops.errors import OpsError
 
 
 def holder(path: Path) -> dict[str, object] | None:
-    """Who holds the lock now, or None when nobody does."""
-    if not path.exists():
+    """Who holds the lock now, or None. Reads the holder's note without touching the lock
+    (taking it, even briefly, would make a real operation fail): the note is emptied when
+    an operation ends, and a note whose process is gone was left by a killed one."""
+    try:
+        text = path.read_text()
+    except OSError:
         return None
-    with path.open("a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            try:
-                info: dict[str, object] = json.loads(handle.read() or "{}")
-            except json.JSONDecodeError:
-                info = {}
-            return info
-        fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        info: dict[str, object] = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
         return None
+    pid = info.get("pid")
+    if not isinstance(pid, int) or not _alive(pid):
+        return None
+    return info
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextmanager
@@ -58,6 +68,10 @@ def operation_lock(path: Path, description: dict[str, object]) -> Iterator[None]
         handle.truncate()
         handle.write(json.dumps({**description, "pid": os.getpid()}))
         handle.flush()
-        yield
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()  # the note goes with the lock
     finally:
         handle.close()  # closing the file releases the flock

@@ -12,13 +12,15 @@ from typing import Any
 
 from jobnaut.ops import commands, runner
 
-_DROP_TABLE = re.compile(r"^DROP TABLE (?:IF EXISTS )?\"?(\w+)\"?", re.I)
-_DROP_COLUMN = re.compile(r"^ALTER TABLE \"?(\w+)\"? DROP COLUMN (?:IF EXISTS )?\"?(\w+)\"?", re.I)
-_ALTER_TYPE = re.compile(r"^ALTER TABLE \"?(\w+)\"? ALTER COLUMN \"?(\w+)\"? (?:SET DATA )?TYPE",
-                         re.I)
-_DELETE = re.compile(r"^DELETE FROM \"?(\w+)\"?", re.I)
-_UPDATE = re.compile(r"^UPDATE \"?(\w+)\"? SET", re.I)
-_TRUNCATE = re.compile(r"^TRUNCATE (?:TABLE )?\"?(\w+)\"?", re.I)
+_NAME = r'(?:"?\w+"?\.)?"?(\w+)"?'  # a table, optionally schema-qualified: public.jobs
+_DROP_TABLE = re.compile(rf"^DROP TABLE (?:IF EXISTS )?{_NAME}", re.I)
+_DROP_COLUMN = re.compile(rf'^ALTER TABLE (?:ONLY )?{_NAME} DROP COLUMN (?:IF EXISTS )?"?(\w+)"?',
+                          re.I)
+_ALTER_TYPE = re.compile(rf'^ALTER TABLE (?:ONLY )?{_NAME} ALTER COLUMN "?(\w+)"? '
+                         r"(?:SET DATA )?TYPE", re.I)
+_DELETE = re.compile(rf"^DELETE FROM {_NAME}", re.I)
+_UPDATE = re.compile(rf"^UPDATE {_NAME} SET", re.I)
+_TRUNCATE = re.compile(rf"^TRUNCATE (?:TABLE )?{_NAME}", re.I)
 
 
 @dataclass
@@ -107,9 +109,11 @@ def plan_downgrade(build_dir: Path, env: dict[str, str], from_revision: str,
                    to_revision: str) -> list[DowngradeStep]:
     """Each step from `from_revision` down to `to_revision`, rendered by the code in
     `build_dir` (the release that introduced those migrations), classified and counted."""
+    from jobnaut.ops.actions.switching import secret_values
+
     out = runner.run(commands.jobnaut_in(build_dir, "schema", "plan-down", "--from",
                                          from_revision, "--to", to_revision),
-                     env=env, timeout=300)
+                     env=env, secrets=secret_values(env), timeout=300)
     steps = []
     for item in json.loads(out.strip().splitlines()[-1]):
         effects = classify(item["sql"])

@@ -95,6 +95,25 @@ def interrupted_operation(env: Env) -> OperationRecord | None:
     return operations[0]
 
 
+def _stranded(env: Env) -> OperationRecord | None:
+    """With the lock held, any operation still marked running was interrupted."""
+    operations = env.ledger.operations(limit=1)
+    return operations[0] if operations and operations[0].status == "running" else None
+
+
+def abandon(env: Env) -> OperationRecord:
+    """Give up an interrupted operation (after the operator has looked at it)."""
+    with lock.operation_lock(env.home.lock_path, {"kind": "abandon", "operation": "-"}):
+        stranded = _stranded(env)
+        if stranded is None:
+            raise OpsError("no interrupted operation to abandon", exit_code=2)
+        env.ledger.update_operation(stranded.id, status="interrupted",
+                                    error="abandoned by the operator")
+        env.ledger.event(f"{stranded.kind} #{stranded.id} abandoned", level="warning",
+                         operation_id=stranded.id)
+        return stranded
+
+
 def execute(
     env: Env,
     procedure: Procedure,
@@ -103,34 +122,41 @@ def execute(
     resume: bool = False,
     reporter: Reporter = _quiet,
 ) -> OperationResult:
-    if resume:
-        previous = interrupted_operation(env)
-        if previous is None or previous.kind != procedure.kind:
-            raise OpsError(f"there is no interrupted {procedure.kind} to resume",
-                           hint="`jobnaut status` shows the last operation")
-    freeze = env.ledger.get_state("deploy_freeze")
-    if freeze and procedure.kind in ("deploy", "config"):
-        raise OpsError(f"deploys are frozen: {freeze}",
-                       hint="an emergency is in progress; lift it with `jobnaut freeze --lift`")
-
     holder_info: dict[str, object] = {"kind": procedure.kind, "operation": "new"}
     with lock.operation_lock(env.home.lock_path, holder_info):
-        if resume:
-            assert previous is not None
-            operation_id, args, ctx = previous.id, previous.args, dict(previous.context)
+        # Checked under the lock, so that nothing can change between the check and the act.
+        stranded = _stranded(env)
+        if resume and (stranded is None or stranded.kind != procedure.kind):
+            raise OpsError(f"there is no interrupted {procedure.kind} to resume",
+                           hint="`jobnaut status` shows the last operation")
+        if not resume and stranded is not None:
+            raise OpsError(
+                f"{stranded.kind} #{stranded.id} was interrupted and is unfinished",
+                hint="`jobnaut status` shows where it stopped; continue it with --resume on "
+                     "the same command, or give it up with `jobnaut abandon`")
+        freeze = env.ledger.get_state("deploy_freeze")
+        if freeze and procedure.kind in ("deploy", "config"):
+            raise OpsError(f"deploys are frozen: {freeze}",
+                           hint="an emergency is in progress; lift it with "
+                                "`jobnaut freeze --lift`")
+        steps: list[Step] | None = None
+        if stranded is not None:
+            operation_id, args, ctx = stranded.id, stranded.args, dict(stranded.context)
             env.ledger.update_operation(operation_id, status="running", pid=os.getpid())
             env.ledger.event(f"{procedure.kind} #{operation_id} resumed", operation_id=operation_id)
             done = {s["position"] for s in env.ledger.steps(operation_id)
                     if s["status"] == "succeeded"}
         else:
-            ctx = {}
-            done = set()
+            # Planned before anything is recorded: a plan that cannot be made (a release
+            # that does not exist, nothing to roll back) is a plain refusal, not a failure.
+            steps = procedure.plan(env, args, {})
+            ctx, done = {}, set()
             operation_id = env.ledger.start_operation(procedure.kind, args, os.getpid())
             env.ledger.event(f"{procedure.kind} #{operation_id} started ({_describe(args)})",
                              operation_id=operation_id)
         _write_holder(env, procedure.kind, operation_id)
         run = Run(env=env, operation_id=operation_id, ctx=ctx)
-        return _run_steps(run, procedure, args, done, reporter)
+        return _run_steps(run, procedure, args, done, reporter, steps)
 
 
 def _write_holder(env: Env, kind: str, operation_id: int) -> None:
@@ -150,11 +176,12 @@ def _describe(args: dict[str, Any]) -> str:
 
 
 def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[int],
-               reporter: Reporter) -> OperationResult:
+               reporter: Reporter, steps: list[Step] | None) -> OperationResult:
     ledger = run.env.ledger
     result = OperationResult(run.operation_id, procedure.kind, "running", ctx=run.ctx)
     try:
-        steps = procedure.plan(run.env, args, run.ctx)
+        if steps is None:
+            steps = procedure.plan(run.env, args, run.ctx)
         for position, step in enumerate(steps, start=1):
             if position in done:
                 result.steps.append(StepResult(step.name, "skipped", "done before resume"))

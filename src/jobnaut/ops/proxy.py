@@ -23,8 +23,17 @@ from starlette.types import Receive, Scope, Send
 
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "host", "content-length",
+    "transfer-encoding", "upgrade", "content-length",
 }
+MAX_BODY = 10 * 1024 * 1024  # requests larger than this are refused (413), not buffered
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete: forward nothing."""
+
+
+class BodyTooLarge(Exception):
+    pass
 ADMIN_PREFIX = "/routes"
 
 
@@ -104,28 +113,36 @@ class TrafficSwitch:
         os.replace(temp, self.routes_file)
 
     async def _forward(self, service: str, scope: Scope, receive: Receive, send: Send) -> None:
-        upstream = self.routes.get(service)
-        if upstream is None:
-            await _respond(send, 503, json.dumps({"error": {
-                "code": "maintenance",
-                "message": f"JobNaut's {service} is down for maintenance; try again shortly",
-            }}).encode(), "application/json", retry_after=True)
+        if self.routes.get(service) is None:
+            await _maintenance(send, service)
             return
-        body = await _read_body(receive)
+        try:
+            body = await _read_body(receive)
+        except ClientGone:
+            return
+        except BodyTooLarge:
+            await _respond(send, 413, _error("too_large", "request body too large"),
+                           "application/json")
+            return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
                    if k.decode("latin-1").lower() not in HOP_BY_HOP]
         client = scope.get("client")
         if client:
             headers.append(("x-forwarded-for", client[0]))
+        headers.append(("x-forwarded-proto", scope.get("scheme", "http")))
         path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             path += "?" + scope["query_string"].decode("latin-1")
-        response = await self._send_upstream(service, upstream, scope["method"], path,
-                                             headers, body)
-        if response is None:
-            await _respond(send, 502, b'{"error": {"code": "bad_gateway", "message": '
-                           b'"the live release is not answering"}}', "application/json")
+        outcome = await self._send_upstream(service, scope["method"], path, headers, body)
+        if isinstance(outcome, int):
+            if outcome == 503:
+                await _maintenance(send, service)
+            else:
+                message = "the live release took too long" if outcome == 504 else \
+                    "the live release is not answering"
+                await _respond(send, outcome, _error("bad_gateway", message), "application/json")
             return
+        response = outcome
         try:
             await send({
                 "type": "http.response.start",
@@ -140,30 +157,57 @@ class TrafficSwitch:
         finally:
             await response.aclose()
 
-    async def _send_upstream(self, service: str, upstream: str, method: str, path: str,
+    async def _send_upstream(self, service: str, method: str, path: str,
                              headers: list[tuple[str, str]],
-                             body: bytes) -> httpx.Response | None:
+                             body: bytes) -> httpx.Response | int:
+        """The upstream's response, or the status to answer with: 503 (nothing live), 504
+        (too slow), 502 (no answer)."""
         # A connection refused means the request never reached a process, so it is safe to
-        # send again, to whatever is live by then (the route may have just switched).
+        # send again, to whatever is live by then (the route may have just switched). Only
+        # requests that change nothing are retried after the connection broke mid-way.
         for attempt in range(20):
+            upstream = self.routes.get(service)
+            if upstream is None:
+                return 503
             request = self.client.build_request(method, upstream + path, headers=headers,
                                                 content=body)
             try:
                 return await self.client.send(request, stream=True)
-            except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
-                if isinstance(exc, httpx.RemoteProtocolError) and method not in (
-                        "GET", "HEAD", "OPTIONS"):
-                    return None
-                await asyncio.sleep(0.05 * (attempt + 1))
-                upstream = self.routes.get(service) or upstream
-        return None
+            except httpx.ConnectError:
+                pass
+            except httpx.TimeoutException:
+                return 504
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                if method not in ("GET", "HEAD", "OPTIONS"):
+                    return 502
+            except httpx.TransportError:
+                return 502
+            await asyncio.sleep(0.05 * (attempt + 1))
+        return 502
+
+
+def _error(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+async def _maintenance(send: Send, service: str) -> None:
+    await _respond(send, 503, _error(
+        "maintenance", f"JobNaut's {service} is down for maintenance; try again shortly"),
+        "application/json", retry_after=True)
 
 
 async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BodyTooLarge
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)
 
@@ -193,7 +237,8 @@ def serve(ports: dict[int, str], admin_port: int, routes_file: Path) -> None:
     app = TrafficSwitch(ports, admin_port, routes_file)
     sockets = [_listen(port) for port in (*ports, admin_port)]
     config = uvicorn.Config(app, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=30)
+                            timeout_graceful_shutdown=30,
+                            server_header=False, date_header=False)  # the upstream's pass through
     asyncio.run(uvicorn.Server(config).serve(sockets=sockets))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobnaut.ops import backups, commands, migrations, runner
+from jobnaut.ops import backups, migrations
 from jobnaut.ops.actions import switching
 from jobnaut.ops.actions.rollback import previous_good
 from jobnaut.ops.context import Env
@@ -31,9 +31,11 @@ def take_backup(env: Env, release: Release | None, kind: str) -> backups.Manifes
 
 
 def introducing_release(env: Env, revision: str | None) -> Release:
-    """The newest release whose code expects `revision`: its scripts can downgrade it."""
-    for release in reversed(env.ledger.releases()):
-        if release.schema_revision == revision and release.status != "failed":
+    """The newest release whose code expects `revision`: its scripts can downgrade it. A
+    failed release counts too (its migration may have run before it failed)."""
+    releases = list(reversed(env.ledger.releases()))
+    for release in sorted(releases, key=lambda r: r.status == "failed"):
+        if release.schema_revision == revision:
             return release
     raise OpsError(f"no release expects schema {revision}: no downgrade scripts for it",
                    hint="restore a backup instead: `jobnaut rollback migration --restore-db`")
@@ -58,7 +60,7 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                        f"{target.name} expects too",
                        hint="for the code alone: `jobnaut rollback code`; for the data: "
                             "`jobnaut rollback migration --restore-db`", exit_code=2)
-    source = introducing_release(env, db_revision)
+    source = introducing_release(env, db_revision) if not restore else current
     if "downgrade" in ctx:
         steps = [migrations.DowngradeStep(**{k: v for k, v in s.items()
                                               if k not in ("effects", "destructive")},
@@ -115,9 +117,9 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         now = switching.database_revision(env, current)
         if now == target.schema_revision:
             return f"already at {now}"
-        runner.run(commands.jobnaut_in(env.home.build_dir(source.ref), "schema", "down", "--to",
-                                       target.schema_revision or "base"),
-                   env=switching.service_env(env, source), timeout=1800)
+        run.ctx["db_changed"] = True
+        run.save()
+        switching.run_schema(env, source, "down", "--to", target.schema_revision or "base")
         return f"schema {now} → {target.schema_revision} with {source.name}'s downgrade scripts"
 
     def restore_source(run: Run) -> backups.Manifest:
@@ -156,7 +158,15 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
     def restore_backup(run: Run) -> str:
         pre = restore_source(run)
         lost = discarded(pre.id, run.ctx["safety_backup"])
+        if sum(sum(c.values()) for c in lost.values()) and not args.get("yes"):
+            # Rows written between the report and the maintenance: still nothing without
+            # the operator's consent.
+            raise OpsError("rows were written since the report: " + _describe_lost(lost),
+                           hint="rerun with --yes to restore anyway (they stay in the "
+                                "safety backup)")
         run.ctx["discarded"] = lost
+        run.ctx["db_changed"] = True
+        run.save()
         config = env.release_config(current)
         restore_side_by_side(config["DATABASE_URL"], pre.id, env)
         return f"restored {pre.id}; discarded {_describe_lost(lost) or 'nothing'} " \
@@ -247,7 +257,7 @@ def on_migration_rollback_failure(run: Run, error: Exception) -> None:
         return
     current = env.ledger.release(int(run.ctx["from_release"]))
     revision = switching.database_revision(env, current)
-    if revision == current.schema_revision:
+    if not run.ctx.get("db_changed") and revision == current.schema_revision:
         # Nothing was changed in the database: bring the current release's backend back.
         proc = driver.start_service(env.home, env.ledger, release_id=current.id,
                                     build_dir=env.home.build_dir(current.ref),
@@ -258,8 +268,10 @@ def on_migration_rollback_failure(run: Run, error: Exception) -> None:
         run.event(f"schema unchanged at {revision}; {current.name}'s backend serves again",
                   "warning")
     else:
-        run.event(f"the database is at {revision}; the backend stays in maintenance — "
-                  "finish with `jobnaut rollback migration --resume`", "error")
+        target = env.ledger.release(int(run.ctx["release_id"]))
+        run.event(f"the database is at {revision}; the backend stays in maintenance — bring "
+                  f"{target.name} up with `jobnaut rollback code --to {target.name} --yes` "
+                  f"once the schema matches it ({target.schema_revision})", "error")
 
 
 MIGRATION_ROLLBACK = Procedure("rollback-migration", plan_migration_rollback,

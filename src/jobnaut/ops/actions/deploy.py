@@ -10,7 +10,7 @@ import getpass
 from typing import Any
 
 from jobnaut.config import check_variables
-from jobnaut.ops import build, commands, runner
+from jobnaut.ops import build
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
@@ -76,13 +76,16 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
     def migrate(run: Run) -> str:
         release = _release(run)
         current = switching.database_revision(env, release)
-        run.ctx["schema_before"] = current
+        # Kept from the first attempt: a resumed deploy must remember where the schema was
+        # before this release touched it, not where the interrupted attempt left it.
+        before = run.ctx.setdefault("schema_before", current)
         if current == release.schema_revision and not args.get("demo_data"):
             return f"schema already at {current}"
         run.ctx["migrated"] = True
+        run.save()
         demo = ["--demo-data"] if args.get("demo_data") else []
-        runner.run(commands.jobnaut_in(env.home.build_dir(release.ref), "schema", "up", *demo),
-                   env=switching.service_env(env, release), timeout=600)
+        switching.run_schema(env, release, "up", *demo)
+        current = before
         return f"schema {current or 'empty'} → {release.schema_revision}"
 
     return [
@@ -111,8 +114,9 @@ def _readiness(run: Run) -> str:
     # cannot be rolled back safely is flagged in `releases` and `status`.
     try:
         verdict = check_rollback_readiness(run.env, _release(run))
-    except OpsError as exc:
-        verdict = {"ready": False, "problems": [exc.message], "notes": []}
+    except Exception as exc:
+        message = exc.message if isinstance(exc, OpsError) else f"{type(exc).__name__}: {exc}"
+        verdict = {"ready": False, "problems": [message], "notes": []}
         run.env.ledger.set_rollback_verdict(int(run.ctx["release_id"]), verdict)
     if not verdict["ready"]:
         run.event("release cannot be rolled back safely: " + "; ".join(verdict["problems"]),
@@ -124,7 +128,10 @@ def _readiness(run: Run) -> str:
 def _prune(run: Run) -> str:
     from jobnaut.ops.actions.lifecycle import prune_builds
 
-    removed = prune_builds(run.env)
+    try:
+        removed = prune_builds(run.env)
+    except OSError as exc:  # a full disk must not undo a deploy that serves
+        return f"pruning failed: {exc}"
     return f"removed {len(removed)} old builds" if removed else "nothing to prune"
 
 
@@ -143,15 +150,15 @@ def on_deploy_failure(run: Run, error: Exception) -> None:
     if run.ctx.get("migrated") and run.ctx.get("previous_active"):
         # Rule 2: downgrade with the newer code, whose scripts know how to undo its changes.
         target = run.ctx.get("schema_before") or "base"
-        runner.run(commands.jobnaut_in(env_build(run, release), "schema", "down", "--to",
-                                       target),
-                   env=switching.service_env(run.env, release), timeout=600)
+        if run.ctx.get("switched"):
+            # Users may have written through the new release: keep what it wrote first.
+            from jobnaut.ops.actions.database import take_backup
+
+            manifest = take_backup(run.env, release, "safety")
+            run.event(f"safety backup {manifest.id} before returning the schema", "warning")
+        switching.run_schema(run.env, release, "down", "--to", target)
         run.event(f"schema returned to {target} with {release.name}'s downgrade", "warning")
     run.event(f"{release.name} marked failed; the previous release keeps serving", "warning")
-
-
-def env_build(run: Run, release: Release) -> Any:
-    return run.env.home.build_dir(release.ref)
 
 
 DEPLOY = Procedure("deploy", plan_deploy, on_deploy_failure)

@@ -10,7 +10,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from jobnaut.config import redact
-from jobnaut.ops import build, lock
+from jobnaut.ops import build, checks, lock
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
@@ -70,6 +70,12 @@ def up(env: Env) -> str:
                                     build_dir=env.home.build_dir(active.ref), service=service,
                                     env=switching.service_env(env, active), role="live")
         driver.wait_healthy(proc, env.home.config.start_timeout)
+        problem = checks.not_ready(f"http://127.0.0.1:{proc.port}", env.home.config.check_timeout)
+        if problem:  # rule 7: nothing takes traffic before it is checked
+            driver.stop_process(env.ledger, proc, 0)
+            raise OpsError(f"{service} of {active.name} is not ready: {problem}",
+                           hint="`jobnaut logs " + service + "`; `jobnaut rollback code` "
+                                "to the previous release")
         driver.route(env.home, service, proc.port)
         started.append(service)
     env.ledger.event(f"up: {active.name} serving" + (f" (started {', '.join(started)})"

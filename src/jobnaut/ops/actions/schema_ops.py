@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jobnaut.ops import backups, commands, migrations, runner
+from jobnaut.ops import backups, migrations
 from jobnaut.ops.actions import switching
 from jobnaut.ops.actions.database import take_backup
 from jobnaut.ops.backups.core import restored_copy, scratch_target
@@ -24,9 +24,7 @@ def _active(env: Env) -> Release:
 
 def _schema(env: Env, release: Release, *args: str, config: dict[str, str] | None = None) -> str:
     switching.ensure_built(env, release)
-    return runner.run(commands.jobnaut_in(env.home.build_dir(release.ref), "schema", *args),
-                      env={**switching.service_env(env, release), **(config or {})},
-                      timeout=1800)
+    return switching.run_schema(env, release, *args, config=config)
 
 
 def status(env: Env) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobnaut.ops import build, checks
+from jobnaut.ops import build, checks, commands, runner
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import SERVICES
@@ -21,6 +21,35 @@ from jobnaut.ops.operation import Run, Step
 def service_env(env: Env, release: Release) -> dict[str, str]:
     config = env.release_config(release)
     return {**config, "JOBNAUT_RELEASE": release.name, "JOBNAUT_COMMIT": release.ref}
+
+
+def secret_values(config: dict[str, str]) -> list[str]:
+    """Every value in a configuration that must not appear in output, and the password
+    inside DATABASE_URL on its own."""
+    from jobnaut.config import redact
+
+    found = [v for k, v in config.items() if v and redact(k, v) != v]
+    url = config.get("DATABASE_URL", "")
+    try:
+        from sqlalchemy.engine import make_url
+
+        parsed = make_url(url) if url else None
+    except Exception:  # a malformed URL holds no password we could pick out
+        parsed = None
+    if parsed is not None:
+        if parsed.password:
+            found.append(str(parsed.password))
+        found += [str(v) for k, v in parsed.query.items() if "password" in k.lower()]
+    return found
+
+
+def run_schema(env: Env, release: Release, *args: str, config: dict[str, str] | None = None,
+               timeout: float = 1800) -> str:
+    """`jobnaut schema …` with the release's own code and migrations, against its database
+    (or `config`'s), secrets kept out of any error it reports."""
+    values = {**service_env(env, release), **(config or {})}
+    return runner.run(commands.jobnaut_in(env.home.build_dir(release.ref), "schema", *args),
+                      env=values, secrets=secret_values(values), timeout=timeout)
 
 
 def ensure_built(env: Env, release: Release) -> str:
@@ -182,19 +211,28 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
 
 
 def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SERVICES) -> None:
-    """After a failure: traffic back to what served before, candidate processes stopped."""
+    """After a failure: traffic back to what served before, candidate processes stopped.
+    A candidate that already took traffic is stopped only once something else serves in
+    its place: a failed release that still answers beats an outage."""
     env = run.env
     retiring = run.ctx.get("retiring", {})
     running = {p.id: p for p in env.ledger.running_processes()}
+    keep_live: set[str] = set()
     if run.ctx.get("switched"):
         for service, process_id in retiring.items():
             old = running.get(process_id)
-            if old and driver.is_alive(old.pid):
-                driver.route(env.home, service, old.port)
-                env.ledger.set_process_role(old.id, "live")
-                run.event(f"traffic for {service} returned to v{old.release_id}", level="warning")
+            if old is None or not driver.is_alive(old.pid):
+                old = _restart_previous(run, service)
+            if old is None:
+                keep_live.add(service)
+                run.event(f"nothing to return {service} traffic to: {release.name} keeps "
+                          "serving it", level="error")
+                continue
+            driver.route(env.home, service, old.port)
+            env.ledger.set_process_role(old.id, "live")
+            run.event(f"traffic for {service} returned to v{old.release_id}", level="warning")
         previous_active = run.ctx.get("previous_active")
-        if previous_active and set(services) == set(SERVICES):
+        if previous_active and set(services) == set(SERVICES) and not keep_live:
             env.ledger.set_active_release(int(previous_active))
     for service in services:
         if service in retiring or not driver.proxy_running(env.home):
@@ -204,6 +242,25 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
         # Traffic stays with (or goes back to) what served before; with nothing before, 503.
         driver.route(env.home, service, serving[0].port if serving else None)
     for p in env.ledger.running_processes():
-        if p.release_id == release.id and p.service in services:
+        if p.release_id == release.id and p.service in services and p.service not in keep_live:
             driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
     env.ledger.update_release(release.id, status="failed")
+
+
+def _restart_previous(run: Run, service: str) -> ProcessRecord | None:
+    """Start the previous release's process again (it was stopped, not kept warm)."""
+    previous_active = run.ctx.get("previous_active")
+    if not previous_active:
+        return None
+    env = run.env
+    previous = env.ledger.release(int(previous_active))
+    try:
+        ensure_built(env, previous)
+        proc = driver.start_service(env.home, env.ledger, release_id=previous.id,
+                                    build_dir=env.home.build_dir(previous.ref), service=service,
+                                    env=service_env(env, previous))
+        driver.wait_healthy(proc, env.home.config.start_timeout)
+    except OpsError as exc:
+        run.event(f"could not restart {service} of {previous.name}: {exc.message}", "error")
+        return None
+    return proc
