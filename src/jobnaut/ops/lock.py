@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from jobnaut.ops import pids
 from jobnaut.ops.errors import OpsError
 
 
@@ -30,19 +31,9 @@ def holder(path: Path) -> dict[str, object] | None:
     except json.JSONDecodeError:
         return None
     pid = info.get("pid")
-    if not isinstance(pid, int) or not _alive(pid):
+    if not isinstance(pid, int) or not pids.exists(pid):
         return None
     return info
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager

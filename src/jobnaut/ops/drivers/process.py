@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from jobnaut.ops import commands, proxy
+from jobnaut.ops import commands, pids, proxy
 from jobnaut.ops.environment import SERVICES, Home
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Ledger, ProcessRecord
@@ -29,12 +29,8 @@ def free_port() -> int:
 
 def is_alive(pid: int) -> bool:
     """True if `pid` is a live JobNaut process (a reused pid of another program is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pids.exists(pid):
         return False
-    except PermissionError:
-        return True
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         stat = Path(f"/proc/{pid}/stat").read_text()
