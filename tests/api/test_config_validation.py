@@ -41,13 +41,16 @@ BAD_VALUES = [
     ("DATABASE_URL", "not-a-url-hunter2-s3cret"),
     ("DATABASE_URL", "mysql://admin:hunter2pw@db.internal/jobs"),
     ("ENCRYPTION_KEY", "hunter2-is-not-a-fernet-key"),
-    ("ENCRYPTION_KEY", Fernet.generate_key().decode() + ",hunter2-second-key"),
+    # A fixed valid key (32 bytes, url-safe base64) so test ids are the same in every worker.
+    ("ENCRYPTION_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,hunter2-second-key"),
     ("JOBNAUT_ENV", "prod"),
     ("CLERK_SECRET_KEY", "pk_live_hunter2publishable"),
 ]
+BAD_IDS = ["url-garbage", "url-mysql", "key-garbage", "key-second-bad", "env-prod",
+           "clerk-publishable"]
 
 
-@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES, ids=BAD_IDS)
 def test_backend_refuses_to_start_on_a_bad_value(tmp_path: Path, name: str, value: str) -> None:
     env = {**valid_env(tmp_path), name: value}
     result = jobnaut(["serve", "backend", "--port", str(free_port())], env, tmp_path)
@@ -82,7 +85,7 @@ def test_config_check_passes_on_a_valid_configuration(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES, ids=BAD_IDS)
 def test_config_check_exits_1_and_lists_the_failing_item(
     tmp_path: Path, name: str, value: str
 ) -> None:
