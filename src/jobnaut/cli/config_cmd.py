@@ -81,8 +81,13 @@ def set_(
 ) -> None:
     """Change configuration: a new release with the same code, deployed with the same checks."""
     env = open_env()
-    config_id, reason = configuration.changed_config(
-        env, set_values=configuration.parse_assignments(assignments))
+    changes = configuration.parse_assignments(assignments)
+    if dry_run:  # the plan only; no snapshot is stored
+        run_procedure(CONFIG_RELEASE, {"config_id": env.current_config_id(),
+                                       "reason": "config set " + ", ".join(sorted(changes))},
+                      dry_run=True, resume=False, as_json=as_json)
+        return
+    config_id, reason = configuration.changed_config(env, set_values=changes)
     run_procedure(CONFIG_RELEASE, {"config_id": config_id, "reason": reason},
                   dry_run=dry_run, resume=False, as_json=as_json)
 
@@ -95,6 +100,11 @@ def unset(
 ) -> None:
     """Remove configuration keys: a new release, deployed with the same checks."""
     env = open_env()
+    if dry_run:
+        run_procedure(CONFIG_RELEASE, {"config_id": env.current_config_id(),
+                                       "reason": "config unset " + ", ".join(keys)},
+                      dry_run=True, resume=False, as_json=as_json)
+        return
     config_id, reason = configuration.changed_config(env, unset=[k.upper() for k in keys])
     run_procedure(CONFIG_RELEASE, {"config_id": config_id, "reason": reason},
                   dry_run=dry_run, resume=False, as_json=as_json)

@@ -179,14 +179,18 @@ def releases(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print_json(items)
         return
-    table = Table("id", "status", "kind", "ref", "schema", "backup", "rollback", "created", "by",
-                  "why")
+    table = Table(box=None, pad_edge=False)
+    widths = {"id": 4, "status": 11, "kind": 6, "ref": 8, "schema": 6, "rollback": 9,
+              "created": 16, "by": 4}
+    for column, width in widths.items():
+        table.add_column(column, no_wrap=True, min_width=width)
+    table.add_column("why", overflow="ellipsis", no_wrap=True, max_width=40)
     for r in items:
         colour = {"active": "green", "failed": "red", "rolled_back": "yellow"}.get(r["status"], "")
         table.add_row(r["id"], f"[{colour}]{r['status']}[/]" if colour else r["status"],
-                      r["kind"], r["ref"][:12], r["schema_revision"] or "", r["backup_id"] or "",
-                      _readiness_mark(r["rollback_ready"]), r["created_at"][:19], r["actor"],
-                      r["reason"])
+                      r["kind"], r["ref"][:8], r["schema_revision"] or "",
+                      _readiness_mark(r["rollback_ready"]), r["created_at"][:16].replace("T", " "),
+                      r["actor"], escape(r["reason"]))
     console.print(table)
 
 
