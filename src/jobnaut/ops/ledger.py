@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS processes (
     role TEXT NOT NULL,
     log TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    stopped_at TEXT
+    stopped_at TEXT,
+    start_ticks INTEGER
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -125,6 +126,7 @@ class ProcessRecord:
     role: str  # live | warm | candidate
     log: str
     started_at: str
+    start_ticks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,9 @@ class Ledger:
         self.path = path
         with self._connect() as db:
             db.executescript(SCHEMA)
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(processes)")}
+            if "start_ticks" not in columns:  # a ledger written before this column existed
+                db.execute("ALTER TABLE processes ADD COLUMN start_ticks INTEGER")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -294,17 +299,25 @@ class Ledger:
 
     # processes -----------------------------------------------------------------------
     def add_process(self, *, release_id: int, service: str, pid: int, port: int, role: str,
-                    log: str) -> int:
+                    log: str, start_ticks: int | None = None) -> int:
         with self._connect() as db:
             cur = db.execute(
-                "INSERT INTO processes (release_id, service, pid, port, role, log, started_at) "
-                "VALUES (?,?,?,?,?,?,?)", (release_id, service, pid, port, role, log, now()))
+                "INSERT INTO processes (release_id, service, pid, port, role, log, started_at, "
+                "start_ticks) VALUES (?,?,?,?,?,?,?,?)",
+                (release_id, service, pid, port, role, log, now(), start_ticks))
             return int(cur.lastrowid or 0)
+
+    def process(self, process_id: int) -> ProcessRecord:
+        with self._connect() as db:
+            row = db.execute("SELECT id, release_id, service, pid, port, role, log, started_at, "
+                             "start_ticks FROM processes WHERE id = ?", (process_id,)).fetchone()
+        return ProcessRecord(**dict(row))
 
     def running_processes(self) -> list[ProcessRecord]:
         with self._connect() as db:
-            rows = db.execute("SELECT id, release_id, service, pid, port, role, log, started_at "
-                              "FROM processes WHERE stopped_at IS NULL ORDER BY id").fetchall()
+            rows = db.execute("SELECT id, release_id, service, pid, port, role, log, started_at, "
+                              "start_ticks FROM processes WHERE stopped_at IS NULL "
+                              "ORDER BY id").fetchall()
         return [ProcessRecord(**dict(r)) for r in rows]
 
     def set_process_role(self, process_id: int, role: str) -> None:

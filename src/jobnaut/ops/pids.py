@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 
 def exists(pid: int) -> bool:
@@ -15,3 +16,14 @@ def exists(pid: int) -> bool:
     except PermissionError:  # someone else's process: it exists
         return True
     return True
+
+
+def start_ticks(pid: int) -> int | None:
+    """When the process started (clock ticks since boot): with the pid, it names one
+    process, so that a pid reused after a restart is never mistaken for ours."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return int(fields[19]) if len(fields) > 19 else None

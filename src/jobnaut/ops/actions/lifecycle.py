@@ -62,7 +62,7 @@ def up(env: Env) -> str:
     switching.ensure_built(env, active)
     started = []
     for service in SERVICES:
-        live = [p for p in switching.live_processes(env, service) if driver.is_alive(p.pid)]
+        live = [p for p in switching.live_processes(env, service) if driver.alive(p)]
         if live:
             driver.route(env.home, service, live[0].port)
             continue
@@ -99,7 +99,7 @@ def down(env: Env) -> str:
 def reconcile(env: Env) -> None:
     """Forget processes that died (crash, reboot) so that the ledger tells the truth."""
     for p in env.ledger.running_processes():
-        if not driver.is_alive(p.pid):
+        if not driver.alive(p):
             env.ledger.process_stopped(p.id)
             env.ledger.event(f"{p.service} of v{p.release_id} (pid {p.pid}) is gone",
                              level="warning")

@@ -97,7 +97,7 @@ def release_processes(env: Env, release_id: int,
                       services: tuple[str, ...]) -> dict[str, ProcessRecord]:
     found = {}
     for p in env.ledger.running_processes():
-        if p.release_id == release_id and p.service in services and driver.is_alive(p.pid):
+        if p.release_id == release_id and p.service in services and driver.alive(p):
             found[p.service] = p
     return found
 
@@ -221,7 +221,7 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
     if run.ctx.get("switched"):
         for service, process_id in retiring.items():
             old = running.get(process_id)
-            if old is None or not driver.is_alive(old.pid):
+            if old is None or not driver.alive(old):
                 old = _restart_previous(run, service)
             if old is None:
                 keep_live.add(service)
@@ -238,7 +238,7 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
         if service in retiring or not driver.proxy_running(env.home):
             continue
         serving = [p for p in live_processes(env, service)
-                   if p.release_id != release.id and driver.is_alive(p.pid)]
+                   if p.release_id != release.id and driver.alive(p)]
         # Traffic stays with (or goes back to) what served before; with nothing before, 503.
         driver.route(env.home, service, serving[0].port if serving else None)
     for p in env.ledger.running_processes():

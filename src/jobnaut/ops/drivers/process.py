@@ -27,9 +27,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def is_alive(pid: int) -> bool:
-    """True if `pid` is a live JobNaut process (a reused pid of another program is not)."""
+def is_alive(pid: int, start_ticks: int | None = None) -> bool:
+    """True if `pid` is a live JobNaut process — the one started at `start_ticks` when that
+    is known (a reused pid, of another program or another of ours, is not)."""
     if not pids.exists(pid):
+        return False
+    if start_ticks is not None and pids.start_ticks(pid) != start_ticks:
         return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -41,9 +44,9 @@ def is_alive(pid: int) -> bool:
     return b"jobnaut" in cmdline
 
 
-def terminate(pid: int, grace: float) -> None:
+def terminate(pid: int, grace: float, start_ticks: int | None = None) -> None:
     """SIGTERM (uvicorn stops accepting, finishes in-flight requests), then SIGKILL."""
-    if not is_alive(pid):
+    if not is_alive(pid, start_ticks):
         return
     try:
         os.kill(pid, signal.SIGTERM)
@@ -52,7 +55,7 @@ def terminate(pid: int, grace: float) -> None:
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         _reap(pid)
-        if not is_alive(pid):
+        if not is_alive(pid, start_ticks):
             return
         time.sleep(0.05)
     with contextlib.suppress(ProcessLookupError):
@@ -83,9 +86,10 @@ def start_service(home: Home, ledger: Ledger, *, release_id: int, build_dir: Pat
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             cwd=build_dir, start_new_session=True,  # outlives this command
         )
-    ledger.add_process(release_id=release_id, service=service, pid=proc.pid, port=port,
-                       role=role, log=str(log))
-    return next(p for p in ledger.running_processes() if p.pid == proc.pid)
+    process_id = ledger.add_process(release_id=release_id, service=service, pid=proc.pid,
+                                    port=port, role=role, log=str(log),
+                                    start_ticks=pids.start_ticks(proc.pid))
+    return ledger.process(process_id)
 
 
 def _base_env() -> dict[str, str]:
@@ -98,7 +102,7 @@ def wait_healthy(process: ProcessRecord, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _reap(process.pid)
-        if not is_alive(process.pid):
+        if not is_alive(process.pid, process.start_ticks):
             raise OpsError(f"{process.service} of v{process.release_id} exited during start; "
                            f"last log lines: {tail(Path(process.log), 5)}")
         try:
@@ -111,8 +115,12 @@ def wait_healthy(process: ProcessRecord, timeout: float) -> None:
                    f"{timeout:.0f}s")
 
 
+def alive(process: ProcessRecord) -> bool:
+    return is_alive(process.pid, process.start_ticks)
+
+
 def stop_process(ledger: Ledger, process: ProcessRecord, grace: float) -> None:
-    terminate(process.pid, grace)
+    terminate(process.pid, grace, process.start_ticks)
     ledger.process_stopped(process.id)
 
 
