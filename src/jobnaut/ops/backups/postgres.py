@@ -295,12 +295,7 @@ def replace(live: URL, restored: URL) -> None:
         for name in (live_name, restored_name):
             if not _exists(admin, name):
                 raise OpsError(f"database {name} does not exist")
-        _rename(admin, live_name, aside)
-        try:
-            _rename(admin, restored_name, live_name)
-        except BaseException:
-            _rename(admin, aside, live_name)
-            raise
+        _swap(admin, live_name, restored_name, aside)
         try:
             admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(aside)))
         except psycopg.Error as exc:
@@ -308,20 +303,26 @@ def replace(live: URL, restored: URL) -> None:
                         "(it could not be dropped: %s)", aside, exc)
 
 
-def _rename(admin: psycopg.Connection[Any], old: str, new: str, attempts: int = 20) -> None:
-    """Rename a database, disconnecting its clients (they may reconnect meanwhile: retry)."""
-    statement = sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(old),
-                                                                  sql.Identifier(new))
+def _swap(admin: psycopg.Connection[Any], live: str, restored: str, aside: str,
+          attempts: int = 20) -> None:
+    """Both renames in one transaction (ALTER DATABASE … RENAME may run in one): a crash
+    or a failure between them leaves the live database where it was."""
+    def rename(old: str, new: str) -> sql.Composed:
+        return sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(old),
+                                                                 sql.Identifier(new))
+
     for attempt in range(attempts):
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = %s AND pid <> pg_backend_pid()", (old,))
+                      "WHERE datname IN (%s, %s) AND pid <> pg_backend_pid()", (live, restored))
         try:
-            admin.execute(statement)
+            with admin.transaction():
+                admin.execute(rename(live, aside))
+                admin.execute(rename(restored, live))
             return
         except psycopg.errors.ObjectInUse:
             if attempt == attempts - 1:
-                raise OpsError(f"database {old} is still in use; cannot rename it",
+                raise OpsError(f"database {live} is still in use; cannot swap it",
                                hint="stop the services that use it and try again") from None
             time.sleep(0.25)
         except psycopg.Error as exc:
-            raise OpsError(f"cannot rename database {old} to {new}: {exc}") from None
+            raise OpsError(f"cannot swap database {restored} in for {live}: {exc}") from None
