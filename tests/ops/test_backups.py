@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -511,3 +512,31 @@ def test_scratch_database_is_dropped(postgres: PostgresServer) -> None:
     finally:
         if conn is not None:
             conn.close()
+
+
+def test_sqlite_swap_is_refused_while_another_process_has_the_file_open(
+        tmp_path: Path) -> None:
+    live, restored = tmp_path / "live.db", tmp_path / "restored.db"
+    for path, value in ((live, "live"), (restored, "restored")):
+        execute(f"sqlite:///{path}", "CREATE TABLE t (v TEXT)", f"INSERT INTO t VALUES ('{value}')")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); "
+         "c.execute('SELECT 1').fetchall(); print('open', flush=True); time.sleep(60)",
+         str(live)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(OpsError, match="still open"):
+            backups.replace_database(f"sqlite:///{live}", f"sqlite:///{restored}")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert sqlite_value(live) == "live"  # untouched
+    backups.replace_database(f"sqlite:///{live}", f"sqlite:///{restored}")
+    assert sqlite_value(live) == "restored"
+
+
+def sqlite_value(path: Path) -> str:
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        return str(conn.execute("SELECT v FROM t").fetchone()[0])

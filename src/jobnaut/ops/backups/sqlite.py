@@ -153,6 +153,22 @@ def _remove_side_files(path: Path) -> None:
         path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
+def processes_with_open(path: Path) -> list[int]:
+    """Other processes that have the database file (or its WAL) open, from /proc."""
+    targets = {str(path.resolve()), f"{path.resolve()}-wal", f"{path.resolve()}-shm"}
+    found = []
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        pid = int(fd_dir.parent.name)
+        if pid == os.getpid():
+            continue
+        try:
+            if any(os.readlink(fd) in targets for fd in fd_dir.iterdir()):
+                found.append(pid)
+        except OSError:  # gone, or not ours to look at
+            continue
+    return found
+
+
 def replace(live: Path, restored: Path) -> None:
     """Make `restored` the live database file. The services must be stopped: the live
     file's WAL is discarded, since it belongs to the database being replaced."""
@@ -163,6 +179,12 @@ def replace(live: Path, restored: Path) -> None:
     if live.resolve().parent != restored.resolve().parent:
         raise OpsError(f"{restored} must be in the same directory as {live}",
                        hint="restore next to the live file so that the swap is one rename")
+    holders = processes_with_open(live)
+    if holders:
+        # A process with the file open would go on writing into the replaced inode, and
+        # those writes would vanish: refuse rather than lose them.
+        raise OpsError(f"{live} is still open in process(es) {', '.join(map(str, holders))}",
+                       hint="stop whatever uses the database (`jobnaut status`), then retry")
     # Fold any WAL of the restored file into it, so that it is one self-contained file.
     with connect(restored, readonly=False) as conn:
         conn.execute("PRAGMA journal_mode=DELETE")
