@@ -43,7 +43,7 @@ from jobnaut.app import schema
 from jobnaut.app.accounts.models import Profile, User
 from jobnaut.app.accounts.security import hash_password
 from jobnaut.app.db import make_engine, make_sessionmaker, transaction
-from jobnaut.app.jobs.demo import ROLES, generate_jobs, load_jobs
+from jobnaut.app.jobs.demo import ROLES, load_generated
 from jobnaut.app.saved.models import SavedJob
 from jobnaut.config import parse_database_url
 from jobnaut.ops.actions.lifecycle import init
@@ -225,15 +225,14 @@ def load(database_url: str, jobs: int, users: int, chunk: int = 10_000) -> float
     try:
         schema.upgrade(engine)
         sessions = make_sessionmaker(engine)
-        generated = generate_jobs(jobs)
         started = time.perf_counter()
-        loaded = 0
-        while loaded < jobs:
-            with transaction(sessions) as db:
-                loaded += load_jobs(db, itertools.islice(generated, chunk), batch=2000)
+
+        def progress(loaded: int) -> None:
             if console.is_terminal:
                 console.print(f"  loaded {loaded:,} / {jobs:,} jobs "
                               f"({time.perf_counter() - started:.0f}s)", end="\r")
+
+        loaded = load_generated(sessions, jobs, chunk=chunk, progress=progress)
         password = hash_password("bench-password")  # once: argon2 is slow on purpose
         skills = sorted({s for role in ROLES.values() for s in role})
         with transaction(sessions) as db:

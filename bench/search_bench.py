@@ -39,8 +39,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from jobnaut.app import schema
-from jobnaut.app.db import make_engine, make_sessionmaker, transaction
-from jobnaut.app.jobs.demo import LOCATIONS, ROLES, generate_jobs, load_jobs
+from jobnaut.app.db import make_engine, make_sessionmaker
+from jobnaut.app.jobs.demo import LOCATIONS, ROLES, load_generated
 from jobnaut.config import parse_database_url
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
@@ -180,15 +180,14 @@ def load(database_url: str, jobs: int, chunk: int = 10_000) -> float:
     try:
         schema.upgrade(engine)
         sessions = make_sessionmaker(engine)
-        generated = generate_jobs(jobs)
         started = time.perf_counter()
-        loaded = 0
-        while loaded < jobs:
-            with transaction(sessions) as db:
-                loaded += load_jobs(db, itertools.islice(generated, chunk), batch=2000)
+
+        def progress(loaded: int) -> None:
             if console.is_terminal:
                 console.print(f"  loaded {loaded:,} / {jobs:,} jobs "
                               f"({time.perf_counter() - started:.0f}s)", end="\r")
+
+        loaded = load_generated(sessions, jobs, chunk=chunk, progress=progress)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
         took = time.perf_counter() - started

@@ -5,12 +5,13 @@ The same seed gives the same jobs on every machine, so demos and tests can name 
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from jobnaut.app.jobs.models import EXPERIENCE_LEVELS, Job, JobSkill
 
@@ -124,6 +125,24 @@ def load_jobs(db: Session, jobs: Iterator[dict[str, object]], batch: int = 1000)
     if pending:
         flush()
     return total
+
+
+def load_generated(sessions: sessionmaker[Session], count: int, *, chunk: int = 10_000,
+                   progress: Callable[[int], None] | None = None) -> int:
+    """Insert `count` generated jobs, one transaction per `chunk` (for large loads)."""
+    from jobnaut.app.db import transaction
+
+    generated = generate_jobs(count)
+    loaded = 0
+    while loaded < count:
+        with transaction(sessions) as db:
+            added = load_jobs(db, itertools.islice(generated, chunk), batch=2000)
+        if not added:
+            break
+        loaded += added
+        if progress is not None:
+            progress(loaded)
+    return loaded
 
 
 def load_demo_if_empty(db: Session, count: int = DEMO_COUNT) -> int:
