@@ -31,6 +31,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+@contextmanager
+def engine_for(database_url: str) -> Iterator[Engine]:
+    """A short-lived engine on a DATABASE_URL (for the control plane's one-off questions)."""
+    from jobnaut.config import parse_database_url
+
+    engine = make_engine(parse_database_url(database_url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 

@@ -5,7 +5,16 @@ from jobnaut.app.db import Base
 from jobnaut.app.jobs.models import Job, JobSkill
 from jobnaut.app.saved.models import ApplicationStatus, SavedJob, StatusChange
 
+# Every column that holds data encrypted with ENCRYPTION_KEY, with a key to order its rows
+# by age. Readiness and the control plane's key check both read this list.
+ENCRYPTED_COLUMNS = (
+    (Profile.full_name_enc, Profile.user_id),
+    (Profile.location_enc, Profile.user_id),
+    (SavedJob.notes_enc, SavedJob.id),
+)
+
 __all__ = [
+    "ENCRYPTED_COLUMNS",
     "ApplicationStatus",
     "AuthToken",
     "Base",

@@ -20,7 +20,6 @@ from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
 from jobnaut.ops.context import Env
 from jobnaut.ops.environment import SERVICES, resolve_home
-from jobnaut.ops.errors import OpsError
 from jobnaut.ops.operation import OperationResult, Procedure, Step
 
 
@@ -365,12 +364,3 @@ def _confirm(procedure: Procedure, args: dict[str, Any]) -> None:
         console.print(f"{n:>2}. {step.description}")
     if not typer.confirm("Go ahead?"):
         raise typer.Exit(1)
-
-
-def wrap_errors(debug: bool, func: Any) -> Any:
-    try:
-        return func()
-    except OpsError as exc:
-        if debug:
-            raise
-        fail(exc.message, exc.hint, code=exc.exit_code)

@@ -38,6 +38,12 @@ class Env:
             raise OpsError("this environment has no configuration; run `jobnaut init`")
         return int(initial)
 
+    def require_active(self) -> Release:
+        active = self.ledger.active_release()
+        if active is None:
+            raise OpsError("nothing is deployed yet", hint="run `jobnaut deploy`")
+        return active
+
     def find_release(self, name: str) -> Release:
         number = name.lower().removeprefix("v")
         if not number.isdigit():

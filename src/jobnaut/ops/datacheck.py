@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from jobnaut.app.accounts.models import Profile
 from jobnaut.app.crypto import FieldCipher
-from jobnaut.app.db import make_engine, make_sessionmaker
-from jobnaut.app.saved.models import SavedJob
-from jobnaut.config import parse_database_url, parse_encryption_keys
-
-ENCRYPTED_COLUMNS = (Profile.full_name_enc, Profile.location_enc, SavedJob.notes_enc)
+from jobnaut.app.db import engine_for, make_sessionmaker
+from jobnaut.app.models import ENCRYPTED_COLUMNS
+from jobnaut.config import parse_encryption_keys
 
 
 def unreadable_rows(config: dict[str, str]) -> int | None:
@@ -21,20 +18,17 @@ def unreadable_rows(config: dict[str, str]) -> int | None:
     from sqlalchemy.exc import OperationalError
 
     cipher = FieldCipher(parse_encryption_keys(config["ENCRYPTION_KEY"]))
-    engine = make_engine(parse_database_url(config["DATABASE_URL"]))
-    try:
+    with engine_for(config["DATABASE_URL"]) as engine:
         try:
             tables = set(inspect(engine).get_table_names())
         except OperationalError:
             return None
         unreadable = 0
         with make_sessionmaker(engine)() as session:
-            for column in ENCRYPTED_COLUMNS:
+            for column, _age in ENCRYPTED_COLUMNS:
                 if column.class_.__tablename__ not in tables:
                     continue
                 for value in session.scalars(select(column).where(column.is_not(None))):
                     if value is not None and not cipher.can_decrypt(value):
                         unreadable += 1
         return unreadable
-    finally:
-        engine.dispose()

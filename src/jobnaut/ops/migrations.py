@@ -83,11 +83,9 @@ def count_rows(effects: list[Effect], database_url: str) -> None:
     """Fill in how many rows each effect would lose or rewrite, from the live database."""
     from sqlalchemy import inspect, text
 
-    from jobnaut.app.db import make_engine
-    from jobnaut.config import parse_database_url
+    from jobnaut.app.db import engine_for
 
-    engine = make_engine(parse_database_url(database_url))
-    try:
+    with engine_for(database_url) as engine:
         inspector = inspect(engine)
         tables = set(inspector.get_table_names())
         with engine.connect() as conn:
@@ -101,8 +99,6 @@ def count_rows(effects: list[Effect], database_url: str) -> None:
                 else:
                     query = f'SELECT count(*) FROM "{effect.table}"'
                 effect.rows = int(conn.execute(text(query)).scalar() or 0)
-    finally:
-        engine.dispose()
 
 
 def plan_downgrade(build_dir: Path, env: dict[str, str], from_revision: str,

@@ -10,15 +10,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobnaut.app import schema
-from jobnaut.app.accounts.models import Profile
 from jobnaut.app.deps import AppState
-from jobnaut.app.saved.models import SavedJob
-
-ENCRYPTED_SAMPLES = (
-    (Profile.full_name_enc, Profile.user_id),
-    (Profile.location_enc, Profile.user_id),
-    (SavedJob.notes_enc, SavedJob.id),
-)
+from jobnaut.app.models import ENCRYPTED_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,7 @@ def run_checks(state: AppState) -> list[Check]:
         # old key wrote.
         unreadable = 0
         with state.sessions() as session:
-            for column, key in ENCRYPTED_SAMPLES:
+            for column, key in ENCRYPTED_COLUMNS:
                 for order in (key.asc(), key.desc()):
                     values = session.scalars(
                         select(column).where(column.is_not(None)).order_by(order).limit(5))

@@ -33,9 +33,7 @@ def changed_config(env: Env, *, set_values: dict[str, str] | None = None,
 
 
 def rollback_target_config(env: Env, to: str | None) -> tuple[int, str]:
-    active = env.ledger.active_release()
-    if active is None:
-        raise OpsError("nothing is deployed yet", hint="run `jobnaut deploy`")
+    active = env.require_active()
     target = env.find_release(to) if to else previous_good(env, active)
     if env.config_of(target.config_id) == env.config_of(active.config_id):
         raise OpsError(f"{target.name}'s configuration is the same as the active one",

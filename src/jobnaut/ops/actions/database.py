@@ -43,9 +43,7 @@ def introducing_release(env: Env, revision: str | None) -> Release:
 
 def plan_migration_rollback(env: Env, args: dict[str, Any],
                             ctx: dict[str, Any]) -> list[Step]:
-    active = env.ledger.active_release()
-    if active is None:
-        raise OpsError("nothing is deployed yet")
+    active = env.require_active()
     current = env.ledger.release(ctx["from_release"]) if "from_release" in ctx else active
     target = (env.ledger.release(ctx["release_id"]) if "release_id" in ctx
               else env.find_release(args["to"]) if args.get("to")

@@ -85,8 +85,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         run.save()
         demo = ["--demo-data"] if args.get("demo_data") else []
         switching.run_schema(env, release, "up", *demo)
-        current = before
-        return f"schema {current or 'empty'} → {release.schema_revision}"
+        return f"schema {before or 'empty'} → {release.schema_revision}"
 
     return [
         Step("preflight", f"check that {ref} exists, the configuration checklist passes and no "

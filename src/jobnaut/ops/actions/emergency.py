@@ -32,9 +32,7 @@ def _inner(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> Procedure:
     if "inner" in ctx:
         return database.MIGRATION_ROLLBACK if ctx["inner"] == "migration" else \
             rollback.CODE_ROLLBACK
-    active = env.ledger.active_release()
-    if active is None:
-        raise OpsError("nothing is deployed yet")
+    active = env.require_active()
     target = env.find_release(args["to"]) if args.get("to") else \
         rollback.previous_good(env, active)
     schema_differs = switching.database_revision(env, active) != target.schema_revision

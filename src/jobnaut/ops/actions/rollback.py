@@ -26,16 +26,11 @@ def previous_good(env: Env, before: Release) -> Release:
                    hint="`jobnaut releases` lists them")
 
 
-def _active(env: Env) -> Release:
-    active = env.ledger.active_release()
-    if active is None:
-        raise OpsError("nothing is deployed yet", hint="run `jobnaut deploy`")
-    return active
-
 
 def plan_code_rollback(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Step]:
     services = tuple(args.get("services") or SERVICES)
-    current = env.ledger.release(ctx["from_release"]) if "from_release" in ctx else _active(env)
+    current = (env.ledger.release(ctx["from_release"]) if "from_release" in ctx
+               else env.require_active())
     target = (env.ledger.release(ctx["release_id"]) if "release_id" in ctx
               else env.find_release(args["to"]) if args.get("to")
               else previous_good(env, current))
@@ -112,7 +107,8 @@ CODE_ROLLBACK = Procedure("rollback-code", plan_code_rollback, on_code_rollback_
 def plan_config_release(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Step]:
     """A configuration change or rollback: a new release with the active code and the new
     configuration, put in front of users with the same checks as a deploy."""
-    current = env.ledger.release(ctx["from_release"]) if "from_release" in ctx else _active(env)
+    current = (env.ledger.release(ctx["from_release"]) if "from_release" in ctx
+               else env.require_active())
 
     def release_of(run: Run) -> Release:
         return run.env.ledger.release(int(run.ctx["release_id"]))

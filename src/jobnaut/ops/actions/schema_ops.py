@@ -15,20 +15,13 @@ from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Release
 
 
-def _active(env: Env) -> Release:
-    active = env.ledger.active_release()
-    if active is None:
-        raise OpsError("nothing is deployed yet", hint="run `jobnaut deploy`")
-    return active
-
-
 def _schema(env: Env, release: Release, *args: str, config: dict[str, str] | None = None) -> str:
     switching.ensure_built(env, release)
     return switching.run_schema(env, release, *args, config=config)
 
 
 def status(env: Env) -> dict[str, Any]:
-    active = _active(env)
+    active = env.require_active()
     revision = switching.database_revision(env, active)
     history = migrations.history(env.home.build_dir(active.ref),
                                  switching.service_env(env, active))
@@ -50,14 +43,14 @@ def status(env: Env) -> dict[str, Any]:
 
 
 def migrate_up(env: Env) -> str:
-    active = _active(env)
+    active = env.require_active()
     manifest = take_backup(env, active, "safety")
     out = _schema(env, active, "up")
     return f"backup {manifest.id}; {out.strip().splitlines()[-1]}"
 
 
 def migrate_down(env: Env, to: str, *, yes: bool) -> str:
-    active = _active(env)
+    active = env.require_active()
     current = switching.database_revision(env, active)
     steps = migrations.plan_downgrade(env.home.build_dir(active.ref),
                                       switching.service_env(env, active), current or "base", to)
@@ -78,7 +71,7 @@ def migrate_down(env: Env, to: str, *, yes: bool) -> str:
 def resolve_rolled_back(env: Env, revision: str) -> str:
     """Mark a failed migration as rolled back — only if the live schema really is at the
     revision before it (compared with a scratch database migrated there)."""
-    active = _active(env)
+    active = env.require_active()
     history = {h["revision"]: h for h in migrations.history(
         env.home.build_dir(active.ref), switching.service_env(env, active))}
     if revision not in history:
@@ -86,7 +79,7 @@ def resolve_rolled_back(env: Env, revision: str) -> str:
     earlier = history[revision]["down_revision"] or "base"
     live_shape = json.loads(_schema(env, active, "shape").strip().splitlines()[-1])
     config = env.release_config(active)
-    with _scratch(config["DATABASE_URL"]) as scratch_url:
+    with scratch_target(config["DATABASE_URL"]) as scratch_url:
         _schema(env, active, "up", "--to", earlier, config={"DATABASE_URL": scratch_url})
         shape = _schema(env, active, "shape", config={"DATABASE_URL": scratch_url})
         expected = json.loads(shape.strip().splitlines()[-1])
@@ -120,7 +113,7 @@ def reset(env: Env, confirm_name: str) -> str:
     if confirm_name != env.home.config.name:
         raise OpsError(f"type the environment's name ({env.home.config.name!r}) to reset it",
                        exit_code=2)
-    active = _active(env)
+    active = env.require_active()
     manifest = take_backup(env, active, "pre-reset")
     _schema(env, active, "down", "--to", "base")
     _schema(env, active, "up")
@@ -128,9 +121,6 @@ def reset(env: Env, confirm_name: str) -> str:
                      f"(everything before is in backup {manifest.id})", level="warning")
     return f"reset; the data before is in backup {manifest.id}"
 
-
-def _scratch(live_url: str) -> Any:
-    return scratch_target(live_url)
 
 
 # Rollback readiness ------------------------------------------------------------------------

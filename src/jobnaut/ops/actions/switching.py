@@ -65,27 +65,19 @@ def database_revision(env: Env, release: Release) -> str | None:
 
 def database_revision_for(config: dict[str, str]) -> str | None:
     """The database's schema revision (Alembic's version table), read directly."""
-    from jobnaut.app.db import make_engine
+    from jobnaut.app.db import engine_for
     from jobnaut.app.schema import current_revision
-    from jobnaut.config import parse_database_url
 
-    engine = make_engine(parse_database_url(config["DATABASE_URL"]))
-    try:
+    with engine_for(config["DATABASE_URL"]) as engine:
         return current_revision(engine)
-    finally:
-        engine.dispose()
 
 
 def foreign_key_problems(config: dict[str, str]) -> list[str]:
     from jobnaut.app import schema
-    from jobnaut.app.db import make_engine
-    from jobnaut.config import parse_database_url
+    from jobnaut.app.db import engine_for
 
-    engine = make_engine(parse_database_url(config["DATABASE_URL"]))
-    try:
+    with engine_for(config["DATABASE_URL"]) as engine:
         return schema.foreign_key_problems(engine)
-    finally:
-        engine.dispose()
 
 
 def live_processes(env: Env, service: str | None = None) -> list[ProcessRecord]:
