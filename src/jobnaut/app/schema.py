@@ -106,6 +106,16 @@ def render_downgrade_sql(from_revision: str, to_revision: str) -> str:
     return out.getvalue()
 
 
+def render_upgrade_sql(from_revision: str, to_revision: str) -> str:
+    """The SQL the upgrade scripts would run, rendered offline for PostgreSQL (used to tell
+    a backward-compatible change from one the running release cannot live with)."""
+    out = io.StringIO()
+    config = alembic_config(output=out)
+    config.attributes["offline_dialect"] = "postgresql"
+    command.upgrade(config, f"{from_revision}:{to_revision}", sql=True)
+    return out.getvalue()
+
+
 def foreign_key_problems(engine: Engine) -> list[str]:
     """Rows whose foreign keys point nowhere (SQLite can hold them when checks were off)."""
     if engine.dialect.name != "sqlite":

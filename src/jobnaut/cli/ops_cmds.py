@@ -105,6 +105,7 @@ def register(app: typer.Typer) -> None:
     app.command("logs")(logs)
     app.command("proxy", hidden=True)(proxy)
     app.command("abandon")(abandon)
+    app.command("resume")(resume)
     app.add_typer(rollback_app, name="rollback")
 
 
@@ -162,11 +163,16 @@ def deploy(
     reason: str = typer.Option("", "--reason", "-m", help="why (recorded in the ledger)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan; change nothing"),
     resume: bool = typer.Option(False, "--resume", help="continue an interrupted deploy"),
+    maintenance: bool = typer.Option(False, "--maintenance",
+                                     help="allow migrations that contract the schema (drop, "
+                                          "rename, tighten): the API answers 503 while they "
+                                          "run"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Build, record, migrate, start, check, switch, verify. A failing release never takes
     traffic; the previous one keeps serving."""
-    run_procedure(DEPLOY, {"ref": ref, "reason": reason or f"deploy {ref}"},
+    run_procedure(DEPLOY, {"ref": ref, "reason": reason or f"deploy {ref}",
+                           "maintenance": maintenance},
                   dry_run=dry_run, resume=resume, as_json=as_json)
 
 
@@ -229,9 +235,7 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
                      "before its first step")
         console.print(f"[red]interrupted:[/] {interrupted['kind']} #{interrupted['id']} stopped "
                       f"at '{stuck}' (done: {', '.join(done) or 'nothing'}).")
-        verb = "deploy" if interrupted["kind"] == "deploy" else "rollback " + \
-            interrupted["kind"].removeprefix("rollback-")
-        console.print(f"  continue it with `jobnaut {verb} --resume`, or give it up with "
+        console.print("  continue it with `jobnaut resume`, or give it up with "
                       "`jobnaut abandon` and then roll back")
     elif state["last_operation"]:
         op = state["last_operation"]
@@ -283,6 +287,26 @@ def logs(
         fail(f"no log at {path}")
     for line in path.read_text(errors="replace").splitlines()[-lines:]:
         typer.echo(line)
+
+
+def resume(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Continue the interrupted operation, whatever it was, from its first unfinished
+    step (the same as its own command with --resume)."""
+    from jobnaut.ops.actions.database import MIGRATION_ROLLBACK
+    from jobnaut.ops.actions.emergency import EMERGENCY
+
+    env = open_env()
+    stranded = operation.interrupted_operation(env)
+    if stranded is None:
+        fail("there is no interrupted operation to resume", "`jobnaut status` shows the last "
+             "operation", code=2)
+    procedures = {p.kind: p for p in (DEPLOY, CODE_ROLLBACK, CONFIG_RELEASE, MIGRATION_ROLLBACK,
+                                      EMERGENCY)}
+    procedure = procedures.get(stranded.kind)
+    if procedure is None:
+        fail(f"{stranded.kind} #{stranded.id} cannot be resumed", "`jobnaut abandon` gives it up",
+             code=2)
+    run_procedure(procedure, {}, dry_run=False, resume=True, as_json=as_json)
 
 
 def abandon() -> None:
@@ -344,7 +368,7 @@ def rollback_config(
         run_procedure(CONFIG_RELEASE, {}, dry_run=False, resume=True, as_json=as_json)
         return
     config_id, reason = configuration.rollback_target_config(env, to)
-    args = {"config_id": config_id, "reason": reason}
+    args = {"config_id": config_id, "reason": reason, "rollback": True}
     if not (dry_run or yes or as_json):
         _confirm(CONFIG_RELEASE, args)
     run_procedure(CONFIG_RELEASE, args, dry_run=dry_run, resume=False, as_json=as_json)

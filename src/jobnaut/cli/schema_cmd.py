@@ -118,6 +118,29 @@ def plan_down(
     typer.echo(json.dumps(steps))
 
 
+@app.command("plan-up")
+def plan_up(
+    from_revision: str = typer.Option(..., "--from", help="revision the database is at (or "
+                                                         "base)"),
+) -> None:
+    """Print, as JSON, the SQL each pending upgrade step would run, rendered offline."""
+    import json
+
+    from jobnaut.app.schema import history, render_upgrade_sql
+
+    entries = history()  # oldest first
+    known = {h["revision"] for h in entries}
+    if from_revision != "base" and from_revision not in known:
+        fail(f"revision {from_revision} is not in this code's migrations", code=2)
+    pending = entries if from_revision == "base" else \
+        entries[[h["revision"] for h in entries].index(from_revision) + 1:]
+    steps = []
+    for entry in pending:
+        start = entry["down_revision"] or "base"
+        steps.append({**entry, "sql": render_upgrade_sql(str(start), str(entry["revision"]))})
+    typer.echo(json.dumps(steps))
+
+
 @app.command("stamp")
 def stamp(revision: str = typer.Argument(..., help="revision to record (or base)")) -> None:
     """Record a revision in the version table without running anything (the control plane

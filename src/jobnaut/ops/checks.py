@@ -78,8 +78,9 @@ def _liveness(client: httpx.Client, base: str) -> str:
     return "answers /health"
 
 
-def _readiness(client: httpx.Client, base: str) -> str:
-    response = client.get(f"{base}/health/ready")
+def _readiness(client: httpx.Client, base: str, compatible_schema: str | None = None) -> str:
+    params = {"compatible_schema": compatible_schema} if compatible_schema else None
+    response = client.get(f"{base}/health/ready", params=params)
     if response.status_code != 200:
         try:
             checks = response.json().get("checks", {})
@@ -148,14 +149,17 @@ def _save_job(client: httpx.Client, api: str, token: str) -> str:
     return f"saved, moved and removed job {job_id}"
 
 
-def release_checks(home: Home, backend: str, frontend: str) -> list[CheckOutcome]:
-    """Everything a release must pass before it takes traffic (private URLs)."""
+def release_checks(home: Home, backend: str, frontend: str,
+                   compatible_schema: str | None = None) -> list[CheckOutcome]:
+    """Everything a release must pass before it takes traffic (private URLs). With
+    `compatible_schema`, the backend may run on that newer, expand-only revision."""
     cfg = home.config
     results: list[CheckOutcome] = []
     with httpx.Client(timeout=cfg.check_timeout) as client:
         for service, base in (("backend", backend), ("frontend", frontend)):
             results.append(_timed(f"{service} liveness", partial(_liveness, client, base)))
-            results.append(_timed(f"{service} readiness", partial(_readiness, client, base)))
+            results.append(_timed(f"{service} readiness",
+                                  partial(_readiness, client, base, compatible_schema)))
         bases = {"backend": backend, "frontend": frontend}
         for endpoint in cfg.endpoints:
             url = bases[endpoint.service] + endpoint.path

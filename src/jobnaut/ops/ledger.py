@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jobnaut.ops.environment import SERVICES
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS configs (
     id INTEGER PRIMARY KEY,
@@ -76,6 +78,15 @@ CREATE TABLE IF NOT EXISTS events (
     level TEXT NOT NULL,
     message TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS activations (
+    id INTEGER PRIMARY KEY,
+    release_id INTEGER NOT NULL REFERENCES releases(id),
+    service TEXT NOT NULL,
+    operation_id INTEGER,
+    operation_kind TEXT,
+    started_at TEXT NOT NULL,
+    ended_at TEXT
+);
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -130,6 +141,19 @@ class ProcessRecord:
 
 
 @dataclass(frozen=True)
+class Activation:
+    """A release taking a service's traffic; `ended_at` is set when another one took it."""
+
+    id: int
+    release_id: int
+    service: str
+    operation_id: int | None
+    operation_kind: str | None
+    started_at: str
+    ended_at: str | None
+
+
+@dataclass(frozen=True)
 class OperationRecord:
     id: int
     kind: str
@@ -150,6 +174,7 @@ class Ledger:
             columns = {row["name"] for row in db.execute("PRAGMA table_info(processes)")}
             if "start_ticks" not in columns:  # a ledger written before this column existed
                 db.execute("ALTER TABLE processes ADD COLUMN start_ticks INTEGER")
+            _backfill_activations(db)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -210,17 +235,48 @@ class Ledger:
         value = self.get_state("active_release")
         return self.release(int(value)) if value else None
 
-    def set_active_release(self, release_id: int) -> None:
-        """Mark one release active; the one it replaces becomes `superseded`."""
+    def set_active_release(self, release_id: int, *, operation_id: int | None = None,
+                           operation_kind: str | None = None) -> None:
+        """Mark one release active and serving every service; the one it replaces becomes
+        `superseded` (unless it was already marked otherwise), and the switch is recorded in
+        the activation history that rollback targets are chosen from."""
         previous = self.get_state("active_release")
+        at = now()
         with self._connect() as db:
             if previous and int(previous) != release_id:
                 db.execute("UPDATE releases SET status = 'superseded' WHERE id = ? "
                            "AND status = 'active'", (int(previous),))
             db.execute("UPDATE releases SET status = 'active', activated_at = ? WHERE id = ?",
-                       (now(), release_id))
+                       (at, release_id))
             db.execute("INSERT INTO state (key, value) VALUES ('active_release', ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (str(release_id),))
+            for service in SERVICES:
+                _activate(db, service, release_id, operation_id, operation_kind, at)
+
+    def set_service_release(self, service: str, release_id: int, *,
+                            operation_id: int | None = None,
+                            operation_kind: str | None = None) -> None:
+        """One service switched on its own (a backend-only rollback): recorded so that
+        `up` after `down` starts that service on the same release."""
+        with self._connect() as db:
+            _activate(db, service, release_id, operation_id, operation_kind, now())
+
+    def serving_release_id(self, service: str) -> int | None:
+        """The release that last took `service`'s traffic (its open activation)."""
+        with self._connect() as db:
+            row = db.execute("SELECT release_id FROM activations WHERE service = ? AND "
+                             "ended_at IS NULL ORDER BY id DESC LIMIT 1", (service,)).fetchone()
+        return None if row is None else int(row["release_id"])
+
+    def activations(self, service: str | None = None) -> list[Activation]:
+        """Activation history, oldest first."""
+        with self._connect() as db:
+            if service is None:
+                rows = db.execute("SELECT * FROM activations ORDER BY id").fetchall()
+            else:
+                rows = db.execute("SELECT * FROM activations WHERE service = ? ORDER BY id",
+                                  (service,)).fetchall()
+        return [Activation(**dict(r)) for r in rows]
 
     # state ---------------------------------------------------------------------------
     def get_state(self, key: str) -> str | None:
@@ -339,6 +395,31 @@ class Ledger:
             rows = db.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?",
                               (limit,)).fetchall()
         return [dict(r) for r in reversed(rows)]
+
+
+def _activate(db: sqlite3.Connection, service: str, release_id: int, operation_id: int | None,
+              operation_kind: str | None, at: str) -> None:
+    current = db.execute("SELECT id, release_id FROM activations WHERE service = ? AND "
+                         "ended_at IS NULL ORDER BY id DESC LIMIT 1", (service,)).fetchone()
+    if current is not None and current["release_id"] == release_id:
+        return  # already serving: a resumed switch records nothing twice
+    db.execute("UPDATE activations SET ended_at = ? WHERE service = ? AND ended_at IS NULL",
+               (at, service))
+    db.execute("INSERT INTO activations (release_id, service, operation_id, operation_kind, "
+               "started_at) VALUES (?, ?, ?, ?, ?)",
+               (release_id, service, operation_id, operation_kind, at))
+
+
+def _backfill_activations(db: sqlite3.Connection) -> None:
+    """A ledger written before activations were recorded: the best history it holds is each
+    release's last activation time, in order; the active release's is left open."""
+    if db.execute("SELECT 1 FROM activations LIMIT 1").fetchone() is not None:
+        return
+    rows = db.execute("SELECT id, activated_at FROM releases WHERE activated_at IS NOT NULL "
+                      "ORDER BY activated_at").fetchall()
+    for service in SERVICES:
+        for row in rows:
+            _activate(db, service, int(row["id"]), None, None, str(row["activated_at"]))
 
 
 def _operation(row: sqlite3.Row) -> OperationRecord:

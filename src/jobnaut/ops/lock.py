@@ -8,11 +8,13 @@ the holder, for the message a second operation prints.
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from jobnaut.ops import pids
 from jobnaut.ops.errors import OpsError
@@ -36,8 +38,51 @@ def holder(path: Path) -> dict[str, object] | None:
     return info
 
 
+# Locks this process holds, by path: an action that takes the lock may call another that
+# takes it too (an emergency freezes deploys; a deploy proves rollback readiness).
+_held: dict[Path, int] = {}
+
+
 @contextmanager
 def operation_lock(path: Path, description: dict[str, object]) -> Iterator[None]:
+    key = path.absolute()
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
+    with _flock(path, description):
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def locked_action(kind: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """An action that changes the environment runs under its lock, whoever calls it: the
+    CLI, another action, or a future guard process (the lock lives in ops, not the CLI)."""
+
+    def decorate(action: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(action)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            env: Any = args[0]  # every action takes the environment first
+            with operation_lock(env.home.lock_path, {"kind": kind, "operation": "-"}):
+                return action(*args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+@contextmanager
+def _flock(path: Path, description: dict[str, object]) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     try:

@@ -189,6 +189,7 @@ def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[i
                 continue
             ledger.step_started(run.operation_id, position, step.name)
             reporter(position, step, "running", None)
+            _failpoint("before", step.name)
             try:
                 detail = step.action(run)
             except Exception as exc:
@@ -197,6 +198,7 @@ def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[i
                 reporter(position, step, "failed", message)
                 result.steps.append(StepResult(step.name, "failed", message))
                 raise
+            _failpoint("after", step.name)
             run.save()
             ledger.step_finished(run.operation_id, position, "succeeded", detail)
             reporter(position, step, "succeeded", detail)
@@ -220,6 +222,22 @@ def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[i
     return result
 
 
+FAILPOINT_VARIABLE = "JOBNAUT_FAILPOINT"
+
+
+def _failpoint(when: str, step_name: str) -> None:
+    """Crash tests: `JOBNAUT_FAILPOINT=after:migrate` kills this process with SIGKILL once
+    that step's work is done but before the ledger records it (the worst moment), and
+    `before:NAME` as the step starts. Like etcd's gofail: the real code path, a real
+    kill, no mock."""
+    wanted = os.environ.get(FAILPOINT_VARIABLE)
+    if wanted and wanted == f"{when}:{step_name}":
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@lock.locked_action("plan (dry run)")
 def plan_only(env: Env, procedure: Procedure, args: dict[str, Any]) -> list[Step]:
     """The numbered plan `--dry-run` prints; planning reads state and changes nothing."""
     return procedure.plan(env, args, {})

@@ -31,7 +31,7 @@ def _timed(name: str, probe: Callable[[], tuple[bool, str]]) -> Check:
     return Check(name, ok, detail, round((time.perf_counter() - started) * 1000, 2))
 
 
-def run_checks(state: AppState) -> list[Check]:
+def run_checks(state: AppState, compatible_schema: str | None = None) -> list[Check]:
     def database() -> tuple[bool, str]:
         with state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -40,6 +40,8 @@ def run_checks(state: AppState) -> list[Check]:
     def schema_revision() -> tuple[bool, str]:
         expected = schema.expected_revision()
         current = schema.current_revision(state.engine)
+        if current == compatible_schema and current != expected:
+            return True, f"at {current}, newer than this code's {expected} (expand-only)"
         if current != expected:
             return False, f"database is at {current or 'no revision'}, code expects {expected}"
         return True, f"at {expected}"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from jobnaut.app import schema
@@ -19,8 +19,14 @@ def health() -> dict[str, str]:
 
 
 @router.get("/health/ready")
-def ready(state: StateDep) -> JSONResponse:
-    checks = run_checks(state)
+def ready(
+    state: StateDep,
+    compatible_schema: str | None = Query(
+        None, max_length=64, pattern=r"^[0-9A-Za-z_]+$",
+        description="a newer schema revision the control plane has found backward-compatible "
+                    "(expand-only): the schema check accepts it as well as this code's own"),
+) -> JSONResponse:
+    checks = run_checks(state, compatible_schema)
     ok = all(c.ok for c in checks)
     body = {
         "status": "ready" if ok else "not_ready",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from jobnaut.config import redact
-from jobnaut.ops.actions.rollback import previous_good
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
+from jobnaut.ops.history import previous_good
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:

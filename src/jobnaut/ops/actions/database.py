@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobnaut.ops import backups, migrations
+from jobnaut.ops import backups, lock, migrations
 from jobnaut.ops.actions import switching
-from jobnaut.ops.actions.rollback import previous_good
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.errors import OpsError
+from jobnaut.ops.history import previous_good
 from jobnaut.ops.ledger import Release
 from jobnaut.ops.operation import Procedure, Run, Step
 
 
+@lock.locked_action("backup create")
 def take_backup(env: Env, release: Release | None, kind: str) -> backups.Manifest:
     config = env.release_config(release) if release else env.config_of(env.current_config_id())
     revision = switching.database_revision_for(config)
@@ -211,6 +212,9 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         Step("identify", f"what to revert from {db_revision} to "
                          f"{target.schema_revision}: {describe_plan(steps, restore, target)}",
              identify),
+        Step("restore version", f"make sure {target.name}'s files (and the downgrade scripts' "
+                                "release) are built before anything changes",
+             lambda run: _ensure_builds(env, target, source)),
         *(report_steps if restore else []),
         Step("maintenance", "stop the backend; the API answers 503 and the web app shows a "
                             "maintenance notice", maintenance),
@@ -223,6 +227,15 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         *switching.switch_steps(lambda run: target, stop_previous=True),
         Step("record", "record the outcome", record),
     ]
+
+
+def _ensure_builds(env: Env, target: Release, source: Release) -> str:
+    # Everything the procedure needs must exist before the first step that changes
+    # anything: a pruned build found after the downgrade would leave the API in maintenance.
+    notes = [switching.ensure_built(env, target)]
+    if source.ref != target.ref:
+        notes.append(switching.ensure_built(env, source))
+    return "; ".join(notes)
 
 
 def describe_plan(steps: list[migrations.DowngradeStep], restore: bool, target: Release) -> str:

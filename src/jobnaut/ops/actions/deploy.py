@@ -53,6 +53,9 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         verb = "built" if built else "reused build of"
         return f"{verb} {commit[:12]}; expects schema {run.ctx['schema_revision']}"
 
+    def compatibility(run: Run) -> str:
+        return _check_compatibility(run, args)
+
     def record(run: Run) -> str:
         if "release_id" not in run.ctx:
             release = env.ledger.add_release(
@@ -81,6 +84,8 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         before = run.ctx.setdefault("schema_before", current)
         if current == release.schema_revision and not args.get("demo_data"):
             return f"schema already at {current}"
+        if run.ctx.get("contractions") and run.ctx.get("previous_active"):
+            _enter_maintenance(run)
         run.ctx["migrated"] = True
         run.save()
         demo = ["--demo-data"] if args.get("demo_data") else []
@@ -92,11 +97,16 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
                           "other operation runs", preflight),
         Step("build", "build the release from the commit (git archive + its own virtualenv)",
              build_step),
+        Step("compatibility", "classify the pending migrations: backward-compatible ones run "
+                              "while the previous release serves, others only in a maintenance "
+                              "window (--maintenance)", compatibility),
         Step("record", "record the release in the ledger", record),
         Step("backup", "back up the database before anything changes it (recorded on the "
                        "release)", backup),
         Step("migrate", "upgrade the database schema with the new release's migrations",
              migrate),
+        Step("previous on new schema", "check that the release still serving works on the "
+                                       "upgraded schema", _check_previous_on_new_schema),
         *switching.start_and_check_steps(_release),
         *switching.switch_steps(_release),
         Step("rollback readiness", "prove the release can be rolled back: its backup "
@@ -104,6 +114,65 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
                                    "copy", _readiness),
         Step("prune", "remove built files of old releases beyond keep_releases", _prune),
     ]
+
+
+def _check_compatibility(run: Run, args: dict[str, Any]) -> str:
+    from jobnaut.ops import compat
+
+    env = run.env
+    if not run.ctx.get("previous_active"):
+        return "first deploy: no release serves during the migration"
+    build_dir = env.home.build_dir(run.ctx["commit"])
+    config = env.config_of(int(run.ctx["config_id"]))
+    revisions, found = compat.pending_contractions(
+        build_dir, {**config, "JOBNAUT_RELEASE": "pending"},
+        switching.database_revision_for(config))
+    if not revisions:
+        return "no pending migrations"
+    if not found:
+        return f"{', '.join(revisions)} only expand the schema: the previous release keeps " \
+               "serving while they run"
+    described = "; ".join(c.describe() for c in found[:5])
+    if not args.get("maintenance"):
+        raise OpsError(
+            f"{', '.join(revisions)} contract the schema, which the release serving now "
+            f"cannot live with: {described}",
+            hint="split it (expand now, contract in a later release), or deploy with "
+                 "--maintenance: the API answers 503 while it migrates (ADR 0004)")
+    run.ctx["contractions"] = [c.describe() for c in found]
+    return f"contracting changes ({described}): the API goes into maintenance while they run"
+
+
+def _enter_maintenance(run: Run) -> None:
+    """The API answers 503 until the new release is checked and switched: no request may
+    reach old code on the contracted schema."""
+    driver.ensure_proxy(run.env.home)
+    driver.route(run.env.home, "backend", None)
+    run.ctx["maintenance"] = True
+    run.save()
+    run.event("API in maintenance while contracting migrations run", "warning")
+
+
+def _check_previous_on_new_schema(run: Run) -> str:
+    from jobnaut.ops import checks
+
+    env = run.env
+    if not run.ctx.get("migrated") or not run.ctx.get("previous_active"):
+        return "nothing to check: the schema did not change under a serving release"
+    if run.ctx.get("maintenance"):
+        return "the previous release is out of traffic (maintenance)"
+    live = {s: switching.live_processes(env, s) for s in ("backend", "frontend")}
+    if not live["backend"] or not live["frontend"]:
+        return "no previous release is serving"
+    results = checks.release_checks(env.home, f"http://127.0.0.1:{live['backend'][0].port}",
+                                    f"http://127.0.0.1:{live['frontend'][0].port}",
+                                    compatible_schema=_release(run).schema_revision)
+    if checks.failures(results):
+        raise OpsError("the release serving now fails on the upgraded schema: "
+                       + checks.summary(results),
+                       hint="this migration is not backward-compatible; deploy it with "
+                            "--maintenance or split it (ADR 0004)")
+    return f"v{run.ctx['previous_active']} on the new schema: {checks.summary(results)}"
 
 
 def _readiness(run: Run) -> str:
@@ -145,7 +214,21 @@ def on_deploy_failure(run: Run, error: Exception) -> None:
     if "release_id" not in run.ctx:
         return  # failed before anything changed
     release = _release(run)
-    switching.abandon_candidate(run, release)
+    if run.ctx.get("maintenance"):
+        # The previous release cannot live with the new schema: undo the schema first,
+        # then give the traffic back.
+        if run.ctx.get("switched"):
+            driver.route(run.env.home, "backend", None)
+        _return_schema(run, release)
+        switching.abandon_candidate(run, release)
+    else:
+        # Only expanded (checked with the previous release): traffic back first.
+        switching.abandon_candidate(run, release)
+        _return_schema(run, release)
+    run.event(f"{release.name} marked failed; the previous release keeps serving", "warning")
+
+
+def _return_schema(run: Run, release: Release) -> None:
     if run.ctx.get("migrated") and run.ctx.get("previous_active"):
         # Rule 2: downgrade with the newer code, whose scripts know how to undo its changes.
         target = run.ctx.get("schema_before") or "base"
@@ -157,7 +240,6 @@ def on_deploy_failure(run: Run, error: Exception) -> None:
             run.event(f"safety backup {manifest.id} before returning the schema", "warning")
         switching.run_schema(run.env, release, "down", "--to", target)
         run.event(f"schema returned to {target} with {release.name}'s downgrade", "warning")
-    run.event(f"{release.name} marked failed; the previous release keeps serving", "warning")
 
 
 DEPLOY = Procedure("deploy", plan_deploy, on_deploy_failure)

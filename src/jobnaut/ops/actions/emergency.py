@@ -7,18 +7,21 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from jobnaut.ops import checks
+from jobnaut.ops import checks, lock
 from jobnaut.ops.actions import database, rollback, switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
+from jobnaut.ops.history import previous_good
 from jobnaut.ops.operation import Procedure, Run, Step
 
 
+@lock.locked_action("freeze")
 def freeze(env: Env, reason: str) -> None:
     env.ledger.set_state("deploy_freeze", reason)
     env.ledger.event(f"deploys frozen: {reason}", level="warning")
 
 
+@lock.locked_action("freeze --lift")
 def lift_freeze(env: Env) -> str:
     reason = env.ledger.get_state("deploy_freeze")
     if reason is None:
@@ -34,7 +37,7 @@ def _inner(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> Procedure:
             rollback.CODE_ROLLBACK
     active = env.require_active()
     target = env.find_release(args["to"]) if args.get("to") else \
-        rollback.previous_good(env, active)
+        previous_good(env, active)
     schema_differs = switching.database_revision(env, active) != target.schema_revision
     if schema_differs or args.get("restore_db"):
         return database.MIGRATION_ROLLBACK

@@ -52,6 +52,7 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
     return Env.open(root)
 
 
+@lock.locked_action("up")
 def up(env: Env) -> str:
     """Start the active release's services; deploys the source's HEAD on a new home."""
     active = env.ledger.active_release()
@@ -59,21 +60,24 @@ def up(env: Env) -> str:
         return "no release yet"
     reconcile(env)  # after a reboot the ledger still lists processes that are gone
     driver.ensure_proxy(env.home)
-    switching.ensure_built(env, active)
     started = []
     for service in SERVICES:
         live = [p for p in switching.live_processes(env, service) if driver.alive(p)]
         if live:
             driver.route(env.home, service, live[0].port)
             continue
-        proc = driver.start_service(env.home, env.ledger, release_id=active.id,
-                                    build_dir=env.home.build_dir(active.ref), service=service,
-                                    env=switching.service_env(env, active), role="live")
+        # A service rolled back on its own keeps its release across down and up.
+        serving_id = env.ledger.serving_release_id(service)
+        release = env.ledger.release(serving_id) if serving_id else active
+        switching.ensure_built(env, release)
+        proc = driver.start_service(env.home, env.ledger, release_id=release.id,
+                                    build_dir=env.home.build_dir(release.ref), service=service,
+                                    env=switching.service_env(env, release), role="live")
         driver.wait_healthy(proc, env.home.config.start_timeout)
         problem = checks.not_ready(f"http://127.0.0.1:{proc.port}", env.home.config.check_timeout)
         if problem:  # rule 7: nothing takes traffic before it is checked
             driver.stop_process(env.ledger, proc, 0)
-            raise OpsError(f"{service} of {active.name} is not ready: {problem}",
+            raise OpsError(f"{service} of {release.name} is not ready: {problem}",
                            hint="`jobnaut logs " + service + "`; `jobnaut rollback code` "
                                 "to the previous release")
         driver.route(env.home, service, proc.port)
@@ -83,6 +87,7 @@ def up(env: Env) -> str:
     return f"{active.name} serving"
 
 
+@lock.locked_action("down")
 def down(env: Env) -> str:
     stopped = 0
     for service in SERVICES:
@@ -159,6 +164,7 @@ def _operation_json(env: Env, op: Any) -> dict[str, Any]:
                       for s in steps]}
 
 
+@lock.locked_action("prune builds")
 def prune_builds(env: Env) -> list[str]:
     """Keep the builds of the newest keep_releases releases, the active one and the one
     before it; remove the others (a rollback to them rebuilds from the commit)."""

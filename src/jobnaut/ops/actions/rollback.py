@@ -12,19 +12,9 @@ from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
+from jobnaut.ops.history import previous_good
 from jobnaut.ops.ledger import Release
 from jobnaut.ops.operation import Procedure, Run, Step
-
-
-def previous_good(env: Env, before: Release) -> Release:
-    """The newest release before `before` that served traffic and was not rolled back."""
-    for release in reversed(env.ledger.releases()):
-        if release.id < before.id and release.activated_at and release.status in (
-                "superseded", "active"):
-            return release
-    raise OpsError(f"there is no earlier release that served traffic before {before.name}",
-                   hint="`jobnaut releases` lists them")
-
 
 
 def plan_code_rollback(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Step]:
@@ -133,7 +123,15 @@ def plan_config_release(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> 
              lambda run: switching.ensure_built(env, release_of(run))),
         *switching.start_and_check_steps(release_of),
         *switching.switch_steps(release_of),
+        *([Step("record", f"mark {current.name} rolled back: it is never a default rollback "
+                          "target again", lambda run: _mark_config_rolled_back(run, current))]
+          if args.get("rollback") else []),
     ]
+
+
+def _mark_config_rolled_back(run: Run, current: Release) -> str:
+    run.env.ledger.update_release(current.id, status="rolled_back")
+    return f"{current.name} marked rolled_back; v{run.ctx['release_id']} active"
 
 
 def on_config_failure(run: Run, error: Exception) -> None:

@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from jobnaut.ops import backups, migrations
+from jobnaut.ops import backups, lock, migrations
 from jobnaut.ops.actions import switching
 from jobnaut.ops.actions.database import take_backup
 from jobnaut.ops.backups.core import restored_copy, scratch_target
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
+from jobnaut.ops.history import previous_good_or_none
 from jobnaut.ops.ledger import Release
 
 
@@ -42,6 +43,7 @@ def status(env: Env) -> dict[str, Any]:
     }
 
 
+@lock.locked_action("migrate up")
 def migrate_up(env: Env) -> str:
     active = env.require_active()
     manifest = take_backup(env, active, "safety")
@@ -49,6 +51,7 @@ def migrate_up(env: Env) -> str:
     return f"backup {manifest.id}; {out.strip().splitlines()[-1]}"
 
 
+@lock.locked_action("migrate down")
 def migrate_down(env: Env, to: str, *, yes: bool) -> str:
     active = env.require_active()
     current = switching.database_revision(env, active)
@@ -68,6 +71,7 @@ def migrate_down(env: Env, to: str, *, yes: bool) -> str:
             f"{active.schema_revision}: `jobnaut rollback code` to the matching release")
 
 
+@lock.locked_action("migrate resolve")
 def resolve_rolled_back(env: Env, revision: str) -> str:
     """Mark a failed migration as rolled back — only if the live schema really is at the
     revision before it (compared with a scratch database migrated there)."""
@@ -109,6 +113,7 @@ def _shape_diff(expected: dict[str, list[str]], live: dict[str, list[str]]) -> l
     return out
 
 
+@lock.locked_action("migrate reset")
 def reset(env: Env, confirm_name: str) -> str:
     if confirm_name != env.home.config.name:
         raise OpsError(f"type the environment's name ({env.home.config.name!r}) to reset it",
@@ -125,6 +130,7 @@ def reset(env: Env, confirm_name: str) -> str:
 
 # Rollback readiness ------------------------------------------------------------------------
 
+@lock.locked_action("migrate check")
 def check_rollback_readiness(env: Env, release: Release) -> dict[str, Any]:
     """Prove `release` can be rolled back: its pre-deploy backup verifies, and its migrations
     survive upgrade → downgrade → upgrade on a scratch copy of the real database with row
@@ -139,9 +145,9 @@ def check_rollback_readiness(env: Env, release: Release) -> dict[str, Any]:
             problems += [f"backup: {n}: {d}" for n, ok, d in check.checks if not ok]
     else:
         problems.append("no pre-deploy backup")
-    previous = [r for r in env.ledger.releases() if r.id < release.id and r.activated_at
-                and r.status != "failed"]
-    before = previous[-1].schema_revision if previous else None
+    # Compared with what a rollback of this release would return to (the same rule).
+    previous = previous_good_or_none(env, release)
+    before = previous.schema_revision if previous else None
     if before and before != release.schema_revision:
         problems += _round_trip(env, release, before, notes)
     else:

@@ -101,6 +101,8 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
         env, release = run.env, release_of(run)
         driver.ensure_proxy(env.home)
         reused = release_processes(env, release.id, services)
+        if len(reused) < len(services):
+            ensure_built(env, release)  # cheap when built; a pruned build is made again
         started = []
         for service in services:
             if service in reused:
@@ -125,9 +127,11 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
             if service not in ports:
                 live = live_processes(env, service)
                 ports[service] = live[0].port if live else env.home.config.public_port(service)
-        if "backend" in procs and not live_processes(env, "backend"):
-            # First deploy: nothing serves yet, and the new frontend reaches the API through
-            # the public port, so the new backend is put behind it before the frontend checks.
+        if "backend" in procs and (not live_processes(env, "backend")
+                                   or run.ctx.get("maintenance")):
+            # First deploy or maintenance: no checked backend serves, and the new frontend
+            # reaches the API through the public port, so the new backend is put behind it
+            # before the frontend checks.
             driver.route(env.home, "backend", procs["backend"].port)
         results = checks.release_checks(env.home, f"http://127.0.0.1:{ports['backend']}",
                                         f"http://127.0.0.1:{ports['frontend']}")
@@ -157,8 +161,14 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
             driver.route(env.home, service, procs[service].port)
             env.ledger.set_process_role(procs[service].id, "live")
         run.ctx.setdefault("retiring", {}).update(previous)
+        kind = env.ledger.operation(run.operation_id).kind
         if set(services) == set(SERVICES):
-            env.ledger.set_active_release(release.id)
+            env.ledger.set_active_release(release.id, operation_id=run.operation_id,
+                                          operation_kind=kind)
+        else:
+            for service in services:
+                env.ledger.set_service_release(service, release.id,
+                                               operation_id=run.operation_id, operation_kind=kind)
         run.ctx["switched"] = True
         run.event(f"traffic switched to {release.name} ({', '.join(services)})")
         return f"{', '.join(services)} now served by {release.name}"
@@ -222,10 +232,14 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
                 continue
             driver.route(env.home, service, old.port)
             env.ledger.set_process_role(old.id, "live")
+            env.ledger.set_service_release(service, old.release_id,
+                                           operation_id=run.operation_id,
+                                           operation_kind="return after failure")
             run.event(f"traffic for {service} returned to v{old.release_id}", level="warning")
         previous_active = run.ctx.get("previous_active")
         if previous_active and set(services) == set(SERVICES) and not keep_live:
-            env.ledger.set_active_release(int(previous_active))
+            env.ledger.set_active_release(int(previous_active), operation_id=run.operation_id,
+                                          operation_kind="return after failure")
     for service in services:
         if service in retiring or not driver.proxy_running(env.home):
             continue

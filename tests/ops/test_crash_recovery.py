@@ -1,0 +1,193 @@
+"""Crash injection: `jobnaut` killed with SIGKILL at step boundaries of every operation.
+
+The kill comes from the operation engine's failpoint (`JOBNAUT_FAILPOINT=after:STEP`): the
+step's work is done, the ledger does not know yet — the worst moment. After each kill:
+`status` explains it; `--resume` (or `abandon` and the documented next command) returns a
+serving, consistent environment; no row acknowledged to a client is lost; nothing the
+operation started is left behind.
+
+Step boundaries do not depend on the database and run on SQLite; the steps whose work
+happens inside the database (migrate, downgrade, restore) also run on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
+from tests.ops.helpers import UserData
+from tests.ops.test_database_rollback import ADD_NICKNAME, commit_migration, revision
+from tests.support.databases import PostgresServer
+
+
+def killed_at(env: Environment, point: str, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "jobnaut", "--home", str(env.home), *args],
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        env={**os.environ, "JOBNAUT_FAILPOINT": point})
+    assert result.returncode == -9, f"not killed at {point}: {result.stdout}{result.stderr}"
+    return result
+
+
+def assert_consistent(env: Environment, users: list[UserData]) -> None:
+    state = env.json("status")
+    assert state["interrupted"] is None and state["running_operation"] is None
+    active = state["active_release"]
+    for service in ("backend", "frontend"):
+        assert state["services"][service]["healthy"], state["services"][service]
+    assert httpx.get(f"{env.api}/health/ready", timeout=10).status_code == 200
+    assert httpx.get(f"{env.web}/", timeout=10).status_code == 200
+    for user in users:
+        user.assert_intact(env.api)
+    # Nothing left behind: every running process is live, or the one warm previous release.
+    standby = state["services"].get("standby", [])
+    assert all(s["role"] == "warm" for s in standby), standby
+    assert len({s["release"] for s in standby}) <= 1, standby
+    pending = [r for r in env.releases() if r["status"] == "pending"]
+    assert not pending, pending
+    assert active is not None
+
+
+@pytest.fixture(scope="module")
+def sqlite_env(source_repo: SourceRepo, tmp_path_factory: pytest.TempPathFactory
+               ) -> Iterator[Environment]:
+    yield from _up(make_environment(tmp_path_factory.mktemp("crash") / "env", source_repo,
+                                    None))
+
+
+@pytest.fixture(scope="module")
+def users(sqlite_env: Environment) -> list[UserData]:
+    return [UserData(sqlite_env.api).create()]
+
+
+DEPLOY_STEPS = ["preflight", "build", "compatibility", "record", "backup", "migrate",
+                "previous on new schema", "start", "check", "switch", "retire", "verify",
+                "rollback readiness", "prune"]
+
+
+@pytest.mark.parametrize("step", DEPLOY_STEPS)
+def test_deploy_killed_after_each_step_resumes(sqlite_env: Environment, users: list[UserData],
+                                               step: str) -> None:
+    before = {r["id"] for r in sqlite_env.releases()}
+    killed_at(sqlite_env, f"after:{step}", "deploy", "main", "-m", f"killed after {step}")
+    state = sqlite_env.json("status")
+    assert state["interrupted"]["kind"] == "deploy"
+    assert any(s["name"] == step and s["status"] == "running"
+               for s in state["interrupted"]["steps"])
+    refused = sqlite_env.jobnaut("deploy", "main", check=False)
+    assert refused.returncode == 1 and "interrupted" in refused.stderr
+
+    sqlite_env.jobnaut("deploy", "--resume")
+    new = [r for r in sqlite_env.releases() if r["id"] not in before]
+    assert len(new) == 1 and new[0]["status"] == "active"
+    assert sqlite_env.serving_release() == new[0]["id"]
+    users.append(UserData(sqlite_env.api).create())
+    assert_consistent(sqlite_env, users)
+
+
+@pytest.mark.parametrize("step", ["record", "start", "check"])
+def test_deploy_killed_then_abandoned_leaves_nothing(sqlite_env: Environment,
+                                                     users: list[UserData], step: str) -> None:
+    serving = sqlite_env.serving_release()
+    killed_at(sqlite_env, f"after:{step}", "deploy", "main", "-m", f"abandoned after {step}")
+    sqlite_env.jobnaut("abandon")
+    assert sqlite_env.serving_release() == serving
+    newest = sqlite_env.releases()[0]
+    if newest["id"] != serving:
+        assert newest["status"] == "failed"
+    assert_consistent(sqlite_env, users)
+    sqlite_env.jobnaut("deploy", "main", "-m", "after the abandoned one")
+    assert_consistent(sqlite_env, users)
+
+
+@pytest.mark.parametrize("step", ["identify", "restore version", "start", "check", "switch",
+                                  "retire", "verify", "record"])
+def test_code_rollback_killed_after_each_step_resumes(sqlite_env: Environment,
+                                                      users: list[UserData], step: str) -> None:
+    sqlite_env.jobnaut("deploy", "main", "-m", f"to roll back at {step}")
+    bad = sqlite_env.serving_release()
+    killed_at(sqlite_env, f"after:{step}", "rollback", "code", "--yes")
+    sqlite_env.jobnaut("rollback", "code", "--resume")
+    assert sqlite_env.serving_release() != bad
+    assert next(r for r in sqlite_env.releases() if r["id"] == bad)["status"] == "rolled_back"
+    assert_consistent(sqlite_env, users)
+
+
+@pytest.mark.parametrize("step", ["immediate action", "switch", "stability", "communication"])
+def test_emergency_killed_resumes_and_stays_frozen(sqlite_env: Environment,
+                                                   users: list[UserData], step: str) -> None:
+    sqlite_env.jobnaut("deploy", "main", "-m", f"emergency at {step}")
+    bad = sqlite_env.serving_release()
+    killed_at(sqlite_env, f"after:{step}", "rollback", "emergency", "--reason", "crash test",
+              "--yes")
+    sqlite_env.jobnaut("rollback", "emergency", "--resume")
+    assert sqlite_env.serving_release() != bad
+    assert sqlite_env.json("status")["deploy_freeze"]
+    sqlite_env.jobnaut("freeze", "--lift")
+    assert_consistent(sqlite_env, users)
+
+
+@pytest.mark.parametrize("step", ["prepare", "start", "switch", "verify"])
+def test_config_change_killed_resumes(sqlite_env: Environment, users: list[UserData],
+                                      step: str) -> None:
+    before = sqlite_env.serving_release()
+    killed_at(sqlite_env, f"after:{step}", "config", "set",
+              f"API_TIMEOUT_SECONDS={5 + len(step)}")
+    assert sqlite_env.json("status")["interrupted"]["kind"] == "config"
+    sqlite_env.jobnaut("resume")
+    assert_consistent(sqlite_env, users)
+    newest = sqlite_env.releases()[0]
+    assert newest["kind"] == "config" and newest["status"] == "active" and newest["id"] != before
+    assert sqlite_env.serving_release() == newest["id"]
+
+
+# Inside the database: both engines --------------------------------------------------------
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def db_env(request: pytest.FixtureRequest, source_repo: SourceRepo, postgres: PostgresServer,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
+    home = tmp_path_factory.mktemp("crashdb") / "env"
+    if request.param == "postgresql":
+        if postgres.admin_url is None:
+            pytest.skip(f"PostgreSQL unavailable: {postgres.reason}")
+        with postgres.database() as url:
+            yield from _up(make_environment(home, source_repo, url))
+    else:
+        yield from _up(make_environment(home, source_repo, None))
+
+
+def test_migrations_killed_mid_way_lose_nothing(db_env: Environment,
+                                                source_repo: SourceRepo) -> None:
+    user = UserData(db_env.api).create()
+    head = revision(db_env)
+    sha = commit_migration(source_repo, "crash-nick", "0951", ADD_NICKNAME)
+
+    killed_at(db_env, "after:migrate", "deploy", sha)
+    assert revision(db_env) == "0951"
+    db_env.jobnaut("deploy", "--resume")
+    after_deploy = UserData(db_env.api).create()
+
+    killed_at(db_env, "after:downgrade", "rollback", "migration", "--yes")
+    assert revision(db_env) == head
+    db_env.jobnaut("rollback", "migration", "--resume")
+    assert_consistent(db_env, [user, after_deploy])
+
+    killed_at(db_env, "after:migrate", "deploy", sha)
+    db_env.jobnaut("abandon")
+    # Abandoned after its migration ran: the documented way out is to roll the schema back.
+    db_env.jobnaut("rollback", "migration", "--yes")
+    assert revision(db_env) == head
+    assert_consistent(db_env, [user, after_deploy])
+
+    db_env.jobnaut("deploy", sha)
+    killed_at(db_env, "after:restore database", "rollback", "migration", "--restore-db",
+              "--yes")
+    assert revision(db_env) == head
+    db_env.jobnaut("rollback", "migration", "--resume")
+    assert_consistent(db_env, [user])
