@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS releases (
     reason TEXT NOT NULL,
     actor TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    activated_at TEXT
+    activated_at TEXT,
+    operation_id INTEGER
 );
 CREATE TABLE IF NOT EXISTS operations (
     id INTEGER PRIMARY KEY,
@@ -112,6 +113,7 @@ class Release:
     actor: str
     created_at: str
     activated_at: str | None
+    operation_id: int | None = None  # the operation that created it
 
     @property
     def name(self) -> str:
@@ -174,6 +176,9 @@ class Ledger:
             columns = {row["name"] for row in db.execute("PRAGMA table_info(processes)")}
             if "start_ticks" not in columns:  # a ledger written before this column existed
                 db.execute("ALTER TABLE processes ADD COLUMN start_ticks INTEGER")
+            columns = {row["name"] for row in db.execute("PRAGMA table_info(releases)")}
+            if "operation_id" not in columns:
+                db.execute("ALTER TABLE releases ADD COLUMN operation_id INTEGER")
             _backfill_activations(db)
 
     @contextmanager
@@ -202,16 +207,28 @@ class Ledger:
 
     # releases ------------------------------------------------------------------------
     def add_release(self, *, ref: str, requested_ref: str, kind: str, config_id: int,
-                    schema_revision: str | None, reason: str, actor: str) -> Release:
+                    schema_revision: str | None, reason: str, actor: str,
+                    operation_id: int) -> Release:
+        """Record the release `operation_id` makes — once: an operation killed after the
+        insert and resumed gets the same release back, never a second one."""
+        made = self.release_of_operation(operation_id)
+        if made is not None:
+            return made
         with self._connect() as db:
             cur = db.execute(
                 "INSERT INTO releases (ref, requested_ref, kind, config_id, schema_revision,"
-                " status, reason, actor, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                " status, reason, actor, created_at, operation_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (ref, requested_ref, kind, config_id, schema_revision, "pending", reason, actor,
-                 now()),
+                 now(), operation_id),
             )
             release_id = int(cur.lastrowid or 0)
         return self.release(release_id)
+
+    def release_of_operation(self, operation_id: int) -> Release | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM releases WHERE operation_id = ?",
+                             (operation_id,)).fetchone()
+        return None if row is None else Release(**dict(row))
 
     def release(self, release_id: int) -> Release:
         with self._connect() as db:

@@ -62,6 +62,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
                 ref=run.ctx["commit"], requested_ref=ref, kind=args.get("kind", "code"),
                 config_id=run.ctx["config_id"], schema_revision=run.ctx["schema_revision"],
                 reason=args.get("reason") or f"deploy {ref}", actor=_actor(),
+                operation_id=run.operation_id,
             )
             run.ctx["release_id"] = release.id
         return f"release v{run.ctx['release_id']}"

@@ -111,7 +111,8 @@ def plan_config_release(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> 
             release = env.ledger.add_release(
                 ref=current.ref, requested_ref=current.requested_ref, kind="config",
                 config_id=config_id, schema_revision=current.schema_revision,
-                reason=args["reason"], actor=args.get("actor", "operator"))
+                reason=args["reason"], actor=args.get("actor", "operator"),
+                operation_id=run.operation_id)
             run.ctx.update(release_id=release.id, from_release=current.id,
                            previous_active=current.id)
         return f"v{run.ctx['release_id']}: code of {current.name}, {args['reason']}; {detail}"
