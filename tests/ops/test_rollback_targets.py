@@ -51,6 +51,17 @@ def test_with_no_good_release_before_a_rollback_is_a_clear_refusal(env: Environm
     assert env.json("status")["last_operation"] == operations_before  # nothing recorded
 
 
+@pytest.mark.parametrize("command", [("migrate", "check"), ("migrate", "up"),
+                                     ("migrate", "down", "--to", "0002")])
+def test_migrate_commands_take_the_lock(env: Environment, command: tuple[str, ...]) -> None:
+    from jobnaut.ops import lock
+    from jobnaut.ops.environment import load_home
+
+    with lock.operation_lock(load_home(env.home).lock_path, {"kind": "test", "operation": 3}):
+        result = env.jobnaut(*command, check=False)
+    assert result.returncode == 1 and "another operation is running: test #3" in result.stderr
+
+
 def test_rollback_after_an_emergency_and_a_new_deploy_returns_to_what_served(
         env: Environment) -> None:
     first = active(env)

@@ -1,0 +1,81 @@
+"""One operation at a time: the lock is taken by the actions in `ops`, whoever calls them,
+and two builds of one commit never destroy each other."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobnaut.ops import build, lock
+from tests.ops.conftest import Environment, SourceRepo, make_environment
+
+
+@pytest.fixture(scope="module")
+def fresh(source_repo: SourceRepo, tmp_path_factory: pytest.TempPathFactory) -> Environment:
+    return make_environment(tmp_path_factory.mktemp("locking") / "env", source_repo, None)
+
+
+@pytest.mark.parametrize("command", [
+    ("backup", "create"), ("freeze", "--reason", "x"), ("freeze", "--lift"),
+    ("deploy", "--dry-run"), ("up",), ("down",),
+])
+def test_commands_that_change_or_plan_wait_for_the_lock(fresh: Environment,
+                                                        command: tuple[str, ...]) -> None:
+    ledger_before = (fresh.home / "ledger.db").read_bytes()
+    with lock.operation_lock(_lock_path(fresh), {"kind": "test", "operation": 7}):
+        result = fresh.jobnaut(*command, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "another operation is running: test #7" in result.stderr
+    assert (fresh.home / "ledger.db").read_bytes() == ledger_before
+
+
+def _lock_path(env: Environment) -> Path:
+    from jobnaut.ops.environment import load_home
+
+    return load_home(env.home).lock_path
+
+
+def test_reentrant_in_one_process(tmp_path: Path) -> None:
+    path = tmp_path / "lock"
+    with lock.operation_lock(path, {"kind": "outer"}), lock.operation_lock(path, {"kind": "in"}):
+        pass
+    # Released afterwards: another process can take it.
+    taken = subprocess.run(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from jobnaut.ops import "
+         "lock\nwith lock.operation_lock(Path(sys.argv[1]), {'kind': 'other'}): pass", str(path)],
+        capture_output=True, text=True)
+    assert taken.returncode == 0, taken.stderr
+
+
+def test_two_builds_of_one_commit_wait_for_each_other(source_repo: SourceRepo,
+                                                      tmp_path: Path) -> None:
+    commit = build.resolve_ref(source_repo.path, "main")
+    target = tmp_path / "builds" / commit
+    script = ("import sys; from pathlib import Path; from jobnaut.ops import build\n"
+              "print(build.build(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])))")
+    runs = [subprocess.Popen([sys.executable, "-c", script, str(source_repo.path), commit,
+                              str(target)], stdout=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    outputs = sorted(p.communicate(timeout=600)[0].strip() for p in runs)
+    assert [p.returncode for p in runs] == [0, 0]
+    assert outputs == ["False", "True"]  # one built, the other found it built
+    assert build.is_built(target)
+    assert build.expected_schema(target)
+    leftovers = [p.name for p in target.parent.iterdir() if p.name.startswith(f".{commit}.")
+                 and p.is_dir()]
+    assert leftovers == []
+
+
+def test_a_killed_build_leaves_no_half_build_in_place(source_repo: SourceRepo,
+                                                      tmp_path: Path) -> None:
+    commit = build.resolve_ref(source_repo.path, "main")
+    target = tmp_path / "builds" / commit
+    # A folder left by a build killed mid-way, as an older version would have left it.
+    stale = target.parent / f".{commit}.99999"
+    stale.mkdir(parents=True)
+    (stale / "half").write_text("x")
+    assert build.build(source_repo.path, commit, target)
+    assert not stale.exists() and build.is_built(target)
