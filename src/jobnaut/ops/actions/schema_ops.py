@@ -81,13 +81,14 @@ def _history_knowing(env: Env, revision: str) -> list[dict[str, Any]] | None:
 
 def _ahead_advice(env: Env, active: Release, revision: str | None,
                   ahead: list[dict[str, Any]]) -> str:
-    newer = [r for r in env.ledger.releases() if r.schema_revision == revision]
-    by = f" ({', '.join(f'{r.name}, {r.status}' for r in newer)} expects it)" if newer else ""
-    return (f"the database is ahead of the code: it is at {revision}{by}, but {active.name} "
-            f"knows migrations only up to {active.schema_revision}; "
-            f"{len(ahead)} applied migration(s) are unknown to this code. Return the schema "
-            f"to {active.schema_revision} with the newer release's downgrade scripts "
-            "(`jobnaut rollback migration`), or deploy the newer release")
+    newer = [f"{r.name} ({r.status})" for r in env.ledger.releases()
+             if r.schema_revision == revision]
+    expected_by = f", which {', '.join(newer)} expects" if newer else ""
+    return (f"the database is ahead of the code: it is at {revision}{expected_by}; "
+            f"{active.name} knows migrations only up to {active.schema_revision}, so "
+            f"{len(ahead)} applied migration(s) are unknown to it. Return the schema to "
+            f"{active.schema_revision} with the newer release's downgrade scripts (`jobnaut "
+            "rollback migration`), or deploy the newer release")
 
 
 def migrate_up(env: Env) -> str:
