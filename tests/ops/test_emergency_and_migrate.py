@@ -104,6 +104,19 @@ def test_status_shows_migrations_the_database_has_beyond_the_code(
     assert deployed.json("migrate", "status")["ahead"] == []
 
 
+def test_status_names_a_revision_no_release_knows(deployed: Environment) -> None:
+    execute(deployed, "UPDATE alembic_version SET version_num = '0999'")
+    try:
+        state = deployed.json("migrate", "status")
+    finally:
+        execute(deployed, f"UPDATE alembic_version SET version_num = '{HEAD}'")
+    assert state["ahead"] == [{"revision": "0999", "down_revision": None,
+                               "doc": "(in no built release's migrations)"}]
+    assert state["pending"] == [] and state["applied"][-1]["revision"] == HEAD
+    assert state["database_ahead"].startswith("the database is ahead of the code: it is at "
+                                              "0999;")
+
+
 def test_emergency_freezes_deploys_and_reverts_code_and_schema(
         deployed: Environment, source_repo: SourceRepo) -> None:
     good = deployed.json("status")["active_release"]

@@ -100,3 +100,17 @@ def test_types_nullability_constraints_and_triggers_are_compared(
 
 def test_same_revision_twice_has_no_differences(database_url: str, second_url: str) -> None:
     assert shape_differences(migrated(second_url, "head"), migrated(database_url, "head")) == []
+
+
+def test_each_downgrade_returns_exactly_the_schema_before_its_migration(
+        database_url: str) -> None:
+    engine = make_engine(parse_database_url(database_url))
+    try:
+        for step in schema.history():
+            before = schema_shape(engine)
+            schema.upgrade(engine, step["revision"])
+            schema.downgrade(engine, step["down_revision"] or "base")
+            assert shape_differences(before, schema_shape(engine)) == [], step["revision"]
+            schema.upgrade(engine, step["revision"])
+    finally:
+        engine.dispose()

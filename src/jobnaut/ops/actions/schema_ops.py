@@ -62,7 +62,7 @@ def _ahead_of(env: Env, history: list[dict[str, Any]],
     lineage = _history_knowing(env, revision)
     if lineage is None:  # no built release knows it: assume it builds on all of this code
         return history, [{"revision": revision, "down_revision": None,
-                          "doc": "(no release's code knows this migration)"}]
+                          "doc": "(in no built release's migrations)"}]
     upto = lineage[:[h["revision"] for h in lineage].index(revision) + 1]
     reached = {h["revision"] for h in upto}
     return ([h for h in history if h["revision"] in reached],
