@@ -26,6 +26,7 @@ from jobnaut.config import parse_database_url
 from jobnaut.ops import backups, commands
 from jobnaut.ops.actions import lifecycle
 from jobnaut.ops.backups import postgres as pg
+from jobnaut.ops.backups.diff import discarded_by_restore
 from jobnaut.ops.environment import Home
 from jobnaut.ops.errors import OpsError
 from tests.support.databases import PostgresServer
@@ -404,6 +405,42 @@ def test_compare_backups_reports_exactly_the_changed_rows(home: Home, live: str,
         assert {r["skill"] for r in csv.DictReader(f)} == skills
     with pytest.raises(OpsError, match="unknown export format"):
         backups.export_diff(diff, tmp_path / "x", fmt="xml")
+
+
+def test_a_column_only_the_newer_backup_has_is_reported_and_its_rows_counted(
+        home: Home, live: str, tmp_path: Path) -> None:
+    older = backups.create_backup(home, live, kind="pre-deploy", release="v1",
+                                  schema_revision=None)
+    execute(live, "ALTER TABLE users ADD COLUMN nickname VARCHAR(80)",
+            "UPDATE users SET nickname = 'countess' WHERE email = 'ada@example.com'",
+            "INSERT INTO users (email, password_hash, nickname) "
+            "VALUES ('new@example.com', 'h', 'newbie')")
+    newer = backups.create_backup(home, live, kind="safety", release="v2", schema_revision=None)
+
+    diff = backups.compare_backups(home, older.id, newer.id)
+
+    users = diff["users"]
+    assert users.columns_added == ["nickname"]
+    assert users.added_column_values == {"nickname": 2}
+    # Ada's row is unchanged but for the new column: a restore loses her nickname.
+    assert users.counts() == {"inserted": 1, "updated": 1, "deleted": 0}
+    before, after = users.updated[0]
+    assert (before["email"], before["nickname"], after["nickname"]) == \
+        ("ada@example.com", None, "countess")
+    assert users.inserted[0]["nickname"] == "newbie"
+    lost = discarded_by_restore(diff)
+    assert lost.rows == 2
+    assert lost.describe() == ("users: 1 inserted/1 updated (newer-only column nickname: 2 "
+                               "rows with a value)")
+    backups.export_diff(diff, tmp_path / "json")
+    exported = json.loads((tmp_path / "json" / "users.updated.json").read_text())
+    assert exported[0]["after"]["nickname"] == "countess"
+
+    shown = subprocess.run([sys.executable, "-m", "jobnaut", "--home", str(home.root), "backup",
+                            "diff", older.id, newer.id, "--out", str(tmp_path / "cli")],
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert "users: 1 inserted/1 updated (newer-only column nickname: 2 rows with a value)" \
+        in shown.stdout
 
 
 # --- pruning -------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from jobnaut.ops.actions import switching
+from jobnaut.ops.context import Env
 from tests.ops.conftest import Environment, SourceRepo
 from tests.ops.test_database_rollback import (
     ADD_NICKNAME,
@@ -15,6 +17,9 @@ from tests.ops.test_database_rollback import (
     sign_up,
     tables,
 )
+
+COVERING_INDEXES = ["jobs.ix_jobs_search_filters", "jobs.ix_jobs_search_salary",
+                    "job_skills.ix_job_skills_skill_job_id"]  # what migration 0003 adds
 
 ADD_TABLE = dict(
     doc="add table audit_notes",
@@ -28,6 +33,88 @@ def test_migrate_status_names_applied_pending_and_matching(deployed: Environment
     assert [h["revision"] for h in state["applied"]][-1] == HEAD
     assert state["pending"] == []
     assert state["active_release"] in state["matching_releases"]
+
+
+def test_resolve_refuses_while_0003s_indexes_exist_and_accepts_a_real_revert(
+        deployed: Environment) -> None:
+    assert revision(deployed) == "0003"
+    backups_before = len(deployed.json("backup", "list"))
+
+    refused = deployed.jobnaut("migrate", "resolve", "--rolled-back", "0003", check=False)
+    assert refused.returncode == 1
+    assert "the live schema is not at 0002" in refused.stderr
+    for index in COVERING_INDEXES:
+        assert f"extra index {index}" in refused.stderr
+    assert revision(deployed) == "0003"  # nothing stamped
+    assert len(deployed.json("backup", "list")) == backups_before
+
+    # The genuine case: the schema really is at 0002, the version table still says 0003.
+    for index in COVERING_INDEXES:
+        execute(deployed, f"DROP INDEX {index.split('.')[1]}")
+    resolved = deployed.jobnaut("migrate", "resolve", "--rolled-back", "0003")
+    assert "live schema matches 0002; 0003 recorded as rolled back" in resolved.stdout
+    assert revision(deployed) == "0002"
+    deployed.jobnaut("migrate", "up")  # 0003 applies cleanly again: its indexes were gone
+    assert revision(deployed) == "0003"
+
+
+def test_restore_report_counts_values_in_a_column_only_the_newer_schema_has(
+        deployed: Environment, source_repo: SourceRepo) -> None:
+    email = sign_up(deployed)  # before the deploy: in its pre-deploy backup, with no nickname
+    sha = commit_migration(source_repo, "nickname3", "0914", ADD_NICKNAME)
+    deployed.jobnaut("deploy", sha)
+    execute(deployed, f"UPDATE users SET nickname = 'ada' WHERE email = '{email}'")
+
+    refused = deployed.jobnaut("rollback", "migration", "--restore-db", check=False)
+    assert refused.returncode == 1 and "would discard" in refused.stderr
+    assert "users: 1 updated (newer-only column nickname: 1 rows with a value)" \
+        in refused.stderr
+    assert revision(deployed) == "0914"
+
+    done = deployed.jobnaut("rollback", "migration", "--restore-db", "--yes")
+    assert "newer-only column nickname: 1 rows with a value" in done.stderr
+    assert revision(deployed) == HEAD and email in emails(deployed)
+
+
+def test_status_shows_migrations_the_database_has_beyond_the_code(
+        deployed: Environment) -> None:
+    # The release the previous test rolled back runs its migration again (a rollback that
+    # returned the code but not the schema): the database is ahead of the serving code.
+    newer = next(r for r in deployed.releases() if r["schema_revision"] == "0914")
+    ops = Env.open(deployed.home)
+    release = ops.find_release(newer["id"])
+    switching.run_schema(ops, release, "up")
+    assert revision(deployed) == "0914"
+    try:
+        state = deployed.json("migrate", "status")
+        assert [h["revision"] for h in state["ahead"]] == ["0914"]
+        assert state["ahead"][0]["doc"] == ADD_NICKNAME["doc"]
+        assert state["pending"] == []
+        assert [h["revision"] for h in state["applied"]][-1] == HEAD
+        assert state["database_ahead"].startswith(
+            f"the database is ahead of the code: it is at 0914, which {newer['id']} "
+            "(rolled_back) expects")
+
+        shown = deployed.jobnaut("migrate", "status").stdout
+        assert "ahead   0914 add users.nickname (applied; unknown to this code)" in shown
+        assert "pending" not in shown
+        assert "`jobnaut rollback migration`" in shown and "deploy the newer release" in shown
+    finally:  # the newer release's own downgrade puts the schema back for the next tests
+        switching.run_schema(ops, release, "down", "--to", HEAD)
+    assert deployed.json("migrate", "status")["ahead"] == []
+
+
+def test_status_names_a_revision_no_release_knows(deployed: Environment) -> None:
+    execute(deployed, "UPDATE alembic_version SET version_num = '0999'")
+    try:
+        state = deployed.json("migrate", "status")
+    finally:
+        execute(deployed, f"UPDATE alembic_version SET version_num = '{HEAD}'")
+    assert state["ahead"] == [{"revision": "0999", "down_revision": None,
+                               "doc": "(in no built release's migrations)"}]
+    assert state["pending"] == [] and state["applied"][-1]["revision"] == HEAD
+    assert state["database_ahead"].startswith("the database is ahead of the code: it is at "
+                                              "0999;")
 
 
 def test_emergency_freezes_deploys_and_reverts_code_and_schema(

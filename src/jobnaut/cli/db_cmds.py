@@ -140,24 +140,26 @@ def backup_diff(
     out: Path = typer.Option(Path("backup-diff"), help="directory for the exported rows"),
     fmt: str = typer.Option("json", "--format", help="json or csv"),
 ) -> None:
-    """Export the rows inserted, updated and deleted between two backups, per table."""
+    """Export the rows inserted, updated and deleted between two backups, per table, and
+    name the columns only the newer one has (with how many rows hold a value in each): a
+    restore of the older backup loses those values, so their rows count as updated."""
     from jobnaut.ops import backups
+    from jobnaut.ops.backups.diff import discarded_by_restore
 
     if fmt not in ("json", "csv"):
         fail("--format must be json or csv", code=2)
     env = open_env()
     diff = backups.compare_backups(env.home, older, newer)
     files = backups.export_diff(diff, out, fmt)
-    for table, d in diff.items():
-        counts = d.counts()
-        if any(counts.values()):
-            console.print(f"{table}: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    for table in discarded_by_restore(diff).tables:
+        console.print(table.describe(), markup=False)
     console.print(f"wrote {len(files)} files to {out}")
 
 
 @migrate_app.command("status")
 def migrate_status(as_json: bool = typer.Option(False, "--json")) -> None:
-    """The database's revision, what each release expects, applied and pending migrations."""
+    """The database's revision, what each release expects, applied and pending migrations
+    (and those applied but unknown to the active code, when the database is ahead of it)."""
     from jobnaut.ops.actions import schema_ops
 
     state = schema_ops.status(open_env())
@@ -168,8 +170,13 @@ def migrate_status(as_json: bool = typer.Option(False, "--json")) -> None:
                   f"{state['active_release']} expects {state['active_expects']}")
     for h in state["applied"]:
         console.print(f"  [green]applied[/] {h['revision']} {h['doc']}")
+    for h in state["ahead"]:
+        console.print(f"  [red]ahead[/]   {h['revision']} {h['doc']} (applied; unknown to "
+                      "this code)")
     for h in state["pending"]:
         console.print(f"  [yellow]pending[/] {h['revision']} {h['doc']}")
+    if state["database_ahead"]:
+        console.print(f"[red]{state['database_ahead']}[/]")
     table = Table("release", "status", "expects", "matches db", "rollback ready")
     for r in state["releases"]:
         ready = r["rollback_ready"]

@@ -159,15 +159,10 @@ def stamp(revision: str = typer.Argument(..., help="revision to record (or base)
 
 @app.command("shape")
 def shape() -> None:
-    """Print the live schema's tables and columns as JSON (to compare two databases)."""
+    """Print the live schema as JSON: tables, columns and their types, constraints, indexes
+    and triggers (to compare two databases)."""
     import json
 
-    from sqlalchemy import inspect
+    from jobnaut.app.schema_shape import schema_shape
 
-    inspector = inspect(_engine())
-    tables = {}
-    for table in sorted(inspector.get_table_names()):
-        if table.startswith(("jobs_fts", "sqlite_")) or table == "alembic_version":
-            continue
-        tables[table] = sorted(c["name"] for c in inspector.get_columns(table))
-    typer.echo(json.dumps(tables))
+    typer.echo(json.dumps(schema_shape(_engine()), sort_keys=True))

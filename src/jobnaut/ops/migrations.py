@@ -126,3 +126,12 @@ def history(build_dir: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     out = runner.run(commands.jobnaut_in(build_dir, "schema", "history"), env=env, timeout=120)
     result: list[dict[str, Any]] = json.loads(out.strip().splitlines()[-1])
     return result
+
+
+def schema_shape_of(database_url: str) -> dict[str, Any]:
+    """The database's whole schema as plain data (see `jobnaut.app.schema_shape`)."""
+    from jobnaut.app.db import engine_for
+    from jobnaut.app.schema_shape import schema_shape
+
+    with engine_for(database_url) as engine:
+        return schema_shape(engine)

@@ -11,6 +11,7 @@ from typing import Any
 
 from jobnaut.ops import backups, lock, migrations
 from jobnaut.ops.actions import switching
+from jobnaut.ops.backups.diff import Discarded, discarded_by_restore
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.errors import OpsError
@@ -46,13 +47,17 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                             ctx: dict[str, Any]) -> list[Step]:
     active = env.require_active()
     current = env.ledger.release(ctx["from_release"]) if "from_release" in ctx else active
-    target = (env.ledger.release(ctx["release_id"]) if "release_id" in ctx
-              else env.find_release(args["to"]) if args.get("to")
-              else previous_good(env, current))
     restore = bool(args.get("restore_db"))
     db_revision = ctx.get("db_revision_before") if "db_revision_before" in ctx else \
         switching.database_revision(env, current)
-    if target.id == current.id and not restore:
+    # A database ahead of the serving code (a deploy whose downgrade failed) is first
+    # brought back to what the active release expects.
+    ahead = db_revision != current.schema_revision
+    target = (env.ledger.release(ctx["release_id"]) if "release_id" in ctx
+              else env.find_release(args["to"]) if args.get("to")
+              else current if ahead and not restore
+              else previous_good(env, current))
+    if target.id == current.id and not restore and not ahead:
         raise OpsError(f"{target.name} is the active release", exit_code=2)
     if db_revision == target.schema_revision and not restore:
         raise OpsError(f"no migration to roll back: the database is at {db_revision}, which "
@@ -132,10 +137,8 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                            hint="pick a backup taken at that schema (`jobnaut backup list`)")
         return pre
 
-    def discarded(pre_id: str, now_id: str) -> dict[str, dict[str, int]]:
-        diff = backups.compare_backups(env.home, pre_id, now_id)
-        return {t: d.counts() for t, d in diff.items()
-                if t != "alembic_version" and any(d.counts().values())}
+    def discarded(pre_id: str, now_id: str) -> Discarded:
+        return discarded_by_restore(backups.compare_backups(env.home, pre_id, now_id))
 
     def report(run: Run) -> str:
         # Before anything stops: what a restore would discard, and the operator's consent.
@@ -146,29 +149,28 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                 f"{name}: {detail}" for name, ok, detail in check.checks if not ok))
         now = take_backup(env, current, "safety")
         lost = discarded(pre.id, now.id)
-        total = sum(sum(c.values()) for c in lost.values())
-        if total and not args.get("yes"):
-            raise OpsError(f"restoring {pre.id} would discard {total} rows written since: "
-                           + _describe_lost(lost),
+        if lost.rows and not args.get("yes"):
+            raise OpsError(f"restoring {pre.id} would discard {lost.rows} rows written since: "
+                           + lost.describe(),
                            hint="a downgrade keeps them (`jobnaut rollback migration`); to "
                                 "restore anyway rerun with --yes (they stay in a backup)")
-        return f"{pre.id} verifies; restoring it discards {_describe_lost(lost) or 'nothing'}"
+        return f"{pre.id} verifies; restoring it discards {lost.describe() or 'nothing'}"
 
     def restore_backup(run: Run) -> str:
         pre = restore_source(run)
         lost = discarded(pre.id, run.ctx["safety_backup"])
-        if sum(sum(c.values()) for c in lost.values()) and not args.get("yes"):
+        if lost.rows and not args.get("yes"):
             # Rows written between the report and the maintenance: still nothing without
             # the operator's consent.
-            raise OpsError("rows were written since the report: " + _describe_lost(lost),
+            raise OpsError("rows were written since the report: " + lost.describe(),
                            hint="rerun with --yes to restore anyway (they stay in the "
                                 "safety backup)")
-        run.ctx["discarded"] = lost
+        run.ctx["discarded"] = lost.as_json()
         run.ctx["db_changed"] = True
         run.save()
         config = env.release_config(current)
         restore_side_by_side(config["DATABASE_URL"], pre.id, env)
-        return f"restored {pre.id}; discarded {_describe_lost(lost) or 'nothing'} " \
+        return f"restored {pre.id}; discarded {lost.describe() or 'nothing'} " \
                f"(kept in {run.ctx['safety_backup']}; `jobnaut backup diff {pre.id} " \
                f"{run.ctx['safety_backup']}` exports them)"
 
@@ -247,11 +249,6 @@ def describe_plan(steps: list[migrations.DowngradeStep], restore: bool, target: 
         parts.append(f"{s.revision} ({s.doc}): {'downgrade works' if s.works else 'NO DOWNGRADE'}"
                      f"; {effects}")
     return " | ".join(parts) or "nothing to revert"
-
-
-def _describe_lost(lost: dict[str, dict[str, int]]) -> str:
-    return ", ".join(f"{t}: " + "/".join(f"{n} {k}" for k, n in c.items() if n)
-                     for t, c in lost.items())
 
 
 def restore_side_by_side(database_url: str, backup_id: str, env: Env) -> None:

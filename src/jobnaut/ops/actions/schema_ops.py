@@ -3,10 +3,10 @@ always back up first, and the proof that a release can be rolled back."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from jobnaut.ops import backups, lock, migrations
+from jobnaut.app.schema_shape import shape_differences
+from jobnaut.ops import backups, build, lock, migrations
 from jobnaut.ops.actions import switching
 from jobnaut.ops.actions.database import take_backup
 from jobnaut.ops.backups.core import restored_copy, scratch_target
@@ -22,12 +22,21 @@ def _schema(env: Env, release: Release, *args: str, config: dict[str, str] | Non
 
 
 def status(env: Env) -> dict[str, Any]:
+    """Where the database stands against the active release's migrations. A database ahead
+    of the code (at a revision this code does not have, after a failed or partial rollback)
+    lists those migrations as "ahead": applied, but unknown to this code."""
     active = env.require_active()
     revision = switching.database_revision(env, active)
     history = migrations.history(env.home.build_dir(active.ref),
                                  switching.service_env(env, active))
     order = [h["revision"] for h in history]
-    position = order.index(revision) if revision in order else -1
+    ahead: list[dict[str, Any]] = []
+    if revision is None or revision in order:
+        position = order.index(revision) if revision in order else -1
+        applied, pending = history[:position + 1], history[position + 1:]
+    else:
+        applied, ahead = _ahead_of(env, history, revision)
+        pending = [h for h in history if h not in applied]
     releases = [{"id": r.name, "status": r.status, "schema_revision": r.schema_revision,
                  "matches_database": r.schema_revision == revision,
                  "rollback_ready": env.ledger.rollback_verdict(r.id)}
@@ -36,11 +45,51 @@ def status(env: Env) -> dict[str, Any]:
         "database_revision": revision,
         "active_release": active.name,
         "active_expects": active.schema_revision,
-        "applied": [h for h in history if order.index(h["revision"]) <= position],
-        "pending": [h for h in history if order.index(h["revision"]) > position],
+        "applied": applied,
+        "pending": pending,
+        "ahead": ahead,
+        "database_ahead": _ahead_advice(env, active, revision, ahead) if ahead else None,
         "releases": releases,
         "matching_releases": [r["id"] for r in releases if r["matches_database"]],
     }
+
+
+def _ahead_of(env: Env, history: list[dict[str, Any]],
+              revision: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(this code's migrations the database has, the migrations it has beyond them), read
+    from the migrations of a release that knows `revision` (a failed one counts: its
+    migration may have run)."""
+    known = [h["revision"] for h in history]
+    lineage = _history_knowing(env, revision)
+    if lineage is None:  # no built release knows it: assume it builds on all of this code
+        return history, [{"revision": revision, "down_revision": None,
+                          "doc": "(in no built release's migrations)"}]
+    upto = lineage[:[h["revision"] for h in lineage].index(revision) + 1]
+    reached = {h["revision"] for h in upto}
+    return ([h for h in history if h["revision"] in reached],
+            [h for h in upto if h["revision"] not in known])
+
+
+def _history_knowing(env: Env, revision: str) -> list[dict[str, Any]] | None:
+    for release in sorted(reversed(env.ledger.releases()), key=lambda r: r.status == "failed"):
+        build_dir = env.home.build_dir(release.ref)
+        if release.schema_revision == revision and build.is_built(build_dir):
+            found = migrations.history(build_dir, switching.service_env(env, release))
+            if revision in [h["revision"] for h in found]:
+                return found
+    return None
+
+
+def _ahead_advice(env: Env, active: Release, revision: str | None,
+                  ahead: list[dict[str, Any]]) -> str:
+    newer = [f"{r.name} ({r.status})" for r in env.ledger.releases()
+             if r.schema_revision == revision]
+    expected_by = f", which {', '.join(newer)} expects" if newer else ""
+    return (f"the database is ahead of the code: it is at {revision}{expected_by}; "
+            f"{active.name} knows migrations only up to {active.schema_revision}, so "
+            f"{len(ahead)} applied migration(s) are unknown to it. Return the schema to "
+            f"{active.schema_revision} with the newer release's downgrade scripts (`jobnaut "
+            "rollback migration`), or deploy the newer release")
 
 
 @lock.locked_action("migrate up")
@@ -74,23 +123,21 @@ def migrate_down(env: Env, to: str, *, yes: bool) -> str:
 @lock.locked_action("migrate resolve")
 def resolve_rolled_back(env: Env, revision: str) -> str:
     """Mark a failed migration as rolled back — only if the live schema really is at the
-    revision before it (compared with a scratch database migrated there)."""
+    revision before it: the whole schema (tables, columns and their types, constraints,
+    indexes, triggers) compared with a scratch database migrated there."""
     active = env.require_active()
     history = {h["revision"]: h for h in migrations.history(
         env.home.build_dir(active.ref), switching.service_env(env, active))}
     if revision not in history:
         raise OpsError(f"{revision} is not a migration of {active.name}", exit_code=2)
     earlier = history[revision]["down_revision"] or "base"
-    live_shape = json.loads(_schema(env, active, "shape").strip().splitlines()[-1])
-    config = env.release_config(active)
-    with scratch_target(config["DATABASE_URL"]) as scratch_url:
-        _schema(env, active, "up", "--to", earlier, config={"DATABASE_URL": scratch_url})
-        shape = _schema(env, active, "shape", config={"DATABASE_URL": scratch_url})
-        expected = json.loads(shape.strip().splitlines()[-1])
-    if live_shape != expected:
-        differences = _shape_diff(expected, live_shape)
-        raise OpsError(f"the live schema is not at {earlier}: " + "; ".join(differences[:6]),
-                       hint=f"{revision} is still (partly) applied; downgrade it or restore")
+    differences = _differences_from(env, active, earlier)
+    if differences:
+        raise OpsError(f"the live schema is not at {earlier}; it differs in "
+                       f"{len(differences)} ways: " + "; ".join(_first(differences, 20)),
+                       hint=f"{revision} is still applied, at least in part: leave it "
+                            f"recorded, or undo it (`jobnaut migrate down --to {earlier}`, or "
+                            "restore a backup) and resolve again")
     manifest = take_backup(env, active, "safety")
     _schema(env, active, "stamp", earlier)
     env.ledger.event(f"migration {revision} resolved as rolled back (schema checked at "
@@ -98,19 +145,20 @@ def resolve_rolled_back(env: Env, revision: str) -> str:
     return f"live schema matches {earlier}; {revision} recorded as rolled back"
 
 
-def _shape_diff(expected: dict[str, list[str]], live: dict[str, list[str]]) -> list[str]:
-    out = []
-    for table in sorted(set(expected) | set(live)):
-        if table not in live:
-            out.append(f"table {table} missing")
-        elif table not in expected:
-            out.append(f"extra table {table}")
-        else:
-            extra = set(live[table]) - set(expected[table])
-            missing = set(expected[table]) - set(live[table])
-            out += [f"extra column {table}.{c}" for c in sorted(extra)]
-            out += [f"missing column {table}.{c}" for c in sorted(missing)]
-    return out
+def _differences_from(env: Env, release: Release, revision: str) -> list[str]:
+    """How the live schema differs from a scratch database that `release`'s migrations took
+    to `revision` (both read by this process, so the comparison does not depend on the
+    release's code)."""
+    live_url = env.release_config(release)["DATABASE_URL"]
+    live = migrations.schema_shape_of(live_url)
+    with scratch_target(live_url) as scratch_url:
+        _schema(env, release, "up", "--to", revision, config={"DATABASE_URL": scratch_url})
+        expected = migrations.schema_shape_of(scratch_url)
+    return shape_differences(expected, live)
+
+
+def _first(items: list[str], limit: int) -> list[str]:
+    return items if len(items) <= limit else [*items[:limit], f"and {len(items) - limit} more"]
 
 
 @lock.locked_action("migrate reset")

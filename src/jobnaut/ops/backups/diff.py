@@ -32,7 +32,10 @@ KINDS = ("inserted", "updated", "deleted")
 class TableDiff:
     """Rows of one table in the newer backup relative to the older one. Rows are matched by
     primary key; a table without one is compared as a multiset of rows (so it has no
-    updates). Only columns both backups have are compared."""
+    updates). The columns both backups have are compared, and those only the newer one has
+    (they read as null in the older one): a row holding a value in such a column would lose
+    it to a restore of the older backup, so it counts as updated. Columns only the older
+    backup has are left out (a restore brings them back)."""
 
     table: str
     primary_key: list[str] = field(default_factory=list)
@@ -41,6 +44,8 @@ class TableDiff:
     deleted: list[Row] = field(default_factory=list)
     columns_added: list[str] = field(default_factory=list)
     columns_removed: list[str] = field(default_factory=list)
+    # Per column only the newer backup has (of a table both have): rows with a value in it.
+    added_column_values: dict[str, int] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {"inserted": len(self.inserted), "updated": len(self.updated),
@@ -49,6 +54,38 @@ class TableDiff:
     @property
     def changed(self) -> int:
         return len(self.inserted) + len(self.updated) + len(self.deleted)
+
+    def describe(self) -> str:
+        """`users: 2 inserted/1 updated (newer-only column nickname: 1 rows with a value)`"""
+        rows = "/".join(f"{n} {kind}" for kind, n in self.counts().items() if n)
+        columns = ", ".join(f"newer-only column {c}: {n} rows with a value"
+                            for c, n in self.added_column_values.items())
+        return f"{self.table}: {rows or 'no rows changed'}" + (f" ({columns})" if columns
+                                                                else "")
+
+
+@dataclass
+class Discarded:
+    """What restoring the older of two backups discards: every table with a changed row or a
+    column only the newer backup has."""
+
+    tables: list[TableDiff]
+
+    @property
+    def rows(self) -> int:
+        return sum(t.changed for t in self.tables)
+
+    def describe(self) -> str:
+        return ", ".join(t.describe() for t in self.tables)
+
+    def as_json(self) -> dict[str, Any]:
+        return {t.table: {**t.counts(), "added_column_values": t.added_column_values}
+                for t in self.tables}
+
+
+def discarded_by_restore(diff: dict[str, TableDiff]) -> Discarded:
+    return Discarded([d for name, d in diff.items() if name != "alembic_version"
+                      and (d.changed or d.added_column_values)])
 
 
 @dataclass(frozen=True)
@@ -106,12 +143,16 @@ def _diff(name: str, before: _Table | None, after: _Table | None) -> TableDiff:
                          deleted=rows if before else [],
                          columns_added=present.columns if after else [],
                          columns_removed=present.columns if before else [])
+    added = [c for c in after.columns if c not in before.columns]
     common = [c for c in after.columns if c in before.columns]
-    diff = TableDiff(name, after.primary_key,
-                     columns_added=[c for c in after.columns if c not in before.columns],
-                     columns_removed=[c for c in before.columns if c not in after.columns])
-    old_rows = [_project(r, common) for r in before.rows]
-    new_rows = [_project(r, common) for r in after.rows]
+    diff = TableDiff(name, after.primary_key, columns_added=added,
+                     columns_removed=[c for c in before.columns if c not in after.columns],
+                     added_column_values={c: sum(r[c] is not None for r in after.rows)
+                                          for c in added})
+    # Rows are compared on the newer backup's columns: its newer-only columns read as null
+    # in the older rows, so a value in one makes the row differ.
+    old_rows = [_project(r, after.columns) for r in before.rows]
+    new_rows = [_project(r, after.columns) for r in after.rows]
     key = after.primary_key
     if key and key == before.primary_key and set(key) <= set(common):
         old = {tuple(r[c] for c in key): r for r in old_rows}
@@ -140,7 +181,8 @@ def _bag_difference(rows: list[Row], minus: list[Row]) -> list[Row]:
 
 
 def _project(row: Row, columns: list[str]) -> Row:
-    return {c: row[c] for c in columns}
+    """The row's values in `columns`; null for a column the row's backup does not have."""
+    return {c: row.get(c) for c in columns}
 
 
 def _sorted(keys: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
