@@ -68,7 +68,8 @@ def up(env: Env) -> str:
             continue
         proc = driver.start_service(env.home, env.ledger, release_id=active.id,
                                     build_dir=env.home.build_dir(active.ref), service=service,
-                                    env=switching.service_env(env, active), role="live")
+                                    env=switching.service_env(env, active, service),
+                                    role="live")
         driver.wait_healthy(proc, env.home.config.start_timeout)
         problem = checks.not_ready(f"http://127.0.0.1:{proc.port}", env.home.config.check_timeout)
         if problem:  # rule 7: nothing takes traffic before it is checked

@@ -24,7 +24,7 @@ def status(env: Env) -> dict[str, Any]:
     active = env.require_active()
     revision = switching.database_revision(env, active)
     history = migrations.history(env.home.build_dir(active.ref),
-                                 switching.service_env(env, active))
+                                 switching.service_env(env, active, "backend"))
     order = [h["revision"] for h in history]
     position = order.index(revision) if revision in order else -1
     releases = [{"id": r.name, "status": r.status, "schema_revision": r.schema_revision,
@@ -53,7 +53,8 @@ def migrate_down(env: Env, to: str, *, yes: bool) -> str:
     active = env.require_active()
     current = switching.database_revision(env, active)
     steps = migrations.plan_downgrade(env.home.build_dir(active.ref),
-                                      switching.service_env(env, active), current or "base", to)
+                                      switching.service_env(env, active, "backend"),
+                                      current or "base", to)
     broken = [s for s in steps if not s.works]
     if broken:
         raise OpsError(f"migration {broken[0].revision} has no working downgrade")
@@ -73,7 +74,7 @@ def resolve_rolled_back(env: Env, revision: str) -> str:
     revision before it (compared with a scratch database migrated there)."""
     active = env.require_active()
     history = {h["revision"]: h for h in migrations.history(
-        env.home.build_dir(active.ref), switching.service_env(env, active))}
+        env.home.build_dir(active.ref), switching.service_env(env, active, "backend"))}
     if revision not in history:
         raise OpsError(f"{revision} is not a migration of {active.name}", exit_code=2)
     earlier = history[revision]["down_revision"] or "base"
