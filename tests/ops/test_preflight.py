@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from jobnaut.app.schema import expected_revision
+from jobnaut.ops.commit_schema import schema_of_commit
 from jobnaut.ops.context import Env
 from tests.ops.conftest import Environment, SourceRepo
 from tests.ops.test_database_rollback import ADD_NICKNAME, commit_migration
@@ -104,7 +105,6 @@ def test_commit_behind_the_database_schema_is_refused_before_it_is_built(
     # A newer release migrates the database past what main's code knows.
     newer = commit_migration(source_repo, "prefnewer", "0911", ADD_NICKNAME)
     deployed.jobnaut("deploy", newer)
-    newer_release = deployed.json("status")["active_release"]
     older_release = next(r["id"] for r in deployed.releases()
                          if r["schema_revision"] == HEAD and r["status"] != "failed")
     # An older commit, never built: refused before its build, release, backup or migrate.
@@ -115,8 +115,18 @@ def test_commit_behind_the_database_schema_is_refused_before_it_is_built(
     error = assert_refused(deployed, "deploy", "prefolder", says="expects schema")
     assert "the database is at 0911" in error and HEAD in error
     assert f"rollback migration --to {older_release}" in error
-    assert f"rollback code --to {newer_release}" in error
+    assert "rollback code --to" in error
     assert not (deployed.home / "builds" / older).exists()
     assert len(deployed.json("backup", "list")) == backups
     assert deployed.serving_release() == serving
     assert_refused(deployed, "deploy", "--dry-run", "main", says="expects schema")
+
+
+def test_schema_of_a_commit_is_read_from_git(source_repo: SourceRepo) -> None:
+    newer = commit_migration(source_repo, "prefread", "0912", ADD_NICKNAME)
+    main = schema_of_commit(source_repo.path, "main")
+    branch = schema_of_commit(source_repo.path, newer)
+    assert main is not None and branch is not None
+    assert main.heads == {HEAD} and HEAD in main.revisions
+    assert branch.heads == {"0912"} and branch.revisions == main.revisions | {"0912"}
+    assert schema_of_commit(source_repo.path, "no-such-ref") is None

@@ -67,17 +67,19 @@ def preflight_schema(env: Env, ref: str, commit: str, config_id: int) -> str:
 
 
 def _schema_behind_hint(env: Env, known: commit_schema.CommitSchema, current: str) -> str:
-    releases = list(reversed(env.ledger.releases()))
-    older = next((r for r in releases if r.schema_revision in known.heads
-                  and r.status != "failed"), None)
-    matching = next((r for r in releases if r.schema_revision == current
-                     and r.status != "failed"), None)
+    """Name the releases to use: one whose schema is the commit's (to roll the schema back
+    to), and an earlier one that runs on the database's schema (for older code now)."""
+    active = env.ledger.active_release()
+    usable = [r for r in reversed(env.ledger.releases()) if r.status != "failed"]
+    older = next((r for r in usable if r.schema_revision in known.heads), None)
+    matching = next((r for r in usable if r.schema_revision == current
+                     and (active is None or r.id != active.id)), None)
     migration = f"`jobnaut rollback migration --to {older.name}`" if older else \
-        "`jobnaut rollback migration --to vN` (a release expecting that schema)"
+        "`jobnaut rollback migration --to vN` (a release that expects it)"
     code = f"`jobnaut rollback code --to {matching.name}`" if matching else \
-        "`jobnaut rollback code --to vN`"
-    return (f"to run this code, first roll the schema back with {migration}, then deploy "
-            f"again; to return to a release that expects {current}: {code}")
+        "`jobnaut rollback code --to vN` (an earlier release that expects it)"
+    return (f"to run this code, first roll the schema back to {known.head} with {migration}, "
+            f"then deploy again; for older code on schema {current}: {code}")
 
 
 def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Step]:
