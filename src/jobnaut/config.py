@@ -8,7 +8,10 @@ variables are secrets.
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,9 +21,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported when used: the `jobnaut` command should start quickly
     from cryptography.fernet import MultiFernet
     from sqlalchemy.engine import URL
-
-SECRET_KEYS = frozenset({"DATABASE_URL", "CLERK_SECRET_KEY", "ENCRYPTION_KEY", "JSEARCH_API_KEY"})
-
 
 class ConfigError(Exception):
     """A configuration value is missing or malformed. The message never holds the value."""
@@ -110,10 +110,32 @@ def parse_http_url(raw: str) -> str:
     return str(url).rstrip("/")
 
 
+_CLERK_SECRET = re.compile(r"sk_(test|live)_[A-Za-z0-9_-]{8,}")
+_API_KEY = re.compile(r"[\x21-\x7e]{8,256}")  # printable ASCII, no spaces
+
+
 def parse_clerk_secret(raw: str) -> str:
-    if not raw.startswith(("sk_test_", "sk_live_")):
-        raise ValueError("does not look like a Clerk secret key (sk_test_… or sk_live_…)")
+    if not _CLERK_SECRET.fullmatch(raw):
+        raise ValueError("does not look like a Clerk secret key (sk_test_… or sk_live_… "
+                         "followed by at least 8 letters or digits)")
     return raw
+
+
+def parse_api_key(raw: str) -> str:
+    if not _API_KEY.fullmatch(raw):
+        raise ValueError("must be 8 to 256 printable characters without spaces")
+    return raw
+
+
+def parse_timeout(raw: str) -> float:
+    """Seconds to wait: positive and at most five minutes (a page nobody waits that long for)."""
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ValueError("not a number of seconds") from None
+    if not math.isfinite(seconds) or not 0 < seconds <= 300:
+        raise ValueError("must be more than 0 and at most 300 seconds")
+    return seconds
 
 
 def parse_pem_public_key(raw: str) -> str:
@@ -157,9 +179,32 @@ OPTIONAL: tuple[Variable, ...] = (
              ("backend",), required=False),
     Variable("JSEARCH_API_URL", parse_http_url, "job-feed API base URL", ("backend",),
              required=False),
-    Variable("JSEARCH_API_KEY", str, "job-feed API key", ("backend",), required=False,
-             secret=True),
+    Variable("JSEARCH_API_KEY", parse_api_key, "job-feed API key", ("backend",),
+             required=False, secret=True),
+    Variable("API_TIMEOUT_SECONDS", parse_timeout, "how long the web app waits for the API",
+             ("frontend",), required=False),
 )
+SETTINGS: dict[str, Variable] = {var.name: var for var in CHECKLIST + OPTIONAL}
+SERVICES = ("backend", "frontend")
+# Only these are secrets: their values are hidden everywhere and masked in command output.
+SECRET_KEYS = frozenset(var.name for var in SETTINGS.values() if var.secret)
+
+
+def settings_of(service: str) -> frozenset[str]:
+    """The settings `service` reads: the only ones its process is given."""
+    if service not in SERVICES:
+        raise ValueError(f"unknown service {service!r} (one of {', '.join(SERVICES)})")
+    return frozenset(name for name, var in SETTINGS.items() if service in var.services)
+
+
+def unknown_setting(name: str) -> str | None:
+    """Why `name` cannot be set (None when it is a known setting), with a close match if any."""
+    if name in SETTINGS:
+        return None
+    close = difflib.get_close_matches(name, SETTINGS, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else \
+        f"; known settings: {', '.join(sorted(SETTINGS))}"
+    return f"{name} is not a JobNaut setting{hint}"
 
 
 @dataclass(frozen=True)
@@ -279,7 +324,7 @@ class FrontendSettings:
             port=parse_port(values.get("PORT") or "8080"),
             release=values.get("JOBNAUT_RELEASE", "dev"),
             commit=values.get("JOBNAUT_COMMIT", "unknown"),
-            api_timeout=float(values.get("API_TIMEOUT_SECONDS") or 5.0),
+            api_timeout=parse_timeout(values.get("API_TIMEOUT_SECONDS") or "5"),
         )
 
 
@@ -301,6 +346,13 @@ def redact(name: str, value: str) -> str:
             return "****"
         hidden = {k: "****" for k in url.query if "password" in k.lower()}
         return url.update_query_dict(hidden).render_as_string(hide_password=True)
-    if name in SECRET_KEYS or any(w in name for w in ("SECRET", "KEY", "PASSWORD", "TOKEN")):
+    if name in SECRET_KEYS or _looks_secret(name):
         return "****" if value else ""
     return value
+
+
+def _looks_secret(name: str) -> bool:
+    """An unknown key (kept from an old snapshot) that is named like a secret. Only its own
+    value is hidden on display; it is never used to mask other output."""
+    return name not in SETTINGS and any(
+        word in name for word in ("SECRET", "KEY", "PASSWORD", "TOKEN"))

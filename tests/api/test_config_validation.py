@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from jobnaut.config import SECRET_KEYS, SETTINGS, check_variables, redact, settings_of
+from jobnaut.ops.actions.switching import secret_values
+from jobnaut.ops.secrets import MIN_SECRET_LENGTH, mask
 from tests.support.processes import free_port
 
 APP_VARIABLES = ("DATABASE_URL", "ENCRYPTION_KEY", "JOBNAUT_ENV", "PORT", "CLERK_SECRET_KEY",
@@ -110,3 +114,128 @@ def test_config_check_table_marks_the_failing_item(tmp_path: Path) -> None:
     line = next(ln for ln in result.stdout.splitlines() if "ENCRYPTION_KEY" in ln)
     assert "invalid" in line and "✗" in line
     assert secret not in flat(result.stdout + result.stderr)
+
+
+# --- every setting is validated in the one checklist ----------------------------------------
+
+# One value each setting must refuse. A setting added without an entry here fails
+# test_every_setting_refuses_a_bad_value: a new setting cannot skip validation.
+BAD_VALUE_OF = {
+    "DATABASE_URL": "mysql://admin@db.internal/jobs",
+    "CLERK_SECRET_KEY": "sk_test_",
+    "ENCRYPTION_KEY": "not-a-fernet-key",
+    "JOBNAUT_ENV": "prod",
+    "PORT": "0",
+    "API_BASE_URL": "ftp://127.0.0.1:8000",
+    "CLERK_JWT_KEY": "-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----",
+    "JSEARCH_API_URL": "not a url",
+    "JSEARCH_API_KEY": "has spaces in it",
+    "API_TIMEOUT_SECONDS": "-5",
+}
+MORE_BAD_VALUES = [
+    ("API_TIMEOUT_SECONDS", "abc"), ("API_TIMEOUT_SECONDS", "0"),
+    ("API_TIMEOUT_SECONDS", "nan"), ("API_TIMEOUT_SECONDS", "inf"),
+    ("API_TIMEOUT_SECONDS", "301"), ("PORT", "65536"), ("PORT", "http"),
+    ("JSEARCH_API_KEY", "short"), ("JSEARCH_API_URL", "http://"),
+    ("CLERK_SECRET_KEY", "sk_live_has spaces here"), ("JOBNAUT_ENV", "1"),
+]
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def documented_settings() -> set[str]:
+    """The variables in README's configuration table (`| `NAME`, `NAME` | service | … |`)."""
+    text = README.read_text()
+    table = text[text.index("| variable | used by | meaning |"):].split("\n\n")[0]
+    names: set[str] = set()
+    for row in table.splitlines()[2:]:
+        names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", row.split("|")[1]))
+    return names
+
+
+def test_every_documented_setting_is_in_the_checklist() -> None:
+    assert documented_settings() == set(SETTINGS)
+    assert set(BAD_VALUE_OF) == set(SETTINGS)
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_every_setting_refuses_a_bad_value(tmp_path: Path, name: str) -> None:
+    env = {**valid_env(tmp_path), name: BAD_VALUE_OF[name]}
+    states = {r.name: r.state for r in check_variables(env)}
+    assert states[name] == "invalid"
+
+
+@pytest.mark.parametrize(("name", "value"), MORE_BAD_VALUES)
+def test_out_of_range_and_malformed_values_are_refused(tmp_path: Path, name: str,
+                                                       value: str) -> None:
+    env = {**valid_env(tmp_path), name: value}
+    assert {r.name: r.state for r in check_variables(env)}[name] == "invalid"
+
+
+@pytest.mark.parametrize("value", ["-5", "abc"])
+def test_config_check_refuses_a_bad_timeout(tmp_path: Path, value: str) -> None:
+    env = {**valid_env(tmp_path), "API_TIMEOUT_SECONDS": value}
+    result = jobnaut(["config", "check", "--env", "--json"], env, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    states = {item["name"]: item["state"] for item in json.loads(result.stdout)}
+    assert states["API_TIMEOUT_SECONDS"] == "invalid"
+
+
+def test_frontend_refuses_to_start_on_a_bad_timeout(tmp_path: Path) -> None:
+    env = {"JOBNAUT_ENV": "development", "API_BASE_URL": "http://127.0.0.1:8000",
+           "API_TIMEOUT_SECONDS": "-5"}
+    result = jobnaut(["serve", "frontend", "--port", str(free_port())], env, tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "API_TIMEOUT_SECONDS" in result.stderr and "cannot start" in result.stderr
+
+
+def test_frontend_checklist_needs_none_of_the_backend_settings(tmp_path: Path) -> None:
+    frontend_only = {"JOBNAUT_ENV": "development", "API_BASE_URL": "http://127.0.0.1:8000"}
+    result = jobnaut(["config", "check", "--env", "--service", "frontend", "--json"],
+                     frontend_only, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    names = {item["name"] for item in json.loads(result.stdout)}
+    assert names == settings_of("frontend")
+    assert not names & SECRET_KEYS
+
+
+def test_each_service_reads_only_its_own_settings() -> None:
+    assert {"DATABASE_URL", "ENCRYPTION_KEY", "JSEARCH_API_KEY", "CLERK_SECRET_KEY"} <= \
+        settings_of("backend")
+    assert settings_of("frontend") == {"JOBNAUT_ENV", "PORT", "API_BASE_URL",
+                                       "API_TIMEOUT_SECONDS"}
+
+
+def test_config_check_refuses_an_unknown_service(tmp_path: Path) -> None:
+    result = jobnaut(["config", "check", "--env", "--service", "database"],
+                     valid_env(tmp_path), tmp_path)
+    assert result.returncode == 2
+    assert "backend, frontend" in result.stderr
+
+
+# --- masking: whole values of known secrets only -------------------------------------------
+
+
+def test_unknown_and_short_values_are_never_masking_patterns() -> None:
+    key = Fernet.generate_key().decode()
+    config = {"UNKNOWN_KEY": "1", "OLD_API_TOKEN": "abc", "JOBNAUT_ENV": "development",
+              "API_BASE_URL": "http://127.0.0.1:8000", "ENCRYPTION_KEY": key,
+              "DATABASE_URL": "postgresql://app:pw@127.0.0.1:5432/jobs"}
+    patterns = secret_values(config)
+    assert key in patterns and config["DATABASE_URL"] in patterns
+    assert all(len(p) >= MIN_SECRET_LENGTH for p in patterns)
+    text = "build /tmp/1/builds/1a2b3c4d11 for v11 on http://127.0.0.1:8000"
+    assert mask(text, patterns) == text
+
+
+def test_masking_hides_whole_secrets_and_url_passwords() -> None:
+    key = Fernet.generate_key().decode()
+    shown = mask(f"key={key} url=postgresql://app:pw@127.0.0.1/jobs", [key])
+    assert key not in shown and "pw" not in shown
+    assert shown == "key=**** url=postgresql://app:****@127.0.0.1/jobs"
+
+
+def test_only_secret_settings_are_redacted() -> None:
+    assert redact("ENCRYPTION_KEY", "abc") == "****"
+    assert redact("API_TIMEOUT_SECONDS", "7") == "7"
+    assert redact("DATABASE_URL", "postgresql://app:hunter2pw@h/db") == \
+        "postgresql://app:***@h/db"

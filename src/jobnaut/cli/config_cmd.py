@@ -7,8 +7,8 @@ from cryptography.fernet import Fernet
 from rich.table import Table
 
 from jobnaut.cli.ops_cmds import STATE, home_root, open_env, run_procedure
-from jobnaut.cli.output import console, print_json
-from jobnaut.config import check_variables, effective_environment
+from jobnaut.cli.output import console, fail, print_json
+from jobnaut.config import SERVICES, check_variables, effective_environment
 from jobnaut.ops.actions import configuration, lifecycle
 from jobnaut.ops.actions.rollback import CONFIG_RELEASE
 
@@ -23,6 +23,8 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Print the configuration checklist with each item's state; exit 1 if any fails."""
+    if service is not None and service not in SERVICES:
+        fail(f"--service must be one of {', '.join(SERVICES)}", code=2)
     if not from_env and (home_root() / "jobnaut.toml").exists():
         env = open_env()
         values = env.config_of(env.current_config_id())
@@ -100,12 +102,17 @@ def unset(
 ) -> None:
     """Remove configuration keys: a new release, deployed with the same checks."""
     env = open_env()
+    keys = [k.upper() for k in keys]
+    missing = sorted(set(keys) - set(env.config_of(env.current_config_id())))
+    if missing:
+        fail(f"not set: {', '.join(missing)}", "`jobnaut config show` lists what is set",
+             code=2)
     if dry_run:
         run_procedure(CONFIG_RELEASE, {"config_id": env.current_config_id(),
                                        "reason": "config unset " + ", ".join(keys)},
                       dry_run=True, resume=False, as_json=as_json)
         return
-    config_id, reason = configuration.changed_config(env, unset=[k.upper() for k in keys])
+    config_id, reason = configuration.changed_config(env, unset=keys)
     run_procedure(CONFIG_RELEASE, {"config_id": config_id, "reason": reason},
                   dry_run=dry_run, resume=False, as_json=as_json)
 

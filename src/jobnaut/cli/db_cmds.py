@@ -9,11 +9,31 @@ from rich.table import Table
 
 from jobnaut.cli.ops_cmds import _confirm, locked, open_env, rollback_app, run_procedure
 from jobnaut.cli.output import console, fail, print_json
+from jobnaut.ops.context import Env
+from jobnaut.ops.errors import OpsError
 
 backup_app = typer.Typer(help="Back up, verify, restore and prune the database.",
                          no_args_is_help=True)
 migrate_app = typer.Typer(help="The environment's schema: status, up, down, resolve, reset, "
                                "check.", no_args_is_help=True)
+
+
+def require_backup(env: Env, backup_id: str) -> str:
+    """A backup of this environment, checked before anything is recorded. A malformed or
+    unknown id is a usage error (exit 2): an id is a name in the backups directory, never
+    a path. A backup that exists but is incomplete fails as usual (exit 1)."""
+    from jobnaut.ops import backups
+    from jobnaut.ops.backups.store import ID_PATTERN, PARTIAL
+
+    if not ID_PATTERN.fullmatch(backup_id):
+        raise OpsError(f"{backup_id!r} is not a backup id (like 20261128T221500Z-manual)",
+                       hint="`jobnaut backup list` lists them", exit_code=2)
+    try:
+        return backups.get_backup(env.home, backup_id).id
+    except OpsError as exc:
+        if any(env.home.backups.joinpath(backup_id + end).exists() for end in ("", PARTIAL)):
+            raise
+        raise OpsError(exc.message, exc.hint, exit_code=2) from None
 
 
 @rollback_app.command("migration")
@@ -73,7 +93,8 @@ def backup_verify(backup_id: str, as_json: bool = typer.Option(False, "--json"))
     """Checksum, test restore into a scratch database, integrity and row counts."""
     from jobnaut.ops import backups
 
-    result = backups.verify_backup(open_env().home, backup_id)
+    env = open_env()
+    result = backups.verify_backup(env.home, require_backup(env, backup_id))
     if as_json:
         print_json({"ok": result.ok, "checks": [
             {"name": n, "ok": ok, "detail": d} for n, ok, d in result.checks]})
@@ -97,6 +118,7 @@ def backup_restore(
     from jobnaut.ops.actions.database import MIGRATION_ROLLBACK
 
     env = open_env()
+    backup_id = require_backup(env, backup_id)
     active = env.ledger.active_release()
     if active is None:
         fail("nothing is deployed yet")
@@ -149,7 +171,8 @@ def backup_diff(
     if fmt not in ("json", "csv"):
         fail("--format must be json or csv", code=2)
     env = open_env()
-    diff = backups.compare_backups(env.home, older, newer)
+    diff = backups.compare_backups(env.home, require_backup(env, older),
+                                   require_backup(env, newer))
     files = backups.export_diff(diff, out, fmt)
     for table in discarded_by_restore(diff).tables:
         console.print(table.describe(), markup=False)

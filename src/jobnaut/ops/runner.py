@@ -9,14 +9,11 @@ import subprocess
 from collections.abc import Mapping, Sequence
 
 from jobnaut.ops.errors import OpsError
+from jobnaut.ops.secrets import mask
 
 
 def display(argv: Sequence[str], secrets: Sequence[str] = ()) -> str:
-    text = shlex.join(argv)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "****")
-    return text
+    return mask(shlex.join(argv), secrets)
 
 
 def run(
@@ -40,10 +37,7 @@ def run(
         raise OpsError(f"timed out after {timeout:.0f}s: {display(argv, secrets)}") from None
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).decode(errors="replace").strip().splitlines()
-        last = " | ".join(tail[-5:])
-        for secret in secrets:
-            if secret:
-                last = last.replace(secret, "****")
+        last = mask(" | ".join(tail[-5:]), secrets)
         raise OpsError(f"`{display(argv, secrets)}` failed ({result.returncode}): {last}")
     return result.stdout.decode(errors="replace")
 

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
-from jobnaut.config import redact
+from jobnaut.config import redact, unknown_setting
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.history import previous_good
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE pairs of known settings. An unknown key is refused: it would be passed to
+    no service, and a typo would go unnoticed."""
     changes = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip() or not key.strip().replace("_", "").isalnum():
             raise OpsError(f"expected KEY=VALUE, got {pair.split('=')[0]!r}…", exit_code=2)
-        changes[key.strip().upper()] = value
+        name = key.strip().upper()
+        problem = unknown_setting(name)
+        if problem:
+            raise OpsError(problem, hint="the settings are listed by `jobnaut config check`",
+                           exit_code=2)
+        changes[name] = value
     return changes
 
 

@@ -75,7 +75,7 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
     else:
         switching.ensure_built(env, source)
         steps = migrations.plan_downgrade(
-            env.home.build_dir(source.ref), switching.service_env(env, source),
+            env.home.build_dir(source.ref), switching.service_env(env, source, "backend"),
             db_revision or "base", target.schema_revision or "base") if not restore else []
     broken = [s for s in steps if not s.works]
     if broken and not restore:
@@ -270,7 +270,8 @@ def on_migration_rollback_failure(run: Run, error: Exception) -> None:
         proc = driver.start_service(env.home, env.ledger, release_id=current.id,
                                     build_dir=env.home.build_dir(current.ref),
                                     service="backend",
-                                    env=switching.service_env(env, current), role="live")
+                                    env=switching.service_env(env, current, "backend"),
+                                    role="live")
         driver.wait_healthy(proc, env.home.config.start_timeout)
         driver.route(env.home, "backend", proc.port)
         run.event(f"schema unchanged at {revision}; {current.name}'s backend serves again",

@@ -10,7 +10,7 @@ import getpass
 from typing import Any
 
 from jobnaut.config import check_variables
-from jobnaut.ops import build
+from jobnaut.ops import build, commit_schema
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
@@ -32,8 +32,61 @@ def preflight_config(env: Env, config_id: int) -> str:
     return f"{len(results)} configuration items valid"
 
 
+def requested_ref(args: dict[str, Any]) -> str:
+    """The ref to deploy. A blank one is refused rather than read as HEAD: an empty variable
+    in a script must not deploy whatever the source's HEAD happens to be."""
+    ref = args.get("ref", "HEAD")
+    if not isinstance(ref, str) or not ref.strip():
+        raise OpsError("no ref given", hint="name a branch, tag or commit: `jobnaut deploy "
+                                            "main`", exit_code=2)
+    if ref.startswith("-") or any(c.isspace() or not c.isprintable() for c in ref):
+        raise OpsError(f"{ref!r} is not a git ref (no spaces, no leading '-')",
+                       hint="name a branch, tag or commit of the source repository",
+                       exit_code=2)
+    return ref
+
+
+def preflight_schema(env: Env, ref: str, commit: str, config_id: int) -> str:
+    """Refuse a commit whose migrations do not know the database's revision: the database is
+    ahead of it (a newer release migrated it), so its code cannot run there and it has no
+    scripts to bring the schema back. Checked from git, before anything is built."""
+    known = commit_schema.schema_of_commit(env.home.config.source, commit)
+    if known is None:
+        return "schema checked after the build"
+    try:
+        current = switching.database_revision_for(env.config_of(config_id))
+    except Exception:  # unreachable now: the backup and migrate steps report it themselves
+        return "database revision unreadable; schema checked at migrate"
+    if current is None or current in known.revisions:
+        return f"expects schema {known.head}, database at {current or 'empty'}"
+    raise OpsError(
+        f"{ref} ({commit[:12]}) expects schema {known.head}, but the database is at "
+        f"{current}, a newer revision its migrations do not know: its code cannot run on "
+        "that schema, and it has no scripts to bring it back",
+        hint=_schema_behind_hint(env, known, current), exit_code=2)
+
+
+def _schema_behind_hint(env: Env, known: commit_schema.CommitSchema, current: str) -> str:
+    """Name the releases to use: one whose schema is the commit's (to roll the schema back
+    to), and an earlier one that runs on the database's schema (for older code now)."""
+    active = env.ledger.active_release()
+    usable = [r for r in reversed(env.ledger.releases()) if r.status != "failed"]
+    older = next((r for r in usable if r.schema_revision in known.heads), None)
+    matching = next((r for r in usable if r.schema_revision == current
+                     and (active is None or r.id != active.id)), None)
+    migration = f"`jobnaut rollback migration --to {older.name}`" if older else \
+        "`jobnaut rollback migration --to vN` (a release that expects it)"
+    code = f"`jobnaut rollback code --to {matching.name}`" if matching else \
+        "`jobnaut rollback code --to vN` (an earlier release that expects it)"
+    return (f"to run this code, first roll the schema back to {known.head} with {migration}, "
+            f"then deploy again; for older code on schema {current}: {code}")
+
+
 def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Step]:
-    ref = args.get("ref") or "HEAD"
+    ref = requested_ref(args)
+    # Checked while planning, before the operation is recorded: a deploy that cannot work
+    # is a plain refusal that leaves nothing behind. A resumed deploy was checked already.
+    schema_note = "" if ctx else _plan_time_checks(env, args, ref)
 
     def preflight(run: Run) -> str:
         commit = build.resolve_ref(env.home.config.source, ref)
@@ -43,7 +96,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         active = env.ledger.active_release()
         run.ctx.update(commit=commit, config_id=config_id,
                        previous_active=active.id if active else None)
-        return f"{ref} is {commit[:12]}; {detail}"
+        return f"{ref} is {commit[:12]}; {detail}" + (f"; {schema_note}" if schema_note else "")
 
     def build_step(run: Run) -> str:
         commit = run.ctx["commit"]
@@ -94,8 +147,9 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         return f"schema {before or 'empty'} → {release.schema_revision}"
 
     return [
-        Step("preflight", f"check that {ref} exists, the configuration checklist passes and no "
-                          "other operation runs", preflight),
+        Step("preflight", f"check that {ref} exists, its migrations know the database's schema, "
+                          "the configuration checklist passes and no other operation runs",
+             preflight),
         Step("build", "build the release from the commit (git archive + its own virtualenv)",
              build_step),
         Step("compatibility", "classify the pending migrations: backward-compatible ones run "
@@ -174,6 +228,12 @@ def _check_previous_on_new_schema(run: Run) -> str:
                        hint="this migration is not backward-compatible; deploy it with "
                             "--maintenance or split it (ADR 0004)")
     return f"v{run.ctx['previous_active']} on the new schema: {checks.summary(results)}"
+
+
+def _plan_time_checks(env: Env, args: dict[str, Any], ref: str) -> str:
+    commit = build.resolve_ref(env.home.config.source, ref)
+    config_id = int(args["config_id"]) if args.get("config_id") else env.current_config_id()
+    return preflight_schema(env, ref, commit, config_id)
 
 
 def _readiness(run: Run) -> str:

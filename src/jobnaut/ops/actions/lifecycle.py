@@ -72,7 +72,8 @@ def up(env: Env) -> str:
         switching.ensure_built(env, release)
         proc = driver.start_service(env.home, env.ledger, release_id=release.id,
                                     build_dir=env.home.build_dir(release.ref), service=service,
-                                    env=switching.service_env(env, release), role="live")
+                                    env=switching.service_env(env, release, service),
+                                    role="live")
         driver.wait_healthy(proc, env.home.config.start_timeout)
         problem = checks.not_ready(f"http://127.0.0.1:{proc.port}", env.home.config.check_timeout)
         if problem:  # rule 7: nothing takes traffic before it is checked

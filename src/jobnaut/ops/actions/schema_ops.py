@@ -28,7 +28,7 @@ def status(env: Env) -> dict[str, Any]:
     active = env.require_active()
     revision = switching.database_revision(env, active)
     history = migrations.history(env.home.build_dir(active.ref),
-                                 switching.service_env(env, active))
+                                 switching.service_env(env, active, "backend"))
     order = [h["revision"] for h in history]
     ahead: list[dict[str, Any]] = []
     if revision is None or revision in order:
@@ -74,7 +74,7 @@ def _history_knowing(env: Env, revision: str) -> list[dict[str, Any]] | None:
     for release in sorted(reversed(env.ledger.releases()), key=lambda r: r.status == "failed"):
         build_dir = env.home.build_dir(release.ref)
         if release.schema_revision == revision and build.is_built(build_dir):
-            found = migrations.history(build_dir, switching.service_env(env, release))
+            found = migrations.history(build_dir, switching.service_env(env, release, "backend"))
             if revision in [h["revision"] for h in found]:
                 return found
     return None
@@ -105,7 +105,8 @@ def migrate_down(env: Env, to: str, *, yes: bool) -> str:
     active = env.require_active()
     current = switching.database_revision(env, active)
     steps = migrations.plan_downgrade(env.home.build_dir(active.ref),
-                                      switching.service_env(env, active), current or "base", to)
+                                      switching.service_env(env, active, "backend"),
+                                      current or "base", to)
     broken = [s for s in steps if not s.works]
     if broken:
         raise OpsError(f"migration {broken[0].revision} has no working downgrade")
@@ -127,7 +128,7 @@ def resolve_rolled_back(env: Env, revision: str) -> str:
     indexes, triggers) compared with a scratch database migrated there."""
     active = env.require_active()
     history = {h["revision"]: h for h in migrations.history(
-        env.home.build_dir(active.ref), switching.service_env(env, active))}
+        env.home.build_dir(active.ref), switching.service_env(env, active, "backend"))}
     if revision not in history:
         raise OpsError(f"{revision} is not a migration of {active.name}", exit_code=2)
     earlier = history[revision]["down_revision"] or "base"

@@ -18,17 +18,24 @@ from jobnaut.ops.ledger import ProcessRecord, Release
 from jobnaut.ops.operation import Run, Step
 
 
-def service_env(env: Env, release: Release) -> dict[str, str]:
-    config = env.release_config(release)
+def service_env(env: Env, release: Release, service: str) -> dict[str, str]:
+    """What `service`'s processes (and commands run with its code) are given: only the
+    settings it reads, so that the frontend never holds the backend's secrets."""
+    from jobnaut.config import settings_of
+
+    wanted = settings_of(service)
+    config = {k: v for k, v in env.release_config(release).items() if k in wanted}
     return {**config, "JOBNAUT_RELEASE": release.name, "JOBNAUT_COMMIT": release.ref}
 
 
 def secret_values(config: dict[str, str]) -> list[str]:
-    """Every value in a configuration that must not appear in output, and the password
-    inside DATABASE_URL on its own."""
-    from jobnaut.config import redact
+    """The values in a configuration that must not appear in output: those of the known
+    secrets, and the password inside DATABASE_URL on its own. Values too short to be
+    secrets are left out, so that masking never eats digits of paths and hashes."""
+    from jobnaut.config import SECRET_KEYS
+    from jobnaut.ops.secrets import maskable
 
-    found = [v for k, v in config.items() if v and redact(k, v) != v]
+    found = [v for k, v in config.items() if k in SECRET_KEYS and v]
     url = config.get("DATABASE_URL", "")
     try:
         from sqlalchemy.engine import make_url
@@ -40,14 +47,14 @@ def secret_values(config: dict[str, str]) -> list[str]:
         if parsed.password:
             found.append(str(parsed.password))
         found += [str(v) for k, v in parsed.query.items() if "password" in k.lower()]
-    return found
+    return maskable(found)
 
 
 def run_schema(env: Env, release: Release, *args: str, config: dict[str, str] | None = None,
                timeout: float = 1800) -> str:
     """`jobnaut schema …` with the release's own code and migrations, against its database
     (or `config`'s), secrets kept out of any error it reports."""
-    values = {**service_env(env, release), **(config or {})}
+    values = {**service_env(env, release, "backend"), **(config or {})}
     return runner.run(commands.jobnaut_in(env.home.build_dir(release.ref), "schema", *args),
                       env=values, secrets=secret_values(values), timeout=timeout)
 
@@ -109,7 +116,8 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
                 continue
             proc = driver.start_service(env.home, env.ledger, release_id=release.id,
                                         build_dir=env.home.build_dir(release.ref),
-                                        service=service, env=service_env(env, release))
+                                        service=service,
+                                        env=service_env(env, release, service))
             started.append(proc)
         for proc in started:
             driver.wait_healthy(proc, env.home.config.start_timeout)
@@ -264,7 +272,7 @@ def _restart_previous(run: Run, service: str) -> ProcessRecord | None:
         ensure_built(env, previous)
         proc = driver.start_service(env.home, env.ledger, release_id=previous.id,
                                     build_dir=env.home.build_dir(previous.ref), service=service,
-                                    env=service_env(env, previous))
+                                    env=service_env(env, previous, service))
         driver.wait_healthy(proc, env.home.config.start_timeout)
     except OpsError as exc:
         run.event(f"could not restart {service} of {previous.name}: {exc.message}", "error")
