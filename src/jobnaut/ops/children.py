@@ -46,6 +46,16 @@ class ChildRecord:
     def alive(self) -> bool:
         return pids.same_process(self.pid, self.start_ticks)
 
+    def running(self) -> bool:
+        """The child, or what it started in its process group, still runs. While any
+        member remains, the kernel never reuses the group's id (the child's pid) for
+        another process: a group whose leader's pid is free is still the child's."""
+        if self.alive():
+            return True
+        reused = (pids.exists(self.pid) and not pids.is_zombie(self.pid)
+                  and pids.start_ticks(self.pid) != self.start_ticks)
+        return not reused and bool(pids.group_members(self.pid))
+
     def orphaned(self) -> bool:
         return not pids.same_process(self.parent_pid, self.parent_ticks)
 
@@ -91,7 +101,7 @@ def records(directory: Path) -> list[ChildRecord]:
 
 def survivors(directory: Path) -> list[ChildRecord]:
     """Children still running whose `jobnaut` is gone."""
-    return [r for r in records(directory) if r.orphaned() and r.alive()]
+    return [r for r in records(directory) if r.orphaned() and r.running()]
 
 
 def kill_survivors(directory: Path, wait: float = 10) -> list[ChildRecord]:
@@ -101,14 +111,14 @@ def kill_survivors(directory: Path, wait: float = 10) -> list[ChildRecord]:
     for record in records(directory):
         if not record.orphaned():
             continue  # its operation still runs: not ours to touch
-        if record.alive():
+        if record.running():
             _kill_group(record.pid)
             killed.append(record)
     deadline = time.monotonic() + wait
-    while any(r.alive() for r in killed) and time.monotonic() < deadline:
+    while any(r.running() for r in killed) and time.monotonic() < deadline:
         time.sleep(0.05)
     for record in records(directory):
-        if record.orphaned() and not record.alive():
+        if record.orphaned() and not record.running():
             ended(record.path)
     return killed
 
@@ -117,7 +127,7 @@ def _kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         # Each child leads its own group (runner starts it so): the group takes the
         # grandchildren with it. A child that left its group is killed alone.
-        if os.getpgid(pid) == pid:
+        if not pids.exists(pid) or os.getpgid(pid) == pid:
             os.killpg(pid, signal.SIGKILL)
         else:
             os.kill(pid, signal.SIGKILL)

@@ -49,3 +49,16 @@ def same_process(pid: int, ticks: int | None) -> bool:
 def own_identity() -> tuple[int, int | None]:
     """(pid, start ticks) of this process: names it exactly, for records others check."""
     return os.getpid(), start_ticks(os.getpid())
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live processes in process group `pgid` (from /proc)."""
+    members = []
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
+            members.append(int(stat_file.parent.name))
+    return members
