@@ -314,9 +314,14 @@ def logs(
 def abandon() -> None:
     """Give up an interrupted operation (look at `jobnaut status` first), so that others
     may run; its completed steps stay recorded."""
-    stranded = operation.abandon(open_env())
+    env = open_env()
+    seen = max((e["id"] for e in env.ledger.events(1)), default=0)
+    stranded = operation.abandon(env)
     console.print(f"{stranded.kind} #{stranded.id} abandoned; check `jobnaut status` and "
                   "`jobnaut health` before going on")
+    for event in env.ledger.events(50):  # what was cleared: survivors, candidates, copies
+        if event["id"] > seen and event["operation_id"] == stranded.id:
+            console.print(f"  {escape(event['message'])}")
 
 
 def proxy() -> None:
