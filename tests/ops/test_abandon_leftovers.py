@@ -87,7 +87,8 @@ def test_killed_deploy_takes_its_schema_child_with_it_and_resumes(
 def test_abandon_kills_survivors_stops_candidates_and_fails_the_release(
         deployed: Environment) -> None:
     before = _status(deployed)["active_release"]
-    proc = _jobnaut(deployed, "deploy", "main", "--reason", "to be abandoned")
+    [serving] = [r for r in deployed.releases() if r["id"] == before]
+    proc = _jobnaut(deployed, "deploy", serving["ref"], "--reason", "to be abandoned")
     _wait_for_step(deployed, proc, {"check"})
     parent_ticks = pids.start_ticks(proc.pid)
     proc.send_signal(signal.SIGKILL)

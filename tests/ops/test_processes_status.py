@@ -4,25 +4,26 @@ A service whose private port is taken first by another program starts on another
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from jobnaut.ops import serving
+from jobnaut.ops import pids, serving
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.environment import Home
 from tests.ops.conftest import Environment
 from tests.ops.test_database_rollback import execute, revision
 
 
 def _status(env: Environment) -> tuple[int, dict[str, Any]]:
-    import json
-
     result = env.jobnaut("status", "--json", check=False)
     return result.returncode, json.loads(result.stdout)
 
@@ -130,3 +131,21 @@ def test_taken_port_is_retried_and_status_follows_the_routes(deployed: Environme
         driver.route(env.home, "frontend", live.port)
         driver.stop_process(env.ledger, proc, 5)
     assert _status(deployed)[0] == 0
+
+
+def test_traffic_switch_is_known_by_pid_and_start_time(deployed: Environment,
+                                                      tmp_path: Path) -> None:
+    env = Env.open(deployed.home)
+    identity = driver.proxy_identity(env.home)
+    assert identity is not None
+    pid, ticks = identity
+    assert ticks is not None and ticks == pids.start_ticks(pid)
+    assert driver.proxy_running(env.home)
+    # The same pid with another start time (a reused pid) is not the switch.
+    elsewhere = Home(root=tmp_path, config=env.home.config)
+    elsewhere.run.mkdir()
+    driver.proxy_pid_file(elsewhere).write_text(json.dumps({"pid": pid,
+                                                            "start_ticks": ticks + 1}))
+    assert not driver.proxy_running(elsewhere)
+    driver.stop_proxy(elsewhere)  # must not stop the real one
+    assert driver.proxy_running(env.home)
