@@ -37,7 +37,9 @@ def clear_interrupted(env: Env, operation: OperationRecord) -> list[str]:
     try:
         removed = backups.remove_orphaned_scratch(env.home, _database_urls(env, operation))
     except OpsError as exc:  # an unreachable server must not block the operator
-        notes.append(f"could not look for scratch databases: {exc.message}")
+        notes.append(f"could not clear scratch copies: {exc.message}")
+    except OSError as exc:
+        notes.append(f"could not clear scratch copies: {exc}")
     else:
         notes += [f"removed scratch copy {name}" for name in removed]
     for note in notes:

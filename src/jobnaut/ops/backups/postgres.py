@@ -291,7 +291,11 @@ def drop_orphaned_scratch(url: URL | str) -> list[str]:
     dropped = []
     for name in names:
         if scratch.orphaned(name):
-            drop_database(as_url(url), name)
+            try:
+                drop_database(as_url(url), name)
+            except psycopg.Error as exc:
+                raise OpsError(f"cannot drop the scratch database {name}: "
+                               f"{str(exc).strip()}") from None
             dropped.append(name)
     return dropped
 
