@@ -283,11 +283,14 @@ def scratch_target(live: URL) -> Iterator[URL]:
 def drop_orphaned_scratch(url: URL | str) -> list[str]:
     """Drop the scratch databases on `url`'s server whose creator (this host, pid and start
     ticks, in the name) is gone; another running operation's are left alone."""
-    with connect_admin(as_url(url)) as admin:
-        names = [str(r[0]) for r in admin.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
-            (SCRATCH_PREFIX.replace("_", "\\_") + "%",
-             "%" + RESTORE_INFIX.replace("_", "\\_") + "%")).fetchall()]
+    try:
+        with connect_admin(as_url(url)) as admin:
+            names = [str(r[0]) for r in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
+                (SCRATCH_PREFIX.replace("_", "\\_") + "%",
+                 "%" + RESTORE_INFIX.replace("_", "\\_") + "%")).fetchall()]
+    except psycopg.Error as exc:
+        raise OpsError(f"cannot list scratch databases: {str(exc).strip()}") from None
     dropped = []
     for name in names:
         if scratch.orphaned(name):
