@@ -206,50 +206,76 @@ def _readiness_mark(verdict: dict[str, Any] | None) -> str:
 
 
 def status(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Active release, each service's release, pid, port and health, and the last operation."""
+    """Active release; what serves each service (from the traffic switch's routes), its
+    pid, port and health; the switch; the last operation. Exit 1 when users are not
+    served: the switch down, a route to nowhere, a dead or unready live process."""
     state = lifecycle.status(open_env())
     if as_json:
         print_json(state)
-        return
+    else:
+        _print_status(state)
+    if state["problems"]:
+        raise typer.Exit(1)
+
+
+def _print_status(state: dict[str, Any]) -> None:
     console.print(f"environment [bold]{state['environment']}[/] — active release "
                   f"[bold]{state['active_release'] or 'none'}[/]")
-    table = Table("service", "release", "pid", "port", "public", "healthy")
+    table = Table("service", "release", "pid", "port", "public", "alive", "healthy")
     for service in SERVICES:
         s = state["services"][service]
         table.add_row(service, s["release"] or "-", str(s["pid"] or "-"), str(s["port"] or "-"),
-                      str(s["public_port"]), "[green]yes[/]" if s["healthy"] else "[red]no[/]")
+                      str(s["public_port"]), _yes_no(s["alive"]), _yes_no(s["healthy"]))
     for s in state["services"].get("standby", []):
         table.add_row(f"{s['service']} ({s['role']})", s["release"], str(s["pid"]),
-                      str(s["port"]), "-", "yes" if s["healthy"] else "no")
+                      str(s["port"]), "-", "yes", "yes" if s["healthy"] else "no")
     console.print(table)
+    switch = state["traffic_switch"]
+    console.print("traffic switch: " + (f"[green]running[/] (pid {switch['pid']})"
+                                        if switch["running"] and switch["answering"]
+                                        else "[red]down[/]"))
+    for problem in state["problems"]:
+        console.print(f"[red]problem:[/] {escape(problem)}")
     if state["deploy_freeze"]:
         console.print(f"[red]deploys frozen:[/] {state['deploy_freeze']}")
     if state["running_operation"]:
         op = state["running_operation"]
         console.print(f"[yellow]running:[/] {op.get('kind')} #{op.get('operation')} "
                       f"(pid {op.get('pid')})")
-    interrupted = state["interrupted"]
-    if interrupted:
-        done = [s["name"] for s in interrupted["steps"] if s["status"] == "succeeded"]
-        stuck = next((s["name"] for s in interrupted["steps"] if s["status"] != "succeeded"),
-                     "before its first step")
-        console.print(f"[red]interrupted:[/] {interrupted['kind']} #{interrupted['id']} stopped "
-                      f"at '{stuck}' (done: {', '.join(done) or 'nothing'}).")
-        console.print("  continue it with `jobnaut resume`, or give it up with "
-                      "`jobnaut abandon` and then roll back")
+    if state["interrupted"]:
+        _print_interrupted(state["interrupted"])
     elif state["last_operation"]:
         op = state["last_operation"]
         console.print(f"last operation: {op['kind']} #{op['id']} {op['status']}"
-                      + (f" — {op['error']}" if op["error"] else ""))
+                      + (f" — {escape(op['error'])}" if op["error"] else ""))
+
+
+def _yes_no(value: bool) -> str:
+    return "[green]yes[/]" if value else "[red]no[/]"
+
+
+def _print_interrupted(interrupted: dict[str, Any]) -> None:
+    done = [s["name"] for s in interrupted["steps"] if s["status"] == "succeeded"]
+    stuck = next((s["name"] for s in interrupted["steps"] if s["status"] != "succeeded"),
+                 "before its first step")
+    console.print(f"[red]interrupted:[/] {interrupted['kind']} #{interrupted['id']} stopped "
+                  f"at '{stuck}' (done: {', '.join(done) or 'nothing'}).")
+    for child in interrupted.get("survivors", []):
+        console.print(f"  [red]still running:[/] pid {child['pid']}: {escape(child['command'])}"
+                      " (killed by `jobnaut resume` or `jobnaut abandon`)")
+    console.print("  continue it with `jobnaut resume`, or give it up with `jobnaut abandon` "
+                  "(it stops what the operation started) and then roll back")
 
 
 def health(as_json: bool = typer.Option(False, "--json")) -> None:
-    """The plan's Appendix C checklist through the public ports; exit 1 if a critical check
-    fails."""
-    from jobnaut.ops import checks
+    """The traffic switch and each live process, then the plan's Appendix C checklist
+    through the public ports; exit 1 if a critical check fails."""
+    from jobnaut.ops import checks, serving
 
     env = open_env()
-    results = checks.appendix_c(env.home, env.config_of(env.current_config_id()))
+    lifecycle.reconcile(env)
+    results = serving.as_checks(serving.inspect(env))
+    results += checks.appendix_c(env.home, env.config_of(env.current_config_id()))
     if as_json:
         print_json({"ok": not checks.failures(results),
                     "checks": [r.as_json() for r in results]})
@@ -257,7 +283,7 @@ def health(as_json: bool = typer.Option(False, "--json")) -> None:
         table = Table("", "check", "latency", "detail")
         for r in results:
             mark = "[green]✓[/]" if r.ok else ("[red]✗[/]" if r.critical else "[yellow]![/]")
-            table.add_row(mark, r.name, f"{r.latency_ms:.0f} ms", r.detail)
+            table.add_row(mark, r.name, f"{r.latency_ms:.0f} ms", escape(r.detail))
         console.print(table)
     if checks.failures(results):
         raise typer.Exit(1)
@@ -312,9 +338,14 @@ def resume(as_json: bool = typer.Option(False, "--json")) -> None:
 def abandon() -> None:
     """Give up an interrupted operation (look at `jobnaut status` first), so that others
     may run; its completed steps stay recorded."""
-    stranded = operation.abandon(open_env())
+    env = open_env()
+    seen = max((e["id"] for e in env.ledger.events(1)), default=0)
+    stranded = operation.abandon(env)
     console.print(f"{stranded.kind} #{stranded.id} abandoned; check `jobnaut status` and "
                   "`jobnaut health` before going on")
+    for event in env.ledger.events(50):  # what was cleared: survivors, candidates, copies
+        if event["id"] > seen and event["operation_id"] == stranded.id:
+            console.print(f"  {escape(event['message'])}")
 
 
 def proxy() -> None:

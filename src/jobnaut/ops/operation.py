@@ -96,17 +96,30 @@ def interrupted_operation(env: Env) -> OperationRecord | None:
 
 
 def _stranded(env: Env) -> OperationRecord | None:
-    """With the lock held, any operation still marked running was interrupted."""
+    """With the lock held, any operation still marked running was interrupted. Whatever it
+    left running (a child still migrating) is killed and its scratch copies dropped before
+    anyone goes on; from here on this process records its own children."""
+    from jobnaut.ops import leftovers
+
+    leftovers.record_children(env)
     operations = env.ledger.operations(limit=1)
-    return operations[0] if operations and operations[0].status == "running" else None
+    stranded = operations[0] if operations and operations[0].status == "running" else None
+    if stranded is not None:
+        leftovers.clear_interrupted(env, stranded)
+    return stranded
 
 
 def abandon(env: Env) -> OperationRecord:
-    """Give up an interrupted operation (after the operator has looked at it)."""
+    """Give up an interrupted operation (after the operator has looked at it): its
+    survivors and scratch copies go, its release's candidate processes stop and a release
+    that never took traffic is marked failed (the timeline lists each)."""
+    from jobnaut.ops import leftovers
+
     with lock.operation_lock(env.home.lock_path, {"kind": "abandon", "operation": "-"}):
         stranded = _stranded(env)
         if stranded is None:
             raise OpsError("no interrupted operation to abandon", exit_code=2)
+        leftovers.clear_abandoned(env, stranded)
         env.ledger.update_operation(stranded.id, status="interrupted",
                                     error="abandoned by the operator")
         env.ledger.event(f"{stranded.kind} #{stranded.id} abandoned", level="warning",

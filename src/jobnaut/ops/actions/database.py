@@ -272,7 +272,7 @@ def on_migration_rollback_failure(run: Run, error: Exception) -> None:
                                     service="backend",
                                     env=switching.service_env(env, current, "backend"),
                                     role="live")
-        driver.wait_healthy(proc, env.home.config.start_timeout)
+        proc = driver.wait_healthy(proc, env.home.config.start_timeout)
         driver.route(env.home, "backend", proc.port)
         run.event(f"schema unchanged at {revision}; {current.name}'s backend serves again",
                   "warning")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -10,13 +9,13 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from jobnaut.config import redact
-from jobnaut.ops import build, checks, lock
+from jobnaut.ops import build, checks, leftovers, lock, serving
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, SERVICES
 from jobnaut.ops.errors import OpsError
-from jobnaut.ops.ledger import Ledger
+from jobnaut.ops.ledger import Ledger, ProcessRecord
 from jobnaut.ops.operation import interrupted_operation
 from jobnaut.ops.secrets import SnapshotCipher, create_key
 
@@ -74,7 +73,7 @@ def up(env: Env) -> str:
                                     build_dir=env.home.build_dir(release.ref), service=service,
                                     env=switching.service_env(env, release, service),
                                     role="live")
-        driver.wait_healthy(proc, env.home.config.start_timeout)
+        proc = driver.wait_healthy(proc, env.home.config.start_timeout)
         problem = checks.not_ready(f"http://127.0.0.1:{proc.port}", env.home.config.check_timeout)
         if problem:  # rule 7: nothing takes traffic before it is checked
             driver.stop_process(env.ledger, proc, 0)
@@ -102,41 +101,38 @@ def down(env: Env) -> str:
     return f"stopped {stopped} processes"
 
 
-def reconcile(env: Env) -> None:
-    """Forget processes that died (crash, reboot) so that the ledger tells the truth."""
+def reconcile(env: Env) -> list[ProcessRecord]:
+    """Forget processes that died (crash, reboot) so that the ledger tells the truth;
+    returns them."""
+    gone = []
     for p in env.ledger.running_processes():
         if not driver.alive(p):
             env.ledger.process_stopped(p.id)
             env.ledger.event(f"{p.service} of v{p.release_id} (pid {p.pid}) is gone",
                              level="warning")
+            gone.append(p)
+    return gone
 
 
 def status(env: Env) -> dict[str, Any]:
-    import httpx
-
-    reconcile(env)
+    """The environment as it is: what the traffic switch sends each service's traffic to
+    (and whether that process lives and is ready), the switch itself, the processes out of
+    traffic, the last or interrupted operation — and every problem of the serving side."""
+    gone = reconcile(env)
     active = env.ledger.active_release()
-    routes = driver.routes(env.home)
-    services: dict[str, Any] = {}
-    for p in env.ledger.running_processes():
-        healthy = False
-        with contextlib.suppress(httpx.TransportError):
-            healthy = httpx.get(f"http://127.0.0.1:{p.port}/health/ready",
-                                timeout=3).status_code == 200
-        entry = {"release": f"v{p.release_id}", "pid": p.pid, "port": p.port,
-                 "role": p.role, "healthy": healthy, "log": p.log}
-        if p.role == "live":
-            services[p.service] = entry
-        else:
-            services.setdefault("standby", []).append({"service": p.service, **entry})
-    for service in SERVICES:
-        services.setdefault(service, {"release": None, "pid": None, "port": None,
-                                      "role": "stopped", "healthy": False})
-        services[service]["public_port"] = env.home.config.public_port(service)
-        services[service]["route"] = routes.get(service)
+    report = serving.inspect(env, gone)
+    services: dict[str, Any] = {name: state.as_json()
+                                for name, state in report.services.items()}
+    services["standby"] = [
+        {"service": p.service, "release": f"v{p.release_id}", "pid": p.pid, "port": p.port,
+         "role": p.role, "healthy": _ready(p), "log": p.log} for p in report.standby]
     last = env.ledger.operations(limit=1)
     interrupted = interrupted_operation(env)
     running = lock.holder(env.home.lock_path)
+    interrupted_json = None
+    if interrupted:
+        interrupted_json = _operation_json(env, interrupted)
+        interrupted_json["survivors"] = [r.as_json() for r in leftovers.survivors(env)]
     return {
         "environment": env.home.config.name,
         "home": str(env.home.root),
@@ -144,13 +140,20 @@ def status(env: Env) -> dict[str, Any]:
         "active": active.as_json() if active else None,
         "rollback_ready": _readiness(env, active),
         "services": services,
+        "traffic_switch": report.switch.as_json(),
+        "problems": report.problems,
         "urls": {"frontend": f"http://127.0.0.1:{env.home.config.frontend_port}",
                  "backend": f"http://127.0.0.1:{env.home.config.backend_port}"},
         "deploy_freeze": env.ledger.get_state("deploy_freeze"),
         "running_operation": running,
         "last_operation": _operation_json(env, last[0]) if last else None,
-        "interrupted": _operation_json(env, interrupted) if interrupted else None,
+        "interrupted": interrupted_json,
     }
+
+
+def _ready(process: ProcessRecord) -> bool:
+    return driver.alive(process) and checks.not_ready(
+        f"http://127.0.0.1:{process.port}", serving.PROBE_TIMEOUT) is None
 
 
 def _readiness(env: Env, release: Any) -> Any:

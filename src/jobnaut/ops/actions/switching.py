@@ -273,7 +273,7 @@ def _restart_previous(run: Run, service: str) -> ProcessRecord | None:
         proc = driver.start_service(env.home, env.ledger, release_id=previous.id,
                                     build_dir=env.home.build_dir(previous.ref), service=service,
                                     env=service_env(env, previous, service))
-        driver.wait_healthy(proc, env.home.config.start_timeout)
+        proc = driver.wait_healthy(proc, env.home.config.start_timeout)
     except OpsError as exc:
         run.event(f"could not restart {service} of {previous.name}: {exc.message}", "error")
         return None

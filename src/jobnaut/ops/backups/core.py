@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,14 +200,31 @@ def restore_into(home: Home, backup_id: str, target_url: str) -> None:
 def restored_copy(home: Home, manifest: Manifest, admin_url: str | None) -> Iterator[str]:
     """A throwaway database holding the backup: a temporary file or a scratch database."""
     if manifest.engine == "sqlite":
-        with tempfile.TemporaryDirectory(prefix=".scratch-", dir=home.backups) as scratch:
-            url = f"sqlite:///{Path(scratch) / 'restored.db'}"
+        with sqlite.scratch_directory(home.backups) as scratch:
+            url = f"sqlite:///{scratch / 'restored.db'}"
             restore_into(home, manifest.id, url)
             yield url
     else:
         with postgres.scratch_database(admin_url or default_admin_url(home)) as url:
             restore_into(home, manifest.id, url)
             yield url
+
+
+def remove_orphaned_scratch(home: Home, database_urls: list[str]) -> list[str]:
+    """Drop the scratch databases and files left by processes that are gone (a killed
+    verify, restore or readiness check), on the servers and beside the files of
+    `database_urls`, and in the home's backups. Never another running process's."""
+    removed = sqlite.remove_orphaned_scratch(home.backups)
+    servers: dict[tuple[object, object], str] = {}
+    for database_url in database_urls:
+        url = parse(database_url)
+        if engine_of(url) == "sqlite":
+            removed += sqlite.remove_orphaned_scratch(sqlite_path(url).parent)
+        else:
+            servers.setdefault((url.host, url.port), database_url)
+    for database_url in servers.values():
+        removed += postgres.drop_orphaned_scratch(parse(database_url))
+    return removed
 
 
 @contextlib.contextmanager

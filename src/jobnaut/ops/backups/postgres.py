@@ -14,7 +14,6 @@ import logging
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import URL, make_url
 
 from jobnaut.ops import commands, runner
+from jobnaut.ops.backups import scratch
 from jobnaut.ops.errors import OpsError
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,10 @@ PG_LIB = Path("/usr/lib/postgresql")
 DIRECTORY_FORMAT_ABOVE = 1 << 30  # bytes (pg_database_size): dump larger ones in parallel
 TOOL_TIMEOUT = 6 * 3600.0
 MAINTENANCE_DATABASES = ("postgres", "template1")
+# Names of scratch databases: `jobnaut_scratch_<tag>` and `<live>_restore_<tag>`, where the
+# tag names the process that made them (see `scratch`).
+SCRATCH_PREFIX = "jobnaut_scratch_"
+RESTORE_INFIX = "_restore_"
 
 
 # --- connecting ----------------------------------------------------------------------------
@@ -245,7 +249,7 @@ def drop_database(url: URL, name: str) -> None:
 def scratch_database(admin_url: str) -> Iterator[str]:
     """A new empty database on the server of `admin_url`, dropped afterwards."""
     url = as_url(admin_url)
-    name = f"jobnaut_scratch_{uuid.uuid4().hex[:16]}"
+    name = f"{SCRATCH_PREFIX}{scratch.tag()}"
     with connect_admin(url) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(
             sql.Identifier(name)))
@@ -260,7 +264,7 @@ def scratch_target(live: URL) -> Iterator[URL]:
     """A new empty database beside `live`, with its encoding and locale (so that swapping it
     in changes no sort order); dropped afterwards unless it was swapped in meanwhile (then
     its name no longer exists)."""
-    suffix = f"_restore_{uuid.uuid4().hex[:8]}"
+    suffix = f"{RESTORE_INFIX}{scratch.tag()}"
     name = str(live.database)[:63 - len(suffix)] + suffix
     with connect_admin(live) as admin:
         row = admin.execute("SELECT pg_encoding_to_char(encoding), datcollate, datctype "
@@ -274,6 +278,29 @@ def scratch_target(live: URL) -> Iterator[URL]:
         yield live.set(database=name)
     finally:
         drop_database(live, name)
+
+
+def drop_orphaned_scratch(url: URL | str) -> list[str]:
+    """Drop the scratch databases on `url`'s server whose creator (this host, pid and start
+    ticks, in the name) is gone; another running operation's are left alone."""
+    try:
+        with connect_admin(as_url(url)) as admin:
+            names = [str(r[0]) for r in admin.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE %s OR datname LIKE %s",
+                (SCRATCH_PREFIX.replace("_", "\\_") + "%",
+                 "%" + RESTORE_INFIX.replace("_", "\\_") + "%")).fetchall()]
+    except psycopg.Error as exc:
+        raise OpsError(f"cannot list scratch databases: {str(exc).strip()}") from None
+    dropped = []
+    for name in names:
+        if scratch.orphaned(name):
+            try:
+                drop_database(as_url(url), name)
+            except psycopg.Error as exc:
+                raise OpsError(f"cannot drop the scratch database {name}: "
+                               f"{str(exc).strip()}") from None
+            dropped.append(name)
+    return dropped
 
 
 # --- swapping ------------------------------------------------------------------------------

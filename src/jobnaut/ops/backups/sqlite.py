@@ -9,15 +9,17 @@ import contextlib
 import os
 import shutil
 import sqlite3
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from jobnaut.ops.backups import scratch
 from jobnaut.ops.backups.store import fsync_path
 from jobnaut.ops.errors import OpsError
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
+# Scratch names carry a tag naming the process that made them (see `scratch`).
+SCRATCH_DIR_MARK = ".scratch-"
+RESTORE_MARK = ".restore-"
 
 
 @contextlib.contextmanager
@@ -93,8 +95,8 @@ def integrity(path: Path) -> str:
 
 def trial_restore(backup: Path, scratch_dir: Path) -> tuple[str, dict[str, int] | None]:
     """Restore to a temporary file in `scratch_dir`: (integrity result, row counts or None)."""
-    with tempfile.TemporaryDirectory(prefix=".scratch-", dir=scratch_dir) as scratch:
-        copy = Path(scratch) / "restored.db"
+    with scratch_directory(scratch_dir) as workdir:
+        copy = workdir / "restored.db"
         shutil.copyfile(backup, copy)
         result = integrity(copy)
         if result != "ok":
@@ -121,7 +123,7 @@ def restore(backup: Path, target: Path) -> None:
         raise OpsError(f"restore target {target} is not empty",
                        hint="restore into a new file, then swap it in")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.restoring-{uuid.uuid4().hex[:8]}")
+    tmp = target.with_name(f".{target.name}{RESTORE_MARK}{scratch.tag()}")
     try:
         shutil.copyfile(backup, tmp)
         fsync_path(tmp)
@@ -140,12 +142,43 @@ def restore(backup: Path, target: Path) -> None:
 def scratch_target(live: Path) -> Iterator[Path]:
     """A path for a new database file beside `live` (same directory, so that swapping it in
     is one rename); removed afterwards unless it was swapped in meanwhile."""
-    target = live.with_name(f"{live.name}.restore-{uuid.uuid4().hex[:8]}")
+    target = live.with_name(f"{live.name}{RESTORE_MARK}{scratch.tag()}")
     try:
         yield target
     finally:
         target.unlink(missing_ok=True)
         _remove_side_files(target)
+
+
+@contextlib.contextmanager
+def scratch_directory(parent: Path) -> Iterator[Path]:
+    """A private directory for throwaway copies, named after this process, removed after."""
+    path = parent / f"{SCRATCH_DIR_MARK}{scratch.tag()}"
+    parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_orphaned_scratch(directory: Path) -> list[str]:
+    """Remove scratch directories and restore targets in `directory` whose creator is gone."""
+    removed = []
+    for path in sorted(directory.iterdir()) if directory.is_dir() else []:
+        name = path.name
+        for suffix in SIDE_FILES:
+            name = name.removesuffix(suffix)
+        if SCRATCH_DIR_MARK not in name and RESTORE_MARK not in name:
+            continue
+        if not scratch.orphaned(name):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path.name)
+    return removed
 
 
 def _remove_side_files(path: Path) -> None:

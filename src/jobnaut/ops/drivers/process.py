@@ -4,6 +4,7 @@ and the traffic switch (the proxy) in front of them on the public ports."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -72,10 +74,41 @@ def log_path(home: Home, release_id: int, service: str) -> Path:
     return home.logs / f"v{release_id}-{service}.log"
 
 
+@dataclass(frozen=True)
+class _Launch:
+    """How a process was started: enough to start it again on another port."""
+
+    home: Home
+    ledger: Ledger
+    release_id: int
+    build_dir: Path
+    service: str
+    env: Mapping[str, str]
+    role: str
+    attempt: int
+
+
+# Launches of processes not yet seen healthy, by ledger process id (see wait_healthy).
+_launches: dict[int, _Launch] = {}
+PORT_ATTEMPTS = 4
+BIND_FAILURES = ("address already in use", "[errno 98]")
+
+
 def start_service(home: Home, ledger: Ledger, *, release_id: int, build_dir: Path,
-                  service: str, env: Mapping[str, str], role: str = "candidate") -> ProcessRecord:
+                  service: str, env: Mapping[str, str], role: str = "candidate",
+                  port: int | None = None) -> ProcessRecord:
+    """Start a service on a private port (`port`, else a free one). Another program may
+    take the port before the service binds it: `wait_healthy` then starts it again on a
+    new port."""
+    launch = _Launch(home, ledger, release_id, build_dir, service, env, role, attempt=1)
+    return _launch(launch, port or free_port())
+
+
+def _launch(launch: _Launch, port: int) -> ProcessRecord:
+    home, ledger, release_id, service = (launch.home, launch.ledger, launch.release_id,
+                                         launch.service)
+    build_dir, env, role = launch.build_dir, launch.env, launch.role
     home.logs.mkdir(parents=True, exist_ok=True)
-    port = free_port()
     log = log_path(home, release_id, service)
     with log.open("ab") as out:
         out.write(f"--- v{release_id} {service} starting on port {port}\n".encode())
@@ -89,6 +122,7 @@ def start_service(home: Home, ledger: Ledger, *, release_id: int, build_dir: Pat
     process_id = ledger.add_process(release_id=release_id, service=service, pid=proc.pid,
                                     port=port, role=role, log=str(log),
                                     start_ticks=pids.start_ticks(proc.pid))
+    _launches[process_id] = launch
     return ledger.process(process_id)
 
 
@@ -97,22 +131,54 @@ def _base_env() -> dict[str, str]:
     return {k: os.environ[k] for k in keep if k in os.environ}
 
 
-def wait_healthy(process: ProcessRecord, timeout: float) -> None:
+def wait_healthy(process: ProcessRecord, timeout: float) -> ProcessRecord:
+    """Wait until the process answers /health; returns it — or, when another program took
+    its port first, the process started again in its place on a new port."""
     url = f"http://127.0.0.1:{process.port}/health"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _reap(process.pid)
         if not is_alive(process.pid, process.start_ticks):
+            retry = _relaunch_if_port_taken(process)
+            if retry is not None:
+                return wait_healthy(retry, max(1.0, deadline - time.monotonic()))
+            _launches.pop(process.id, None)
             raise OpsError(f"{process.service} of v{process.release_id} exited during start; "
                            f"last log lines: {tail(Path(process.log), 5)}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
-                return
+                _launches.pop(process.id, None)
+                return process
         except httpx.TransportError:
             pass
         time.sleep(0.1)
     raise OpsError(f"{process.service} of v{process.release_id} did not answer /health within "
                    f"{timeout:.0f}s")
+
+
+def _relaunch_if_port_taken(process: ProcessRecord) -> ProcessRecord | None:
+    """The process started again on a new port, if it died because its port was taken
+    (and attempts remain); None otherwise."""
+    launch = _launches.pop(process.id, None)
+    if launch is None or launch.attempt >= PORT_ATTEMPTS:
+        return None
+    if not _bind_failed(Path(process.log), process.port):
+        return None
+    launch.ledger.process_stopped(process.id)
+    launch.ledger.event(f"{process.service} of v{process.release_id}: port {process.port} was "
+                        "taken by another program; starting it on another port", level="warning")
+    return _launch(replace(launch, attempt=launch.attempt + 1), free_port())
+
+
+def _bind_failed(log: Path, port: int) -> bool:
+    """Whether the last start recorded in `log` (on `port`) failed to bind its port."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return False
+    last_start = text.rfind(f"starting on port {port}\n")
+    said = text[last_start:].lower() if last_start >= 0 else ""
+    return any(failure in said for failure in BIND_FAILURES)
 
 
 def alive(process: ProcessRecord) -> bool:
@@ -138,11 +204,33 @@ def proxy_pid_file(home: Home) -> Path:
     return home.run / "proxy.pid"
 
 
+def proxy_identity(home: Home) -> tuple[int, int | None] | None:
+    """(pid, start ticks) of the traffic switch as recorded when it started (a pid file of
+    an older version holds the pid alone)."""
+    try:
+        text = proxy_pid_file(home).read_text().strip()
+    except OSError:
+        return None
+    try:
+        data = json.loads(text or "0")
+    except json.JSONDecodeError:
+        return None
+    if isinstance(data, int):
+        return data, None
+    if isinstance(data, dict) and isinstance(data.get("pid"), int):
+        ticks = data.get("start_ticks")
+        return data["pid"], ticks if isinstance(ticks, int) else None
+    return None
+
+
 def proxy_running(home: Home) -> bool:
-    pid_file = proxy_pid_file(home)
-    if not pid_file.exists():
-        return False
-    return is_alive(int(pid_file.read_text().strip() or 0))
+    identity = proxy_identity(home)
+    return identity is not None and is_alive(*identity)
+
+
+def proxy_answers(home: Home) -> bool:
+    """Whether the traffic switch answers on its admin port."""
+    return proxy.get_routes(home.config.admin_port) is not None
 
 
 def ensure_proxy(home: Home) -> None:
@@ -162,7 +250,8 @@ def ensure_proxy(home: Home) -> None:
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, env={**os.environ},
         )
-    proxy_pid_file(home).write_text(str(proc.pid))
+    proxy_pid_file(home).write_text(json.dumps({"pid": proc.pid,
+                                                "start_ticks": pids.start_ticks(proc.pid)}))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if proxy.get_routes(cfg.admin_port) is not None:
@@ -184,10 +273,10 @@ def _port_taken(port: int) -> bool:
 
 
 def stop_proxy(home: Home) -> None:
-    pid_file = proxy_pid_file(home)
-    if pid_file.exists():
-        terminate(int(pid_file.read_text().strip() or 0), 10)
-        pid_file.unlink(missing_ok=True)
+    identity = proxy_identity(home)
+    if identity is not None:
+        terminate(identity[0], 10, identity[1])
+    proxy_pid_file(home).unlink(missing_ok=True)
 
 
 def route(home: Home, service: str, port: int | None) -> None:
