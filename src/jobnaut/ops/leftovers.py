@@ -76,7 +76,8 @@ def clear_abandoned(env: Env, operation: OperationRecord) -> list[str]:
 def _release_of(env: Env, operation: OperationRecord) -> Release | None:
     release_id = operation.context.get("release_id")
     if release_id is None:
-        return None
+        # Killed after recording its release but before saving that in its context.
+        return env.ledger.release_of_operation(operation.id)
     try:
         return env.ledger.release(int(release_id))
     except (KeyError, ValueError):
