@@ -23,7 +23,6 @@ import pytest
 from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
 from tests.ops.helpers import UserData
 from tests.ops.test_database_rollback import ADD_NICKNAME, commit_migration, revision
-from tests.support.databases import PostgresServer
 
 
 def killed_at(env: Environment, point: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -147,45 +146,32 @@ def test_config_change_killed_resumes(sqlite_env: Environment, users: list[UserD
 
 # Inside the database: both engines --------------------------------------------------------
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def db_env(request: pytest.FixtureRequest, source_repo: SourceRepo, postgres: PostgresServer,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
-    home = tmp_path_factory.mktemp("crashdb") / "env"
-    if request.param == "postgresql":
-        if postgres.admin_url is None:
-            pytest.skip(f"PostgreSQL unavailable: {postgres.reason}")
-        with postgres.database() as url:
-            yield from _up(make_environment(home, source_repo, url))
-    else:
-        yield from _up(make_environment(home, source_repo, None))
-
-
-def test_migrations_killed_mid_way_lose_nothing(db_env: Environment,
+def test_migrations_killed_mid_way_lose_nothing(deployed: Environment,
                                                 source_repo: SourceRepo) -> None:
-    user = UserData(db_env.api).create()
-    head = revision(db_env)
+    user = UserData(deployed.api).create()
+    head = revision(deployed)
     sha = commit_migration(source_repo, "crash-nick", "0951", ADD_NICKNAME)
 
-    killed_at(db_env, "after:migrate", "deploy", sha)
-    assert revision(db_env) == "0951"
-    db_env.jobnaut("deploy", "--resume")
-    after_deploy = UserData(db_env.api).create()
+    killed_at(deployed, "after:migrate", "deploy", sha)
+    assert revision(deployed) == "0951"
+    deployed.jobnaut("deploy", "--resume")
+    after_deploy = UserData(deployed.api).create()
 
-    killed_at(db_env, "after:downgrade", "rollback", "migration", "--yes")
-    assert revision(db_env) == head
-    db_env.jobnaut("rollback", "migration", "--resume")
-    assert_consistent(db_env, [user, after_deploy])
+    killed_at(deployed, "after:downgrade", "rollback", "migration", "--yes")
+    assert revision(deployed) == head
+    deployed.jobnaut("rollback", "migration", "--resume")
+    assert_consistent(deployed, [user, after_deploy])
 
-    killed_at(db_env, "after:migrate", "deploy", sha)
-    db_env.jobnaut("abandon")
+    killed_at(deployed, "after:migrate", "deploy", sha)
+    deployed.jobnaut("abandon")
     # Abandoned after its migration ran: the documented way out is to roll the schema back.
-    db_env.jobnaut("rollback", "migration", "--yes")
-    assert revision(db_env) == head
-    assert_consistent(db_env, [user, after_deploy])
+    deployed.jobnaut("rollback", "migration", "--yes")
+    assert revision(deployed) == head
+    assert_consistent(deployed, [user, after_deploy])
 
-    db_env.jobnaut("deploy", sha)
-    killed_at(db_env, "after:restore database", "rollback", "migration", "--restore-db",
+    deployed.jobnaut("deploy", sha)
+    killed_at(deployed, "after:restore database", "rollback", "migration", "--restore-db",
               "--yes")
-    assert revision(db_env) == head
-    db_env.jobnaut("rollback", "migration", "--resume")
-    assert_consistent(db_env, [user])
+    assert revision(deployed) == head
+    deployed.jobnaut("rollback", "migration", "--resume")
+    assert_consistent(deployed, [user])
