@@ -71,6 +71,13 @@ class SwitchSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     retry_after: int = 30
     status_service: str = "frontend"
+    listen_host: str | None = None  # default: loopback for HTTP, every interface with TLS
+
+    @property
+    def host(self) -> str:
+        if self.listen_host is not None:
+            return self.listen_host
+        return "127.0.0.1" if self.tls is None else "0.0.0.0"
 
 
 @dataclass(frozen=True)
@@ -197,7 +204,8 @@ def build_config(settings: SwitchSettings,
                                            weights.get(service))
     if settings.tls is not None:
         for service, port in settings.tls.redirect_ports.items():
-            servers[f"{service}-redirect"] = _redirect_server(port, settings.ports[service])
+            servers[f"{service}-redirect"] = _redirect_server(settings.host, port,
+                                                              settings.ports[service])
     config: dict[str, Any] = {
         "admin": {"listen": f"unix/{layout.admin_socket}|0600", "config": {"persist": False}},
         "storage": {"module": "file_system", "root": str(layout.data_dir)},
@@ -226,7 +234,7 @@ def _service_server(settings: SwitchSettings, layout: Layout, service: str, port
     })
     routes.append({"handle": [_reverse_proxy(layout, service, t, weights)]})
     server: dict[str, Any] = {
-        "listen": [f"127.0.0.1:{port}"] if settings.tls is None else [f"0.0.0.0:{port}"],
+        "listen": [f"{settings.host}:{port}"],
         "routes": routes,
         "errors": {"routes": [_outage(layout, settings.retry_after)]},
         "logs": {"default_logger_name": ACCESS_LOGGER},
@@ -328,10 +336,10 @@ def _reverse_proxy(layout: Layout, service: str, t: Timeouts,
     return handler
 
 
-def _redirect_server(http_port: int, https_port: int) -> dict[str, Any]:
+def _redirect_server(host: str, http_port: int, https_port: int) -> dict[str, Any]:
     location = f"https://{{http.request.host}}:{https_port}{{http.request.uri}}"
     return {
-        "listen": [f"0.0.0.0:{http_port}"],
+        "listen": [f"{host}:{http_port}"],
         "routes": [{"handle": [{"handler": "static_response", "status_code": 308,
                                 "headers": {"Location": [location]}}]}],
         "automatic_https": {"disable": True},

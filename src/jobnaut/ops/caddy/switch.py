@@ -63,6 +63,7 @@ class CaddySwitch:
         self.layout.config_file.write_text(json.dumps(self._config(), indent=2))
         self.layout.admin_socket.unlink(missing_ok=True)
         out_path = self.layout.log_dir / "caddy.out"
+        log_offset = _size(self.layout.server_log)
         with out_path.open("ab") as out:
             proc = subprocess.Popen(
                 [str(caddy), "run", "--config", str(self.layout.config_file)],
@@ -71,7 +72,7 @@ class CaddySwitch:
             )
         ticks = pids.start_ticks(proc.pid)
         _atomic_write(self.layout.pid_file, json.dumps({"pid": proc.pid, "start_ticks": ticks}))
-        self._wait_admin(proc, out_path)
+        self._wait_admin(proc, out_path, log_offset)
 
     def running(self) -> bool:
         record = self._pid_record()
@@ -187,13 +188,15 @@ class CaddySwitch:
         return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": data,
                 "XDG_DATA_HOME": data, "XDG_CONFIG_HOME": data}
 
-    def _wait_admin(self, proc: subprocess.Popen[bytes], out_path: Path) -> None:
+    def _wait_admin(self, proc: subprocess.Popen[bytes], out_path: Path,
+                    log_offset: int) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 self.layout.pid_file.unlink(missing_ok=True)
-                raise OpsError(f"caddy exited with code {proc.returncode}: "
-                               f"{_tail(out_path)}", hint=f"see {out_path}")
+                reason = _last_error(self.layout.server_log, log_offset) or _tail(out_path)
+                raise OpsError(f"caddy exited with code {proc.returncode}: {reason}",
+                               hint=f"see {self.layout.server_log}")
             if self._admin("GET", "/config/") is not None:
                 return
             time.sleep(0.05)
@@ -238,6 +241,31 @@ def _atomic_write(path: Path, text: str) -> None:
 def _reap(pid: int) -> None:
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _last_error(log: Path, offset: int) -> str | None:
+    """The last error Caddy logged after `offset` (its JSON log: why it stopped)."""
+    try:
+        with log.open("rb") as stream:
+            stream.seek(offset)
+            lines = stream.read().decode(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("level") in ("error", "fatal"):
+            return str(entry.get("msg", ""))
+    return None
 
 
 def _tail(path: Path, lines: int = 5) -> str:
