@@ -211,13 +211,18 @@ def test_access_log_attributes_each_response_to_its_upstream_across_a_switch(env
     blue, green = env.upstreams["blue"], env.upstreams["green"]
     marker = f"attr{time.monotonic_ns()}"
     env.switch.route("backend", blue.port, release="r1-blue")
+    slow = threading.Thread(target=fresh_get, args=(env.ports["backend"],
+                                                    f"/slow/{marker}/before/in-flight"))
     with httpx.Client() as client:
         for i in range(3):
             assert client.get(env.url("backend", f"/{marker}/before/{i}")).text == "blue"
+        slow.start()
+        time.sleep(0.2)  # the slow request has reached blue, and is still there
         env.switch.route("backend", green.port, release="r2-green")
         for i in range(3):
             assert client.get(env.url("backend", f"/{marker}/after/{i}")).text == "green"
-    entries = wait_for_log_entries(env.switch.access_log_path, marker, count=6)
+    slow.join()
+    entries = wait_for_log_entries(env.switch.access_log_path, marker, count=7)
     for entry in entries:
         expected = blue if "/before/" in entry["request"]["uri"] else green
         assert entry["service"] == "backend"

@@ -4,6 +4,7 @@ traffic switch). `python -m tests.support.name_server NAME PORT`"""
 from __future__ import annotations
 
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -15,6 +16,8 @@ def make_handler(name: str) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True  # headers and body go out at once, no 40 ms stall
 
         def do_GET(self) -> None:
+            if self.path.startswith("/slow"):  # a request still in flight during a switch
+                time.sleep(0.5)
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(body)))

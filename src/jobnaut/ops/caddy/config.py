@@ -261,10 +261,15 @@ def _attribution(layout: Layout, service: str) -> list[dict[str, Any]]:
     fields = {
         "service": service,
         "upstream": "{http.reverse_proxy.upstream.hostport}",
-        "release": "{file." + str(layout.release_file(service)) + "}",
+        "release": "{http.vars.jobnaut_release}",
     }
-    return [{"handle": [{"handler": "log_append", "key": key, "value": value}]}
-            for key, value in fields.items()]
+    # The release file is read as the request arrives, with the dial file, not when the
+    # response is logged: a slow request still names the release that it was sent to.
+    release_now = {"handler": "vars",
+                   "jobnaut_release": "{file." + str(layout.release_file(service)) + "}"}
+    return [{"handle": [release_now]},
+            *({"handle": [{"handler": "log_append", "key": key, "value": value}]}
+              for key, value in fields.items())]
 
 
 def _hsts(max_age: int) -> dict[str, Any]:
