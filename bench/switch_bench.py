@@ -152,22 +152,36 @@ def throughput(direct_port: int, switch_port: int, seconds: float) -> dict[int, 
     return figures
 
 
+@dataclass
+class Switching:
+    route_call: list[float]  # seconds in route(): write and rename the files
+    to_first_answer: list[float]  # route() → first response naming the new release
+    attempts: list[int]  # requests until the new release answered (1 = the first one)
+    direct_version: list[float]  # GET /version on a new connection, directly: a floor
+
+
 def switch_durations(switch: CaddySwitch, public: int, ports: dict[str, int],
-                     count: int) -> list[float]:
-    """Seconds from route() to the first response that names the new release."""
-    durations = []
+                     count: int) -> Switching:
+    figures = Switching([], [], [], [])
     for i in range(count):
         release = "green" if i % 2 == 0 else "blue"
         started = time.perf_counter()
         switch.route("backend", ports[release], release=release)
+        figures.route_call.append(time.perf_counter() - started)
+        attempts = 0
         while True:
+            attempts += 1
             status, body = get(public, "/version")
             if status == 200 and json.loads(body)["release"] == release:
                 break
             if time.perf_counter() - started > 5:
                 raise RuntimeError(f"switch {i} to {release} not seen within 5s")
-        durations.append(time.perf_counter() - started)
-    return durations
+        figures.to_first_answer.append(time.perf_counter() - started)
+        figures.attempts.append(attempts)
+        direct = time.perf_counter()
+        get(ports[release], "/version")
+        figures.direct_version.append(time.perf_counter() - direct)
+    return figures
 
 
 def switches_under_load(switch: CaddySwitch, public: int, ports: dict[str, int],
@@ -198,7 +212,7 @@ def access_log_statuses(path: Path, since: float) -> dict[int, int]:
 
 # --- the run ---------------------------------------------------------------------------
 
-def report(figures: dict[int, dict[str, Wrk]], durations: list[float], loaded: Wrk,
+def report(figures: dict[int, dict[str, Wrk]], switching: Switching, loaded: Wrk,
            flips: int, statuses: dict[int, int]) -> None:
     print("\nGET /health of a real JobNaut backend (SQLite), wrk over loopback\n")
     print(f"{'connections':>11} {'path':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
@@ -214,9 +228,18 @@ def report(figures: dict[int, dict[str, Wrk]], durations: list[float], loaded: W
     one = figures[1]
     added = one["caddy"].p50_ms - one["direct"].p50_ms
     print(f"p50 added by Caddy at 1 connection: {added:.3f} ms")
-    ms = sorted(d * 1000 for d in durations)
-    print(f"\nswitch (route() → first response from the new release), {len(ms)} switches: "
-          f"median {statistics.median(ms):.2f} ms, max {ms[-1]:.2f} ms")
+    def ms(values: list[float]) -> str:
+        return (f"median {statistics.median(values) * 1000:.2f} ms, "
+                f"max {max(values) * 1000:.2f} ms")
+
+    print(f"\n{len(switching.route_call)} switches:")
+    print(f"  route() call (write + rename):                     {ms(switching.route_call)}")
+    print(f"  route() → first response from the new release:     "
+          f"{ms(switching.to_first_answer)}")
+    print(f"  for comparison, GET /version directly (new conn.): "
+          f"{ms(switching.direct_version)}")
+    print(f"  requests until the new release answered: max {max(switching.attempts)} "
+          f"(1 = the very first request after route() returned)")
     print(f"\nunder load (wrk, 32 connections): {loaded.requests} requests, {flips} switches, "
           f"non-2xx {loaded.non_2xx}, socket errors {loaded.socket_errors}; "
           f"access log statuses {statuses}")
@@ -247,14 +270,16 @@ def main() -> int:
         switch.start()
         stack.callback(switch.stop)
         switch.route("backend", ports["blue"], release="blue")
+        print(f"load average (1 min) at the start: {os.getloadavg()[0]:.2f} "
+              f"on {os.cpu_count()} cores")
 
         figures = throughput(ports["blue"], public, args.seconds)
-        durations = switch_durations(switch, public, ports, args.switches)
+        switching = switch_durations(switch, public, ports, args.switches)
         since = time.time()
         loaded, flips = switches_under_load(switch, public, ports, args.switches,
                                             max(args.seconds, 10))
         time.sleep(0.5)  # the access log is written as each response ends
-        report(figures, durations, loaded, flips,
+        report(figures, switching, loaded, flips,
                access_log_statuses(switch.access_log_path, since))
     return 0
 

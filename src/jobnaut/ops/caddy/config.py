@@ -4,7 +4,7 @@ Nothing here starts a process or touches a file: `build_config(settings)` return
 document that `caddy run --config` and the admin API's /load take, so that every part of
 the switch can be read and tested as data.
 
-Why the switch looks like this (measured on Caddy 2.11.7, see docs in ../caddy/README):
+Why the switch looks like this (measured on Caddy 2.11.7):
 - Every admin config change reloads the server, and a reload drops requests under load.
   So a route change is never a reload: each upstream dial is read per request from a
   file (`{file.PATH}`) that the switch replaces by an atomic rename.
