@@ -31,7 +31,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from jobnaut.ops.caddy import CaddySwitch, SwitchSettings, Timeouts, TlsSettings, build_config
+from jobnaut.ops.caddy import (
+    CaddySwitch,
+    SwitchSettings,
+    Timeouts,
+    TlsSettings,
+    build_config,
+    caddy_executable,
+    check_caddy,
+)
 from jobnaut.ops.errors import OpsError
 from tests.support.processes import free_port, stop, wait_http
 
@@ -133,10 +141,20 @@ def test_admin_socket_is_private_and_caddy_listens_only_on_public_ports(env: Env
     assert not list(env.switch.layout.data_dir.rglob("autosave.json"))
 
 
-def test_a_service_never_routed_answers_maintenance_not_a_connection_error(env: Env) -> None:
-    response = httpx.get(env.url("frontend", "/jobs"))
-    assert response.status_code == 503
-    assert env.switch.routes()["frontend"] is None
+def test_a_service_never_routed_answers_maintenance_not_a_connection_error(
+        short_dir: Path) -> None:
+    port = free_port()
+    switch = CaddySwitch(SwitchSettings(run_dir=short_dir / "run-new",
+                                        log_dir=short_dir / "logs-new",
+                                        ports={"frontend": port}, timeouts=FAST))
+    switch.start()
+    try:
+        assert switch.routes() == {"frontend": None}
+        response = httpx.get(f"http://127.0.0.1:{port}/jobs")
+        assert response.status_code == 503
+        assert "maintenance" in response.text.lower()
+    finally:
+        switch.stop()
 
 
 # --- switching -------------------------------------------------------------------------
@@ -213,7 +231,8 @@ def test_access_log_attributes_each_response_to_its_upstream_across_a_switch(env
     env.switch.route("backend", blue.port, release="r1-blue")
     slow = threading.Thread(target=fresh_get, args=(env.ports["backend"],
                                                     f"/slow/{marker}/before/in-flight"))
-    with httpx.Client() as client:
+    secrets = {"Authorization": "Bearer tok-s3cr3t", "Cookie": "session=c00k1e-s3cr3t"}
+    with httpx.Client(headers=secrets) as client:
         for i in range(3):
             assert client.get(env.url("backend", f"/{marker}/before/{i}")).text == "blue"
         slow.start()
@@ -230,6 +249,8 @@ def test_access_log_attributes_each_response_to_its_upstream_across_a_switch(env
         assert entry["release"] == ("r1-blue" if expected is blue else "r2-green")
         assert entry["status"] == 200
         assert entry["duration"] > 0
+    log = env.switch.access_log_path.read_text()
+    assert "s3cr3t" not in log  # credentials are redacted
 
 
 def wait_for_log_entries(path: Path, marker: str, count: int) -> list[dict[str, object]]:
@@ -439,3 +460,53 @@ def test_tls_serves_https_with_hsts_and_redirects_http(short_dir: Path,
     assert not switch.layout.admin_socket.exists()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"https://localhost:{https_port}/", verify=False)
+
+
+# --- restart, binary -------------------------------------------------------------------
+
+def test_a_restarted_switch_resumes_its_routes_and_start_is_idempotent(env: Env) -> None:
+    green = env.upstreams["green"]
+    env.switch.route("backend", green.port, release="green")
+    env.switch.route("frontend", None)
+    pid = env.switch.pid()
+    env.switch.start()
+    assert env.switch.pid() == pid
+
+    before = env.switch.routes()
+    env.switch.stop()
+    assert not env.switch.running() and env.switch.pid() is None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(env.url("backend"))
+    env.switch.start()
+    assert env.switch.pid() != pid
+    assert env.switch.routes() == before
+    assert httpx.get(env.url("backend")).text == "green"
+    assert httpx.get(env.url("frontend")).status_code == 503
+
+
+def test_the_bundled_caddy_runs_and_a_broken_binary_is_a_clear_error(tmp_path: Path) -> None:
+    assert check_caddy(caddy_executable()) == caddy_executable()
+    impostor = tmp_path / "caddy"
+    impostor.write_text("#!/bin/sh\necho 'segmentation fault' >&2\nexit 139\n")
+    impostor.chmod(0o755)
+    with pytest.raises(OpsError) as broken:
+        check_caddy(impostor)
+    assert "does not work: segmentation fault" in broken.value.message
+    with pytest.raises(OpsError) as missing:
+        check_caddy(tmp_path / "nowhere")
+    assert "cannot run" in missing.value.message and missing.value.hint
+
+
+def test_config_for_a_domain_automates_its_certificate_with_hsts(tmp_path: Path) -> None:
+    settings = SwitchSettings(run_dir=tmp_path / "run", log_dir=tmp_path / "logs",
+                              ports={"frontend": 443},
+                              tls=TlsSettings(domain="jobs.example.org",
+                                              redirect_ports={"frontend": 80}))
+    config = build_config(settings)
+    assert config["apps"]["tls"] == {"certificates": {"automate": ["jobs.example.org"]}}
+    servers = config["apps"]["http"]["servers"]
+    assert servers["frontend"]["listen"] == ["0.0.0.0:443"]
+    assert servers["frontend"]["tls_connection_policies"] == [
+        {"default_sni": "jobs.example.org"}]
+    assert "Strict-Transport-Security" in json.dumps(servers["frontend"]["routes"])
+    assert servers["frontend-redirect"]["listen"] == ["0.0.0.0:80"]

