@@ -275,6 +275,8 @@ def test_maintenance_answers_browsers_with_the_page_and_api_clients_with_json(en
     assert page.status_code == 503
     assert "back at 09:00" in page.text
     assert page.headers["content-type"].startswith("text/html")
+    posted = httpx.post(env.url("backend", "/saved"), data={"job": "1"})
+    assert posted.status_code == 503 and "back at 09:00" in posted.text
 
     for headers, path in (({"Accept": "application/json"}, "/jobs"), ({}, "/api/jobs")):
         api = httpx.get(env.url("backend", path), headers=headers)
@@ -298,6 +300,8 @@ def test_outage_page_and_status_page_with_every_upstream_down(env: Env) -> None:
         page = httpx.get(env.url("frontend", "/jobs"), timeout=10)
         assert page.status_code == 503
         assert "having trouble" in page.text
+        posted = httpx.post(env.url("frontend", "/saved"), data={"job": "1"}, timeout=10)
+        assert posted.status_code == 503 and "having trouble" in posted.text
         api = httpx.get(env.url("backend", "/api/jobs"), timeout=10)
         assert api.status_code == 503
         assert api.headers["retry-after"] == "30"

@@ -305,7 +305,9 @@ def _unavailable(layout: Layout, page: str, retry_after: int) -> dict[str, Any]:
         }], "terminal": True},
         {"handle": [
             {"handler": "headers", "response": {"set": headers}},
-            {"handler": "rewrite", "uri": f"/{layout.page(page).name}"},
+            # file_server answers only GET and HEAD: a form posted during maintenance
+            # gets the page too, not a 405
+            {"handler": "rewrite", "method": "GET", "uri": f"/{layout.page(page).name}"},
             {"handler": "file_server", "root": str(layout.pages_dir), "status_code": 503},
         ]},
     ]}
