@@ -1,0 +1,383 @@
+"""The Caddy configuration of one environment's traffic switch, as a pure function.
+
+Nothing here starts a process or touches a file: `build_config(settings)` returns the JSON
+document that `caddy run --config` and the admin API's /load take, so that every part of
+the switch can be read and tested as data.
+
+Why the switch looks like this (measured on Caddy 2.11.7):
+- Every admin config change reloads the server, and a reload drops requests under load.
+  So a route change is never a reload: each upstream dial is read per request from a
+  file (`{file.PATH}`) that the switch replaces by an atomic rename.
+- Maintenance is a flag file matched per request (the `file` matcher), for the same reason,
+  and because the retry window of the proxy would otherwise hold every answer back.
+- The retry window (`try_duration`) hides a backend that is restarting or being replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobnaut.ops.errors import OpsError
+
+MIB = 1024 * 1024
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+UNIX_SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with its terminating NUL
+ACCESS_LOGGER = "jobnaut_access"
+PAGE_NAMES = ("maintenance", "outage", "status")
+JSON_PATHS = ["/api", "/api/*"]
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """HTTPS on every public port: a domain (automatic certificates) or certificate files.
+
+    `redirect_ports` maps a service to a plain-HTTP port whose requests are redirected to
+    that service's HTTPS port."""
+
+    domain: str | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    redirect_ports: Mapping[str, int] = field(default_factory=dict)
+    hsts_max_age: int = 31_536_000
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds. `upstream_retry` is how long a request waits for a live upstream (a
+    restarting or replaced release) before the outage answer."""
+
+    read_header: float = 10
+    read_body: float = 30
+    write: float = 120
+    idle: float = 120
+    dial: float = 2
+    upstream_retry: float = 5
+    retry_interval: float = 0.05
+    shutdown_grace: float = 10
+
+
+@dataclass(frozen=True)
+class SwitchSettings:
+    run_dir: Path
+    log_dir: Path
+    ports: Mapping[str, int]
+    tls: TlsSettings | None = None
+    max_body_bytes: int = 10 * MIB
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    retry_after: int = 30
+    status_service: str = "frontend"
+    listen_host: str | None = None  # default: loopback for HTTP, every interface with TLS
+
+    @property
+    def host(self) -> str:
+        if self.listen_host is not None:
+            return self.listen_host
+        return "127.0.0.1" if self.tls is None else "0.0.0.0"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the switch keeps its state. Every path the config reads is here."""
+
+    run_dir: Path
+    log_dir: Path
+
+    @property
+    def admin_socket(self) -> Path:
+        return self.run_dir / "caddy-admin.sock"
+
+    @property
+    def config_file(self) -> Path:
+        return self.run_dir / "caddy.json"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / "caddy.pid"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir / "caddy-data"
+
+    @property
+    def pages_dir(self) -> Path:
+        return self.run_dir / "pages"
+
+    def page(self, name: str) -> Path:
+        return self.pages_dir / f"{name}.html"
+
+    def dial_file(self, service: str) -> Path:
+        return self.run_dir / f"upstream-{service}"
+
+    def release_file(self, service: str) -> Path:
+        return self.run_dir / f"release-{service}"
+
+    def maintenance_flag(self, service: str) -> Path:
+        return self.run_dir / f"maintenance-{service}"
+
+    def weights_file(self, service: str) -> Path:
+        return self.run_dir / f"weights-{service}.json"
+
+    @property
+    def access_log(self) -> Path:
+        return self.log_dir / "access.log"
+
+    @property
+    def server_log(self) -> Path:
+        return self.log_dir / "caddy.log"
+
+
+def validate(settings: SwitchSettings) -> None:
+    """Bad settings are refused before anything starts, with what to change."""
+    if not settings.ports:
+        raise OpsError("the traffic switch needs at least one public port", exit_code=2)
+    for service, port in settings.ports.items():
+        if not SERVICE_NAME.match(service):
+            raise OpsError(f"bad service name {service!r}",
+                           hint="use lower-case letters, digits, '-' or '_'", exit_code=2)
+        _check_port(port, f"public port of {service}")
+    tls = settings.tls
+    redirects = dict(tls.redirect_ports) if tls else {}
+    for service, port in redirects.items():
+        if service not in settings.ports:
+            raise OpsError(f"HTTP redirect for unknown service {service!r}", exit_code=2)
+        _check_port(port, f"HTTP redirect port of {service}")
+    all_ports = [*settings.ports.values(), *redirects.values()]
+    if len(set(all_ports)) != len(all_ports):
+        raise OpsError(f"public ports must differ: {sorted(all_ports)}", exit_code=2)
+    if tls is not None:
+        _check_tls(tls)
+    if settings.max_body_bytes <= 0:
+        raise OpsError("the request body limit must be positive", exit_code=2)
+    socket = str(Layout(settings.run_dir, settings.log_dir).admin_socket)
+    if len(socket.encode()) > UNIX_SOCKET_PATH_MAX:
+        raise OpsError(f"the admin socket path is too long for a Unix socket: {socket}",
+                       hint="use a shorter run directory", exit_code=2)
+
+
+def _check_port(port: int, what: str) -> None:
+    if not isinstance(port, int) or not 1 <= port <= 65535:
+        raise OpsError(f"bad {what}: {port!r}", hint="a port is 1-65535", exit_code=2)
+
+
+def _check_tls(tls: TlsSettings) -> None:
+    has_files = tls.cert_file is not None or tls.key_file is not None
+    if (tls.domain is None) == (not has_files):
+        raise OpsError("TLS needs either a domain or a certificate and key file, not both",
+                       exit_code=2)
+    if has_files and (tls.cert_file is None or tls.key_file is None):
+        raise OpsError("TLS needs both a certificate file and a key file", exit_code=2)
+    for path in (tls.cert_file, tls.key_file):
+        if path is not None and not Path(path).is_file():
+            raise OpsError(f"TLS file not found: {path}", exit_code=2)
+
+
+def check_weights(service: str, weights: Mapping[int, int]) -> None:
+    if len(weights) < 2:
+        raise OpsError(f"weights for {service} need at least two upstreams; "
+                       "use route() for a single one", exit_code=2)
+    for port, weight in weights.items():
+        _check_port(port, f"upstream port of {service}")
+        if not isinstance(weight, int) or weight < 0:
+            raise OpsError(f"bad weight for port {port}: {weight!r}",
+                           hint="weights are whole numbers >= 0", exit_code=2)
+    if sum(weights.values()) == 0:
+        raise OpsError(f"weights for {service} are all zero", exit_code=2)
+
+
+# --- the document ----------------------------------------------------------------------
+
+def build_config(settings: SwitchSettings,
+                 weights: Mapping[str, Mapping[int, int]] | None = None) -> dict[str, Any]:
+    """The whole Caddy JSON config. `weights` gives the services split between releases
+    (canary); every other service follows its dial file."""
+    validate(settings)
+    layout = Layout(settings.run_dir, settings.log_dir)
+    weights = weights or {}
+    servers: dict[str, Any] = {}
+    for service, port in settings.ports.items():
+        servers[service] = _service_server(settings, layout, service, port,
+                                           weights.get(service))
+    if settings.tls is not None:
+        for service, port in settings.tls.redirect_ports.items():
+            servers[f"{service}-redirect"] = _redirect_server(settings.host, port,
+                                                              settings.ports[service])
+    config: dict[str, Any] = {
+        "admin": {"listen": f"unix/{layout.admin_socket}|0600", "config": {"persist": False}},
+        "storage": {"module": "file_system", "root": str(layout.data_dir)},
+        "logging": _logging(layout),
+        "apps": {"http": {"servers": servers,
+                          "grace_period": _duration(settings.timeouts.shutdown_grace)}},
+    }
+    if settings.tls is not None:
+        config["apps"]["tls"] = _tls_app(settings.tls)
+    return config
+
+
+def _service_server(settings: SwitchSettings, layout: Layout, service: str, port: int,
+                    weights: Mapping[int, int] | None) -> dict[str, Any]:
+    t = settings.timeouts
+    routes = [_request_limit(settings.max_body_bytes), *_attribution(layout, service)]
+    if settings.tls is not None:
+        routes.append(_hsts(settings.tls.hsts_max_age))
+    if service == settings.status_service:
+        routes.append(_status_page(layout))
+    routes.append({
+        "match": [{"file": {"root": str(layout.run_dir),
+                            "try_files": [f"/{layout.maintenance_flag(service).name}"]}}],
+        "handle": [_unavailable(layout, "maintenance", settings.retry_after)],
+        "terminal": True,
+    })
+    routes.append({"handle": [_reverse_proxy(layout, service, t, weights)]})
+    server: dict[str, Any] = {
+        "listen": [f"{settings.host}:{port}"],
+        "routes": routes,
+        "errors": {"routes": [_outage(layout, settings.retry_after)]},
+        "logs": {"default_logger_name": ACCESS_LOGGER},
+        "read_header_timeout": _duration(t.read_header),
+        "read_timeout": _duration(t.read_body),
+        "write_timeout": _duration(t.write),
+        "idle_timeout": _duration(t.idle),
+    }
+    if settings.tls is None:
+        server["automatic_https"] = {"disable": True}
+    else:
+        server["automatic_https"] = {"disable_redirects": True}
+        server["tls_connection_policies"] = [_tls_policy(settings.tls)]
+    return server
+
+
+def _request_limit(max_bytes: int) -> dict[str, Any]:
+    return {"handle": [{"handler": "request_body", "max_size": max_bytes}]}
+
+
+def _attribution(layout: Layout, service: str) -> list[dict[str, Any]]:
+    """Fields added to each access-log line once the response is known: which service,
+    which upstream answered (exact, per request) and the release the switch names."""
+    fields = {
+        "service": service,
+        "upstream": "{http.reverse_proxy.upstream.hostport}",
+        "release": "{http.vars.jobnaut_release}",
+    }
+    # The release file is read as the request arrives, with the dial file, not when the
+    # response is logged: a slow request still names the release that it was sent to.
+    release_now = {"handler": "vars",
+                   "jobnaut_release": "{file." + str(layout.release_file(service)) + "}"}
+    return [{"handle": [release_now]},
+            *({"handle": [{"handler": "log_append", "key": key, "value": value}]}
+              for key, value in fields.items())]
+
+
+def _hsts(max_age: int) -> dict[str, Any]:
+    return {"handle": [{"handler": "headers", "response": {
+        "set": {"Strict-Transport-Security": [f"max-age={max_age}; includeSubDomains"]}}}]}
+
+
+def _status_page(layout: Layout) -> dict[str, Any]:
+    """/status is a file in the run directory: it answers with every upstream down."""
+    return {
+        "match": [{"path": ["/status", "/status/"]}],
+        "handle": [
+            {"handler": "rewrite", "uri": "/status.html"},
+            {"handler": "headers", "response": {"set": {"Cache-Control": ["no-store"]}}},
+            {"handler": "file_server", "root": str(layout.pages_dir)},
+        ],
+        "terminal": True,
+    }
+
+
+def _unavailable(layout: Layout, page: str, retry_after: int) -> dict[str, Any]:
+    """503: JSON with Retry-After for API clients, the HTML page for browsers."""
+    wants_json: list[dict[str, Any]] = [
+        {"header_regexp": {"Accept": {"pattern": "application/(.+\\+)?json"}}},
+        {"path": JSON_PATHS},
+    ]
+    headers = {"Retry-After": [str(retry_after)], "Cache-Control": ["no-store"]}
+    body = json.dumps({"error": "unavailable", "detail": page, "retry_after": retry_after})
+    return {"handler": "subroute", "routes": [
+        {"match": wants_json, "handle": [{
+            "handler": "static_response", "status_code": 503,
+            "headers": {**headers, "Content-Type": ["application/json"]}, "body": body,
+        }], "terminal": True},
+        {"handle": [
+            {"handler": "headers", "response": {"set": headers}},
+            # file_server answers only GET and HEAD: a form posted during maintenance
+            # gets the page too, not a 405
+            {"handler": "rewrite", "method": "GET", "uri": f"/{layout.page(page).name}"},
+            {"handler": "file_server", "root": str(layout.pages_dir), "status_code": 503},
+        ]},
+    ]}
+
+
+def _outage(layout: Layout, retry_after: int) -> dict[str, Any]:
+    """No upstream answered within the retry window (or none is routed)."""
+    return {
+        "match": [{"expression": "{http.error.status_code} >= 502"}],
+        "handle": [_unavailable(layout, "outage", retry_after)],
+    }
+
+
+def _reverse_proxy(layout: Layout, service: str, t: Timeouts,
+                   weights: Mapping[int, int] | None) -> dict[str, Any]:
+    handler: dict[str, Any] = {
+        "handler": "reverse_proxy",
+        "transport": {"protocol": "http", "dial_timeout": _duration(t.dial)},
+    }
+    retries = {"try_duration": _duration(t.upstream_retry),
+               "try_interval": _duration(t.retry_interval)}
+    if weights:
+        ports = list(weights)
+        handler["upstreams"] = [{"dial": f"127.0.0.1:{port}"} for port in ports]
+        handler["load_balancing"] = {**retries, "selection_policy": {
+            "policy": "cookie", "name": f"jobnaut_{service}",
+            "fallback": {"policy": "weighted_round_robin",
+                         "weights": [weights[port] for port in ports]},
+        }}
+    else:
+        handler["upstreams"] = [{"dial": "{file." + str(layout.dial_file(service)) + "}"}]
+        handler["load_balancing"] = retries
+    return handler
+
+
+def _redirect_server(host: str, http_port: int, https_port: int) -> dict[str, Any]:
+    location = f"https://{{http.request.host}}:{https_port}{{http.request.uri}}"
+    return {
+        "listen": [f"{host}:{http_port}"],
+        "routes": [{"handle": [{"handler": "static_response", "status_code": 308,
+                                "headers": {"Location": [location]}}]}],
+        "automatic_https": {"disable": True},
+    }
+
+
+def _tls_app(tls: TlsSettings) -> dict[str, Any]:
+    if tls.domain is not None:
+        return {"certificates": {"automate": [tls.domain]}}
+    return {"certificates": {"load_files": [
+        {"certificate": str(tls.cert_file), "key": str(tls.key_file), "tags": ["jobnaut"]}]}}
+
+
+def _tls_policy(tls: TlsSettings) -> dict[str, Any]:
+    if tls.domain is not None:
+        return {"default_sni": tls.domain}
+    return {"certificate_selection": {"any_tag": ["jobnaut"]}}
+
+
+def _logging(layout: Layout) -> dict[str, Any]:
+    def writer(path: Path) -> dict[str, Any]:
+        return {"output": "file", "filename": str(path), "roll_size_mb": 100, "roll_keep": 5}
+
+    access = f"http.log.access.{ACCESS_LOGGER}"
+    return {"logs": {
+        "default": {"writer": writer(layout.server_log), "encoder": {"format": "json"},
+                    "exclude": [access]},
+        ACCESS_LOGGER: {"writer": writer(layout.access_log), "encoder": {"format": "json"},
+                        "include": [access]},
+    }}
+
+
+def _duration(seconds: float) -> str:
+    return f"{round(seconds * 1000)}ms"
