@@ -107,7 +107,8 @@ def make_environment(home: Path, source: SourceRepo, database_url: str | None) -
     backend, frontend, admin = free_port(), free_port(), free_port()
     env = Environment(home, backend, frontend)
     args = ["init", "--source", str(source.path), "--backend-port", str(backend),
-            "--frontend-port", str(frontend), "--admin-port", str(admin), "--name", "test"]
+            "--frontend-port", str(frontend), "--admin-port", str(admin), "--name", "test",
+            "--switch", os.environ.get("JOBNAUT_TEST_SWITCH", "proxy")]
     if database_url:
         args += ["--database-url", database_url]
     env.jobnaut(*args)

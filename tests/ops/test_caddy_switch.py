@@ -282,7 +282,7 @@ def test_maintenance_answers_browsers_with_the_page_and_api_clients_with_json(en
         api = httpx.get(env.url("backend", path), headers=headers)
         assert api.status_code == 503
         assert api.headers["retry-after"] == "30"
-        assert api.json()["error"] == "unavailable"
+        assert api.json()["error"]["code"] == "maintenance"
 
     env.switch.route("backend", env.upstreams["green"].port, release="green")
     assert httpx.get(env.url("backend", "/jobs")).text == "green"
@@ -305,7 +305,7 @@ def test_outage_page_and_status_page_with_every_upstream_down(env: Env) -> None:
         api = httpx.get(env.url("backend", "/api/jobs"), timeout=10)
         assert api.status_code == 503
         assert api.headers["retry-after"] == "30"
-        assert api.json()["detail"] == "outage"
+        assert api.json()["error"]["code"] == "outage"
 
         status = httpx.get(env.url("frontend", "/status"))
         assert status.status_code == 200

@@ -119,11 +119,13 @@ def init(
                                                      "switch (default: frontend port + 1)"),
     name: str = typer.Option("local", help="environment name (production, staging, …)"),
     environment: str = typer.Option("development", help="JOBNAUT_ENV of the services"),
+    switch: str = typer.Option("proxy", help="traffic switch: caddy or proxy (built-in)"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
     env = lifecycle.init(home_root(), source=source, database_url=database_url,
                          backend_port=backend_port, frontend_port=frontend_port,
-                         admin_port=admin_port, name=name, environment=environment)
+                         admin_port=admin_port, name=name, environment=environment,
+                         switch=switch)
     console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
     console.print(f"  settings: {env.home.root / 'jobnaut.toml'}; next: `jobnaut up` (first "
                   "deploy of the source's HEAD, with demo data) or `jobnaut deploy REF`")

@@ -36,6 +36,7 @@ class OpsConfig:
     check_timeout: float = 10.0
     endpoints: tuple[Endpoint, ...] = ()
     flows: tuple[str, ...] = ("sign_in", "search", "save_job")
+    switch: str = "proxy"  # the traffic switch: "caddy" or the built-in "proxy" (ADR 0005)
 
     def public_port(self, service: str) -> int:
         return self.backend_port if service == "backend" else self.frontend_port
@@ -123,9 +124,21 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             check_timeout=float(timeouts.get("check", 10)),
             endpoints=endpoints,
             flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
+            switch=_switch_engine(raw.get("switch", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OpsError(f"{path}: invalid setting: {exc}") from None
+
+
+SWITCH_ENGINES = ("caddy", "proxy")
+
+
+def _switch_engine(section: dict[str, Any]) -> str:
+    engine = str(section.get("engine", "proxy"))
+    if engine not in SWITCH_ENGINES:
+        raise ValueError(f"[switch] engine must be one of {', '.join(SWITCH_ENGINES)}, "
+                         f"not {engine!r}")
+    return engine
 
 
 CONFIG_TEMPLATE = """\
@@ -149,8 +162,15 @@ keep_warm = true
 # and forwards to whichever release is live. Each release's processes get private ports.
 backend = {backend_port}
 frontend = {frontend_port}
-# Local-only port on which the control plane tells the proxy where to send traffic.
+# Local-only port on which the control plane tells the built-in proxy where to send
+# traffic (Caddy is driven through a Unix socket in run/switch/ instead).
 admin = {admin_port}
+
+[switch]
+# The traffic switch in front of every release: "caddy" (Caddy, from the locked
+# dependencies; its admin API on a private Unix socket) or "proxy" (the built-in Python
+# proxy, kept while Caddy becomes the default).
+engine = "{switch}"
 
 [timeouts]
 start = 60   # seconds a new process has to become healthy

@@ -166,7 +166,7 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
             for old in live_processes(env, service):
                 if old.release_id != release.id:
                     previous[service] = old.id
-            driver.route(env.home, service, procs[service].port)
+            driver.route(env.home, service, procs[service].port, release.name)
             env.ledger.set_process_role(procs[service].id, "live")
         run.ctx.setdefault("retiring", {}).update(previous)
         kind = env.ledger.operation(run.operation_id).kind

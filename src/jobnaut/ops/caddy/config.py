@@ -29,6 +29,10 @@ SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 UNIX_SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with its terminating NUL
 ACCESS_LOGGER = "jobnaut_access"
 PAGE_NAMES = ("maintenance", "outage", "status")
+MESSAGES = {
+    "maintenance": "JobNaut is down for maintenance for a few minutes; try again shortly",
+    "outage": "JobNaut is not answering right now; we are on it, try again shortly",
+}
 JSON_PATHS = ["/api", "/api/*"]
 
 
@@ -297,7 +301,9 @@ def _unavailable(layout: Layout, page: str, retry_after: int) -> dict[str, Any]:
         {"path": JSON_PATHS},
     ]
     headers = {"Retry-After": [str(retry_after)], "Cache-Control": ["no-store"]}
-    body = json.dumps({"error": "unavailable", "detail": page, "retry_after": retry_after})
+    # The API's own error shape, which the web app reads ("maintenance" or "outage").
+    body = json.dumps({"error": {"code": page, "message": MESSAGES[page]},
+                       "retry_after": retry_after})
     return {"handler": "subroute", "routes": [
         {"match": wants_json, "handle": [{
             "handler": "static_response", "status_code": 503,

@@ -82,6 +82,14 @@ class CaddySwitch:
         _reap(pid)  # a Caddy that we started and that died is a zombie until reaped
         return pids.exists(pid) and (ticks is None or pids.start_ticks(pid) == ticks)
 
+    def identity(self) -> tuple[int, int | None] | None:
+        """(pid, start ticks) as recorded at start, whether or not it still runs."""
+        return self._pid_record()
+
+    def answers(self) -> bool:
+        """Running and answering on its admin socket."""
+        return self.running() and self._admin("GET", "/config/") is not None
+
     def pid(self) -> int | None:
         record = self._pid_record()
         return record[0] if record and self.running() else None

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -21,6 +22,12 @@ from jobnaut.ops import commands, pids, proxy
 from jobnaut.ops.environment import SERVICES, Home
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Ledger, ProcessRecord
+
+if TYPE_CHECKING:
+    from jobnaut.ops.caddy import CaddySwitch
+
+if TYPE_CHECKING:
+    from jobnaut.ops.caddy import CaddySwitch
 
 
 def free_port() -> int:
@@ -207,6 +214,9 @@ def proxy_pid_file(home: Home) -> Path:
 def proxy_identity(home: Home) -> tuple[int, int | None] | None:
     """(pid, start ticks) of the traffic switch as recorded when it started (a pid file of
     an older version holds the pid alone)."""
+    caddy = _caddy(home)
+    if caddy is not None:
+        return caddy.identity()
     try:
         text = proxy_pid_file(home).read_text().strip()
     except OSError:
@@ -223,17 +233,40 @@ def proxy_identity(home: Home) -> tuple[int, int | None] | None:
     return None
 
 
+def _caddy(home: Home) -> CaddySwitch | None:
+    """The environment's Caddy switch, when it is the engine chosen in jobnaut.toml."""
+    if home.config.switch != "caddy":
+        return None
+    from jobnaut.ops.caddy import CaddySwitch, SwitchSettings, Timeouts
+
+    cfg = home.config
+    return CaddySwitch(SwitchSettings(
+        run_dir=home.run / "switch", log_dir=home.logs,
+        ports={"backend": cfg.backend_port, "frontend": cfg.frontend_port},
+        timeouts=Timeouts(shutdown_grace=cfg.drain_timeout)))
+
+
 def proxy_running(home: Home) -> bool:
+    caddy = _caddy(home)
+    if caddy is not None:
+        return caddy.running()
     identity = proxy_identity(home)
     return identity is not None and is_alive(*identity)
 
 
 def proxy_answers(home: Home) -> bool:
-    """Whether the traffic switch answers on its admin port."""
+    """Whether the traffic switch answers on its admin port (or socket)."""
+    caddy = _caddy(home)
+    if caddy is not None:
+        return caddy.answers()
     return proxy.get_routes(home.config.admin_port) is not None
 
 
 def ensure_proxy(home: Home) -> None:
+    caddy = _caddy(home)
+    if caddy is not None:
+        caddy.start()
+        return
     if proxy_running(home) and proxy.get_routes(home.config.admin_port) is not None:
         return
     cfg = home.config
@@ -273,14 +306,23 @@ def _port_taken(port: int) -> bool:
 
 
 def stop_proxy(home: Home) -> None:
+    caddy = _caddy(home)
+    if caddy is not None:
+        caddy.stop()
+        return
     identity = proxy_identity(home)
     if identity is not None:
         terminate(identity[0], 10, identity[1])
     proxy_pid_file(home).unlink(missing_ok=True)
 
 
-def route(home: Home, service: str, port: int | None) -> None:
-    """Send the service's traffic to `port` (None: nothing live, the proxy answers 503)."""
+def route(home: Home, service: str, port: int | None, release: str | None = None) -> None:
+    """Send the service's traffic to `port` (None: nothing live, the switch answers 503).
+    `release` names it in the switch's access log."""
+    caddy = _caddy(home)
+    if caddy is not None:
+        caddy.route(service, port, release)
+        return
     upstream = f"http://127.0.0.1:{port}" if port else None
     result = proxy.set_routes(home.config.admin_port, {service: upstream})
     if result.get(service) != upstream:
@@ -288,7 +330,18 @@ def route(home: Home, service: str, port: int | None) -> None:
 
 
 def routes(home: Home) -> dict[str, str | None]:
+    caddy = _caddy(home)
+    if caddy is not None:
+        found = caddy.routes() if caddy.running() else {}
+        return {s: _as_url(found.get(s)) for s in SERVICES}
     current = proxy.get_routes(home.config.admin_port)
     if current is None:
         return {s: None for s in SERVICES}
     return {s: current.get(s) for s in SERVICES}
+
+
+def _as_url(route: str | None) -> str | None:
+    """Caddy's `host:port` as the URL the rest of the control plane reads."""
+    if route is None or route.startswith("weighted:"):
+        return route
+    return f"http://{route}"
