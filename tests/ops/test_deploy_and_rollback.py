@@ -124,7 +124,7 @@ def test_killed_deploy_is_explained_and_resumed(deployed: Environment, user: Use
     proc.wait()
 
     status = deployed.jobnaut("status")
-    assert "interrupted" in status.stdout and "--resume" in status.stdout
+    assert "interrupted" in status.stdout and "jobnaut resume" in status.stdout
     state = deployed.json("status")
     assert state["interrupted"]["kind"] == "deploy"
     assert state["active_release"] == before  # the killed deploy never switched
