@@ -265,7 +265,13 @@ def proxy_answers(home: Home) -> bool:
 def ensure_proxy(home: Home) -> None:
     caddy = _caddy(home)
     if caddy is not None:
+        from jobnaut.ops import pages
+
         caddy.start()
+        caddy.write_page("maintenance", pages.maintenance_page())
+        caddy.write_page("outage", pages.outage_page())
+        if not caddy.layout.page("status").read_text().count("JobNaut"):
+            caddy.write_page("status", pages.status_page(home.config.name))
         return
     if proxy_running(home) and proxy.get_routes(home.config.admin_port) is not None:
         return
