@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobnaut.ops import commands, runner
+from jobnaut.ops.migrations import statements
 
 _CONTRACTING = (
     (re.compile(r"^DROP TABLE\b", re.I), "drops a table"),
@@ -49,11 +50,7 @@ class Contraction:
 def contractions(revision: str, sql: str) -> list[Contraction]:
     """The statements of one migration that the previous release's code cannot live with."""
     found = []
-    for raw in sql.split(";"):
-        statement = " ".join(line.strip() for line in raw.strip().splitlines()
-                             if not line.strip().startswith("--")).strip()
-        if not statement or "alembic_version" in statement:
-            continue
+    for statement in statements(sql):
         if _ADD_REQUIRED_COLUMN.match(statement) and " DEFAULT " not in statement.upper():
             found.append(Contraction(revision, statement, "adds a required column"))
             continue

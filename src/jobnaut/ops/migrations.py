@@ -60,13 +60,21 @@ class DowngradeStep:
                 "effects": [{**asdict(e), "destructive": e.destructive} for e in self.effects]}
 
 
+def statements(sql: str) -> list[str]:
+    """The statements of rendered migration SQL, one line each, comments and the version
+    table's bookkeeping left out."""
+    found = []
+    for raw in sql.split(";"):
+        statement = " ".join(line.strip() for line in raw.strip().splitlines()
+                             if not line.strip().startswith("--")).strip()
+        if statement and "alembic_version" not in statement:
+            found.append(statement)
+    return found
+
+
 def classify(sql: str) -> list[Effect]:
     effects = []
-    for raw in sql.split(";"):
-        statement = " ".join(line for line in raw.strip().splitlines()
-                             if not line.strip().startswith("--")).strip()
-        if not statement or "alembic_version" in statement:
-            continue
+    for statement in statements(sql):
         for pattern, kind in ((_DROP_TABLE, "drops table"), (_DROP_COLUMN, "drops column"),
                               (_ALTER_TYPE, "changes column type"), (_DELETE, "deletes rows"),
                               (_UPDATE, "updates rows"), (_TRUNCATE, "deletes rows")):

@@ -270,7 +270,7 @@ def ensure_proxy(home: Home) -> None:
         caddy.start()
         caddy.write_page("maintenance", pages.maintenance_page())
         caddy.write_page("outage", pages.outage_page())
-        if not caddy.layout.page("status").read_text().count("JobNaut"):
+        if "JobNaut" not in caddy.layout.page("status").read_text():  # keep a written one
             caddy.write_page("status", pages.status_page(home.config.name))
         return
     if proxy_running(home) and proxy.get_routes(home.config.admin_port) is not None:
