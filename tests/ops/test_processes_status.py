@@ -110,7 +110,8 @@ def test_taken_port_is_retried_and_status_follows_the_routes(deployed: Environme
         taken = squatter.getsockname()[1]
         first = driver.start_service(env.home, env.ledger, release_id=active.id,
                                      build_dir=env.home.build_dir(active.ref),
-                                     service="frontend", env=switching.service_env(env, active),
+                                     service="frontend",
+                                     env=switching.service_env(env, active, "frontend"),
                                      port=taken)
         proc = driver.wait_healthy(first, env.home.config.start_timeout)
     assert proc.port != taken and driver.alive(proc)
