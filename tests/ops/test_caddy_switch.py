@@ -10,7 +10,6 @@ import datetime
 import http.client
 import ipaddress
 import json
-import os
 import socket
 import ssl
 import stat
@@ -41,7 +40,7 @@ from jobnaut.ops.caddy import (
     check_caddy,
 )
 from jobnaut.ops.errors import OpsError
-from tests.support.processes import free_port, stop, wait_http
+from tests.support.processes import free_port, listening_tcp_ports, stop, wait_http
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST = Timeouts(upstream_retry=1.0, retry_interval=0.05, shutdown_grace=2)
@@ -109,23 +108,6 @@ def env(short_dir: Path, upstreams: dict[str, Upstream]) -> Iterator[Env]:
         yield Env(switch, ports, upstreams)
     finally:
         switch.stop()
-
-
-def listening_tcp_ports(pid: int) -> set[int]:
-    """TCP ports in LISTEN state whose socket belongs to process `pid`."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
-    ports = set()
-    for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
-            fields = line.split()
-            local, state, inode = fields[1], fields[3], fields[9]
-            if state == "0A" and inode in inodes:
-                ports.add(int(local.rsplit(":", 1)[1], 16))
-    return ports
 
 
 # --- process and admin -----------------------------------------------------------------

@@ -28,7 +28,6 @@ class OpsConfig:
     source: Path
     backend_port: int
     frontend_port: int
-    admin_port: int
     keep_releases: int = 5
     keep_warm: bool = True
     start_timeout: float = 60.0
@@ -36,7 +35,6 @@ class OpsConfig:
     check_timeout: float = 10.0
     endpoints: tuple[Endpoint, ...] = ()
     flows: tuple[str, ...] = ("sign_in", "search", "save_job")
-    switch: str = "proxy"  # the traffic switch: "caddy" or the built-in "proxy" (ADR 0005)
 
     def public_port(self, service: str) -> int:
         return self.backend_port if service == "backend" else self.frontend_port
@@ -111,6 +109,7 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
         for endpoint in endpoints:
             if endpoint.service not in SERVICES:
                 raise ValueError(f"endpoint {endpoint.name!r}: unknown service")
+        _check_switch(raw.get("switch", {}))
         return OpsConfig(
             name=str(env["name"]),
             source=Path(env["source"]),
@@ -118,27 +117,23 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             keep_warm=bool(env.get("keep_warm", True)),
             backend_port=int(ports["backend"]),
             frontend_port=int(ports["frontend"]),
-            admin_port=int(ports["admin"]),
             start_timeout=float(timeouts.get("start", 60)),
             drain_timeout=float(timeouts.get("drain", 20)),
             check_timeout=float(timeouts.get("check", 10)),
             endpoints=endpoints,
             flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
-            switch=_switch_engine(raw.get("switch", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OpsError(f"{path}: invalid setting: {exc}") from None
 
 
-SWITCH_ENGINES = ("caddy", "proxy")
-
-
-def _switch_engine(section: dict[str, Any]) -> str:
-    engine = str(section.get("engine", "proxy"))
-    if engine not in SWITCH_ENGINES:
-        raise ValueError(f"[switch] engine must be one of {', '.join(SWITCH_ENGINES)}, "
-                         f"not {engine!r}")
-    return engine
+def _check_switch(section: dict[str, Any]) -> None:
+    """Caddy is the only traffic switch (ADR 0005). A home written when the built-in Python
+    proxy existed may name it; say what to change rather than run something else."""
+    engine = section.get("engine", "caddy")
+    if engine != "caddy":
+        raise ValueError(f"[switch] engine = {engine!r} is no longer available: Caddy is the "
+                         "traffic switch; set engine = \"caddy\" or remove the line")
 
 
 CONFIG_TEMPLATE = """\
@@ -162,15 +157,9 @@ keep_warm = true
 # and forwards to whichever release is live. Each release's processes get private ports.
 backend = {backend_port}
 frontend = {frontend_port}
-# Local-only port on which the control plane tells the built-in proxy where to send
-# traffic (Caddy is driven through a Unix socket in run/switch/ instead).
-admin = {admin_port}
-
-[switch]
-# The traffic switch in front of every release: "caddy" (Caddy, from the locked
-# dependencies; its admin API on a private Unix socket) or "proxy" (the built-in Python
-# proxy, kept while Caddy becomes the default).
-engine = "{switch}"
+# The traffic switch is Caddy (from the locked dependencies). The control plane drives it
+# through a Unix socket readable by this home's owner only (run/switch/caddy-admin.sock):
+# there is no admin port.
 
 [timeouts]
 start = 60   # seconds a new process has to become healthy

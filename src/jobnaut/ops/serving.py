@@ -89,11 +89,11 @@ def inspect(env: Env, gone: list[ProcessRecord] | None = None) -> ServingReport:
 
 
 def _switch(env: Env) -> SwitchState:
-    identity = driver.proxy_identity(env.home)
-    running = driver.proxy_running(env.home)
+    identity = driver.switch_identity(env.home)
+    running = driver.switch_running(env.home)
     routes: dict[str, str | None] = driver.routes(env.home) if running else \
         dict.fromkeys(SERVICES)
-    answering = running and driver.proxy_answers(env.home)
+    answering = running and driver.switch_answers(env.home)
     cfg = env.home.config
     ports = f"{cfg.backend_port} and {cfg.frontend_port}"
     problem = None
@@ -102,7 +102,7 @@ def _switch(env: Env) -> SwitchState:
                    "(`jobnaut up` starts it again)")
     elif not answering:
         problem = (f"the traffic switch (pid {identity[0] if identity else '?'}) does not "
-                   f"answer on its admin port {cfg.admin_port}: traffic cannot be switched")
+                   f"answer on its admin socket: traffic cannot be switched")
     return SwitchState(identity[0] if identity and running else None, running, answering,
                        routes, problem)
 

@@ -106,7 +106,7 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                "tables"
 
     def maintenance(run: Run) -> str:
-        driver.ensure_proxy(env.home)
+        driver.ensure_switch(env.home)
         driver.route(env.home, "backend", None)
         run.ctx["maintenance"] = True
         stopped = []

@@ -106,7 +106,7 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
 
     def start(run: Run) -> str:
         env, release = run.env, release_of(run)
-        driver.ensure_proxy(env.home)
+        driver.ensure_switch(env.home)
         reused = release_processes(env, release.id, services)
         if len(reused) < len(services):
             ensure_built(env, release)  # cheap when built; a pruned build is made again
@@ -159,7 +159,7 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                  stop_previous: bool = False) -> list[Step]:
     def switch(run: Run) -> str:
         env, release = run.env, release_of(run)
-        driver.ensure_proxy(env.home)
+        driver.ensure_switch(env.home)
         procs = release_processes(env, release.id, services)
         previous: dict[str, int] = {}
         for service in services:
@@ -249,7 +249,7 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
             env.ledger.set_active_release(int(previous_active), operation_id=run.operation_id,
                                           operation_kind="return after failure")
     for service in services:
-        if service in retiring or not driver.proxy_running(env.home):
+        if service in retiring or not driver.switch_running(env.home):
             continue
         serving = [p for p in live_processes(env, service)
                    if p.release_id != release.id and driver.alive(p)]
