@@ -14,7 +14,7 @@ import httpx
 from jobnaut.ops import checks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
-from jobnaut.ops.environment import SERVICES
+from jobnaut.ops.environment import SERVICES, Home
 from jobnaut.ops.ledger import ProcessRecord
 
 PROBE_TIMEOUT = 3.0
@@ -118,7 +118,7 @@ def _service(env: Env, service: str, switch: SwitchState, by_port: dict[int, Pro
         state.healthy, state.detail = _ready(state.process.port) if state.alive else \
             (False, "process is dead")
     if switch.running:
-        state.public_answers = _answers(f"http://127.0.0.1:{public_port}/health")
+        state.public_answers = _answers(env.home, f"{env.home.config.public_url(service)}/health")
     state.problem = _problem(state, switch, port, gone)
     return state
 
@@ -160,9 +160,10 @@ def _ready(port: int) -> tuple[bool, str]:
     return (problem is None, problem or "ready")
 
 
-def _answers(url: str) -> bool:
+def _answers(home: Home, url: str) -> bool:
     try:
-        return httpx.get(url, timeout=PROBE_TIMEOUT).status_code < 500
+        with checks.http_client(home, PROBE_TIMEOUT) as http:
+            return http.get(url).status_code < 500
     except httpx.TransportError:
         return False
 

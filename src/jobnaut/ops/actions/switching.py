@@ -130,19 +130,19 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
     def check(run: Run) -> str:
         env, release = run.env, release_of(run)
         procs = release_processes(env, release.id, services)
-        ports = {s: p.port for s, p in procs.items()}
+        urls = {s: f"http://127.0.0.1:{p.port}" for s, p in procs.items()}
         for service in SERVICES:  # a service not being switched is checked where it is live
-            if service not in ports:
+            if service not in urls:
                 live = live_processes(env, service)
-                ports[service] = live[0].port if live else env.home.config.public_port(service)
+                urls[service] = (f"http://127.0.0.1:{live[0].port}" if live
+                                 else env.home.config.public_url(service))
         if "backend" in procs and (not live_processes(env, "backend")
                                    or run.ctx.get("maintenance")):
             # First deploy or maintenance: no checked backend serves, and the new frontend
             # reaches the API through the public port, so the new backend is put behind it
             # before the frontend checks.
             driver.route(env.home, "backend", procs["backend"].port)
-        results = checks.release_checks(env.home, f"http://127.0.0.1:{ports['backend']}",
-                                        f"http://127.0.0.1:{ports['frontend']}")
+        results = checks.release_checks(env.home, urls["backend"], urls["frontend"])
         run.ctx["checks"] = [r.as_json() for r in results]
         if checks.failures(results):
             raise OpsError(f"{release.name} failed its checks: {checks.summary(results)}")
@@ -204,8 +204,8 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
     def verify(run: Run) -> str:
         env = run.env
         cfg = env.home.config
-        results = checks.release_checks(env.home, f"http://127.0.0.1:{cfg.backend_port}",
-                                        f"http://127.0.0.1:{cfg.frontend_port}")
+        results = checks.release_checks(env.home, cfg.public_url("backend"),
+                                        cfg.public_url("frontend"))
         if checks.failures(results):
             raise OpsError(f"verification through the public ports failed: "
                            f"{checks.summary(results)}")

@@ -204,12 +204,17 @@ def tail(path: Path, lines: int) -> str:
 # Caddy (ADR 0005): started detached, driven through its admin socket and the dial files.
 
 def traffic_switch(home: Home) -> CaddySwitch:
-    from jobnaut.ops.caddy import CaddySwitch, SwitchSettings, Timeouts
+    from jobnaut.ops.caddy import MIB, CaddySwitch, SwitchSettings, Timeouts, TlsSettings
 
     cfg = home.config
+    production = cfg.switch
+    tls = TlsSettings(domain=production.domain, cert_file=production.certificate,
+                      key_file=production.key, redirect_ports=production.redirect_http,
+                      ) if production.tls else None
     return CaddySwitch(SwitchSettings(
         run_dir=home.run / "switch", log_dir=home.logs,
-        ports={"backend": cfg.backend_port, "frontend": cfg.frontend_port},
+        ports={"backend": cfg.backend_port, "frontend": cfg.frontend_port}, tls=tls,
+        max_body_bytes=production.max_body_mb * MIB,
         timeouts=Timeouts(shutdown_grace=cfg.drain_timeout)))
 
 
