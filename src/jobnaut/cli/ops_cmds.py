@@ -235,6 +235,12 @@ def _print_status(state: dict[str, Any]) -> None:
         console.print(f"[red]problem:[/] {escape(problem)}")
     if state["deploy_freeze"]:
         console.print(f"[red]deploys frozen:[/] {state['deploy_freeze']}")
+    for incident in state["incidents"]:
+        ack = "" if incident["acknowledged"] else " — not acknowledged"
+        console.print(f"[red]{incident['kind']} #{incident['id']}[/] {incident['state']} "
+                      f"({incident['impact']}): {escape(incident['title'])}{ack}")
+    for channel in state["failing_channels"]:
+        console.print(f"[yellow]notification channel failing:[/] {escape(channel)}")
     if state["running_operation"]:
         op = state["running_operation"]
         console.print(f"[yellow]running:[/] {op.get('kind')} #{op.get('operation')} "

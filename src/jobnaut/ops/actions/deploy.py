@@ -12,6 +12,7 @@ from typing import Any
 from jobnaut.config import check_variables
 from jobnaut.ops import build, commit_schema
 from jobnaut.ops.actions import switching
+from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.errors import OpsError
@@ -206,6 +207,10 @@ def _enter_maintenance(run: Run) -> None:
     run.ctx["maintenance"] = True
     run.save()
     run.event("API in maintenance while contracting migrations run", "warning")
+    if "maintenance_incident" not in run.ctx:
+        run.ctx["maintenance_incident"] = hooks.maintenance_started(
+            run.env, run.operation_id, "We are upgrading JobNaut's database. JobNaut is "
+            "unavailable for a few minutes; your data is safe.")
 
 
 def _check_previous_on_new_schema(run: Run) -> str:

@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from jobnaut.config import redact
 from jobnaut.ops import build, checks, leftovers, lock, serving
 from jobnaut.ops.actions import switching
+from jobnaut.ops.comms import hooks, incidents, notify, statuspage
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, SERVICES
@@ -58,6 +59,7 @@ def up(env: Env) -> str:
         return "no release yet"
     reconcile(env)  # after a reboot the ledger still lists processes that are gone
     driver.ensure_switch(env.home)
+    hooks.safely(env, "publish the status page", lambda: statuspage.publish(env))
     started = []
     for service in SERVICES:
         live = [p for p in switching.live_processes(env, service) if driver.alive(p)]
@@ -143,6 +145,10 @@ def status(env: Env) -> dict[str, Any]:
         "problems": report.problems,
         "urls": {service: env.home.config.public_url(service) for service in SERVICES},
         "deploy_freeze": env.ledger.get_state("deploy_freeze"),
+        "incidents": [{"id": i.id, "kind": i.kind, "state": i.state, "impact": i.impact,
+                       "title": i.title, "acknowledged": i.acknowledged_at is not None}
+                      for i in incidents.book(env).incidents(open_only=True)],
+        "failing_channels": notify.failing_channels(env),
         "running_operation": running,
         "last_operation": _operation_json(env, last[0]) if last else None,
         "interrupted": interrupted_json,

@@ -25,7 +25,11 @@ def service_env(env: Env, release: Release, service: str) -> dict[str, str]:
 
     wanted = settings_of(service)
     config = {k: v for k, v in env.release_config(release).items() if k in wanted}
-    return {**config, "JOBNAUT_RELEASE": release.name, "JOBNAUT_COMMIT": release.ref}
+    given = {**config, "JOBNAUT_RELEASE": release.name, "JOBNAUT_COMMIT": release.ref}
+    if service == "frontend":  # the incident banner comes from the published status data
+        given["JOBNAUT_STATUS_FILE"] = str(
+            driver.traffic_switch(env.home).layout.pages_dir / "status.json")
+    return given
 
 
 def secret_values(config: dict[str, str]) -> list[str]:
