@@ -11,7 +11,7 @@ from cryptography.fernet import Fernet
 from jobnaut.config import redact
 from jobnaut.ops import build, checks, leftovers, lock, serving
 from jobnaut.ops.actions import switching
-from jobnaut.ops.comms import hooks, incidents, notify, statuspage
+from jobnaut.ops.comms import hooks, incidents, notify, sender, statuspage
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, SERVICES
@@ -98,6 +98,7 @@ def down(env: Env) -> str:
         driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
         stopped += 1
     driver.stop_switch(env.home)
+    sender.stop_sender(env)  # its unsent notices stay in the outbox for the next one
     env.ledger.event(f"down: stopped {stopped} processes and the traffic switch")
     return f"stopped {stopped} processes"
 

@@ -184,7 +184,10 @@ def watch(env: Env, settings: NotifySettings) -> None:
 
 
 def needs_watching(env: Env, settings: NotifySettings) -> bool:
-    """Whether an open incident may still need an escalation or a nudge."""
+    """Whether an open incident may still need an escalation or a nudge (which only
+    matters when there is a channel to send it through)."""
+    if not book(env).channels():
+        return False
     for incident in book(env).incidents(open_only=True):
         if incident.kind == "incident" and not incident.acknowledged_at and \
                 not incident.escalated_at:
