@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobnaut.ops.ledger import now
+from jobnaut.ops.ledger import connect, now
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -132,15 +131,8 @@ class CommsStore:
         with self._connect() as db:
             db.executescript(SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        db.row_factory = sqlite3.Row
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
 
     # incidents -----------------------------------------------------------------------
     def add_incident(self, *, title: str, kind: str, state: str, impact: str,
