@@ -17,9 +17,6 @@ import itertools
 import math
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,12 +29,12 @@ from urllib.parse import urlencode
 
 import httpx
 import psycopg
-from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from benchkit import serve_backend
 from jobnaut.app import schema
 from jobnaut.app.db import make_engine, make_sessionmaker
 from jobnaut.app.jobs.demo import LOCATIONS, ROLES, load_generated
@@ -198,45 +195,10 @@ def load(database_url: str, jobs: int, chunk: int = 10_000) -> float:
         engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def backend(database_url: str, log_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "JOBNAUT_ENV": "development",
-           "ENCRYPTION_KEY": Fernet.generate_key().decode()}
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jobnaut", "serve", "backend", "--host", "127.0.0.1",
-             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"backend exited with {proc.returncode}:\n"
-                                   f"{log_path.read_text(errors='replace')}")
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"backend not ready within 60s:\n{log_path.read_text()}")
-            time.sleep(0.2)
-        yield url
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    with serve_backend(database_url, log_path) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 @dataclass

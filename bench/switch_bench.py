@@ -22,8 +22,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,20 +32,14 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
+from benchkit import free_port, serve_backend
 from jobnaut.app import schema
 from jobnaut.app.db import make_engine
 from jobnaut.app.jobs.demo import load_demo_if_empty
 from jobnaut.config import parse_database_url
 from jobnaut.ops.caddy import CaddySwitch, SwitchSettings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
@@ -63,36 +55,8 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 
 @contextmanager
 def backend(release: str, database_url: str, log_dir: Path) -> Iterator[int]:
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "JOBNAUT_ENV": "development",
-           "JOBNAUT_RELEASE": release, "ENCRYPTION_KEY": Fernet.generate_key().decode()}
-    log_path = log_dir / f"backend-{release}.log"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jobnaut", "serve", "backend", "--host", "127.0.0.1",
-             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"backend exited:\n{log_path.read_text(errors='replace')}")
-            try:
-                if get(port, "/health/ready")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"backend not ready within 60s:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    with serve_backend(database_url, log_dir / f"backend-{release}.log", release) as port:
         yield port
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 # --- wrk -------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""What the benchmarks share: a free port, and a real backend started and stopped around
+a measurement (`jobnaut serve backend` on loopback, ready when /health/ready says so)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serve_backend(database_url: str, log_path: Path, release: str = "bench",
+                  timeout: float = 60) -> Iterator[int]:
+    """A backend on a free loopback port (yielded) until the block ends."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "JOBNAUT_ENV": "development",
+           "JOBNAUT_RELEASE": release, "ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jobnaut", "serve", "backend", "--host", "127.0.0.1",
+             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"backend exited with {proc.returncode}:\n"
+                                   f"{log_path.read_text(errors='replace')}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health/ready",
+                             timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"backend not ready within {timeout:g}s:\n"
+                                   f"{log_path.read_text(errors='replace')}")
+            time.sleep(0.2)
+        yield port
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
