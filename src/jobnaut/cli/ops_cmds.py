@@ -120,12 +120,14 @@ def init(
     name: str = typer.Option("local", help="environment name (production, staging, …)"),
     environment: str = typer.Option("development", help="JOBNAUT_ENV of the services"),
     switch: str = typer.Option("proxy", help="traffic switch: caddy or proxy (built-in)"),
+    guard: bool = typer.Option(True, "--guard/--no-guard", help="run the guard beside the "
+                                                                "switch ([guard] enabled)"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
     env = lifecycle.init(home_root(), source=source, database_url=database_url,
                          backend_port=backend_port, frontend_port=frontend_port,
                          admin_port=admin_port, name=name, environment=environment,
-                         switch=switch)
+                         switch=switch, guard=guard)
     console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
     console.print(f"  settings: {env.home.root / 'jobnaut.toml'}; next: `jobnaut up` (first "
                   "deploy of the source's HEAD, with demo data) or `jobnaut deploy REF`")
@@ -236,6 +238,7 @@ def _print_status(state: dict[str, Any]) -> None:
     console.print("traffic switch: " + (f"[green]running[/] (pid {switch['pid']})"
                                         if switch["running"] and switch["answering"]
                                         else "[red]down[/]"))
+    _print_guard(state["guard"])
     for problem in state["problems"]:
         console.print(f"[red]problem:[/] {escape(problem)}")
     if state["deploy_freeze"]:
@@ -250,6 +253,25 @@ def _print_status(state: dict[str, Any]) -> None:
         op = state["last_operation"]
         console.print(f"last operation: {op['kind']} #{op['id']} {op['status']}"
                       + (f" — {escape(op['error'])}" if op["error"] else ""))
+
+
+def _print_guard(guard: dict[str, Any]) -> None:
+    if not guard["enabled"]:
+        console.print("guard: disabled ([guard] enabled = false)")
+        return
+    if not guard["running"]:
+        console.print("guard: [red]not running[/] (`jobnaut up` starts it)")
+        return
+    watching = guard.get("watching") or {}
+    phase = watching.get("phase")
+    doing = (f"baking {watching['release']} ({watching['bake_left']:.0f} s left)"
+             if phase == "bake" else f"watching {watching['release']}" if watching else "idle")
+    console.print(f"guard: [green]running[/] (pid {guard['pid']}), {doing}")
+    restarts = {s: n for s, n in (guard.get("restarts") or {}).items() if n}
+    if restarts:
+        console.print("  restarts: " + ", ".join(f"{s} {n}" for s, n in restarts.items()))
+    for alert in guard.get("alerts") or []:
+        console.print(f"  [red]alert:[/] {escape(alert)}")
 
 
 def _yes_no(value: bool) -> str:
