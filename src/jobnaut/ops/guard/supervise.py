@@ -53,7 +53,8 @@ class Supervisor:
             self._record(service, gone.get(service), now, problem)
         return dead if problem is None else []
 
-    def _record(self, service: str, gone: ProcessRecord | None, now: float, problem: str | None) -> None:
+    def _record(self, service: str, gone: ProcessRecord | None, now: float,
+                problem: str | None) -> None:
         window = self.settings.crash_window
         times = [t for t in self.restarts.get(service, []) if t > now - window] + [now]
         self.restarts[service] = times
