@@ -83,12 +83,13 @@ class LogTailer:
         self._partial = b""
         # Only the first file is read from part-way back (the recent past, for baselines);
         # a file that replaces it after a rotation is read whole.
-        self.offset = max(0, stat.st_size - self._start_back)
+        self.offset = max(0, stat.st_size - self._start_back) if self._start_back else 0
         self._start_back = 0
         if self.offset:
-            self._handle.seek(self.offset)
-            skipped = self._handle.readline()  # a line cut in the middle is not a line
-            self.offset += len(skipped)
+            # Resume after the end of the line the offset falls in (reading from one byte
+            # before, so that an offset on a line's first byte keeps that line).
+            self._handle.seek(self.offset - 1)
+            self.offset += len(self._handle.readline()) - 1
 
     def _drain(self) -> list[str]:
         assert self._handle is not None
