@@ -112,7 +112,7 @@ def test_guard_settings_parse_check_and_refuse_unknown_ones() -> None:
     parsed = parse_guard({"bake_seconds": 30, "auto_rollback": "always", "restart": False})
     assert parsed.bake_seconds == 30.0 and parsed.auto_rollback == "always"
     assert not parsed.restart and parsed.min_requests == S.min_requests
-    with pytest.raises(ValueError, match="unknown setting.*bake_secs"):
+    with pytest.raises(ValueError, match=r"unknown setting.*bake_secs"):
         parse_guard({"bake_secs": 30})
     with pytest.raises(ValueError, match="auto_rollback"):
         parse_guard({"auto_rollback": "sometimes"})
