@@ -146,9 +146,8 @@ def up(
         run_procedure(DEPLOY, {"ref": "HEAD", "reason": "first deploy by `jobnaut up`",
                                "demo_data": demo_data}, dry_run=False, resume=False,
                       as_json=False)
-    else:
-        with locked(env, "up"):
-            lifecycle.up(env)
+    with locked(env, "up"):  # after a first deploy: starts what it does not (the guard)
+        lifecycle.up(env)
     state = lifecycle.status(env)
     console.print(f"[green]✓ JobNaut is up[/] ({state['active_release']})")
     console.print(f"  web app: [bold]{state['urls']['frontend']}[/]")
