@@ -162,7 +162,8 @@ def sign_up(env: Env) -> str:
 
 
 def bad_run(env: Env, commit: str, flags: Path, token: str) -> tuple[float, int, float]:
-    """(seconds to recovery, failed answers meanwhile, seconds the whole rollback took)."""
+    """(seconds to recovery, failed answers meanwhile, seconds from the guard's breach
+    event to the end of its rollback operation)."""
     with Load(env, token, mixed=False) as load:
         time.sleep(3)  # the previous release's baseline
         previous = env.serving()
@@ -231,8 +232,9 @@ def main() -> None:
             seconds, failed, rollback = bad_run(env, commit, flags, token)
             results.append((seconds, failed, rollback))
             print(f"bad run {run}: {seconds:.2f} s from the first failed answer to the previous "
-                  f"release serving; {failed} failed answers; the rollback operation took "
-                  f"{rollback:.2f} s of it", flush=True)
+                  f"release serving; {failed} failed answers; the guard's rollback operation "
+                  f"took {rollback:.2f} s (from the breach to its end, after retire and "
+                  f"verify)", flush=True)
         recovery = [r[0] for r in results]
         print(f"recovery over {len(results)} runs: p50 {statistics.median(recovery):.2f} s, "
               f"max {max(recovery):.2f} s; failed answers p50 "

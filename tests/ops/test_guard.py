@@ -5,6 +5,9 @@ an operator's operation holds the lock, the guard records why it waits."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -108,6 +111,11 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
+
+
+def status(env: Environment) -> dict[str, Any]:
+    """`status --json` also when it exits 1 (a problem)."""
+    return dict(json.loads(env.jobnaut("status", "--json", check=False).stdout))
 
 
 def timeline(env: Environment) -> list[dict[str, Any]]:
@@ -221,3 +229,29 @@ class _held_lock:
         self.proc.stdin.close()
         self.proc.wait(10)  # its note names a process that is gone: the lock is free
 
+
+
+def test_a_killed_backend_is_restarted_and_recorded(env: Environment) -> None:
+    backend = status(env)["services"]["backend"]
+    os.kill(backend["pid"], signal.SIGKILL)
+
+    def restarted() -> bool:
+        now = status(env)["services"]["backend"]
+        return bool(now["pid"] != backend["pid"] and now["alive"] and now["healthy"])
+
+    wait_for(restarted, 60, "the guard to restart the backend")
+    assert env.serving_release() == backend["release"]
+    assert any(e["message"].startswith(f"guard: restarted backend (pid {backend['pid']} died)")
+               for e in timeline(env))
+    assert status(env)["guard"]["restarts"] == {"backend": 1}
+
+
+def test_a_killed_guard_is_a_problem_until_up_starts_it_again(env: Environment) -> None:
+    guard = status(env)["guard"]
+    os.kill(guard["pid"], signal.SIGKILL)
+    wait_for(lambda: not status(env)["guard"]["running"], 10, "the guard to be gone")
+    result = env.jobnaut("status", check=False)
+    assert result.returncode == 1 and "the guard is not running" in result.stdout
+    env.jobnaut("up")
+    again = status(env)["guard"]
+    assert again["running"] and again["pid"] != guard["pid"]
