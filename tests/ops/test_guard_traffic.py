@@ -126,3 +126,11 @@ def test_the_environment_template_holds_valid_guard_settings() -> None:
                                   admin_port=3, switch="caddy", guard="true")
     config = _parse(tomllib.loads(text), Path("jobnaut.toml"))
     assert config.guard == GuardSettings()  # the template documents the defaults
+
+
+def test_every_guard_setting_is_documented() -> None:
+    from dataclasses import fields
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    missing = [f.name for f in fields(GuardSettings) if f"`{f.name}`" not in guide]
+    assert missing == []
