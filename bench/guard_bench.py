@@ -186,10 +186,18 @@ def bad_run(env: Env, commit: str, flags: Path, token: str) -> tuple[float, int,
 def _rollback_seconds(env: Env, bad: str) -> float:
     from datetime import datetime
 
-    events = env.events()
+    deadline = time.monotonic() + 60  # the operation goes on after the switch (verify)
+    while True:
+        events = env.events()
+        done = [e for e in events if e["message"].startswith(f"guard: {bad} rolled back")]
+        if done or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     breach = next(e for e in events if e["message"].startswith(f"guard: {bad} breached its"))
-    done = next(e for e in events if e["message"].startswith(f"guard: {bad} rolled back"))
-    return (datetime.fromisoformat(done["at"]) - datetime.fromisoformat(breach["at"])
+    if not done:
+        raise RuntimeError(f"the guard's rollback of {bad} did not finish within 60 s")
+    done = done[:1]
+    return (datetime.fromisoformat(done[0]["at"]) - datetime.fromisoformat(breach["at"])
             ).total_seconds()
 
 
