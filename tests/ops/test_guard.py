@@ -243,7 +243,8 @@ def test_a_killed_backend_is_restarted_and_recorded(env: Environment) -> None:
     assert env.serving_release() == backend["release"]
     assert any(e["message"].startswith(f"guard: restarted backend (pid {backend['pid']} died)")
                for e in timeline(env))
-    assert status(env)["guard"]["restarts"] == {"backend": 1}
+    wait_for(lambda: status(env)["guard"].get("restarts") == {"backend": 1}, 10,
+             "status to show the restart")  # the guard rewrites its state every 2 s
 
 
 def test_a_killed_guard_is_a_problem_until_up_starts_it_again(env: Environment) -> None:
