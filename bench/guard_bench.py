@@ -230,8 +230,7 @@ def main() -> None:
     repo, commit = source_with_fault(root, flags)
     env = Env(root / "env")
     env.jobnaut("init", "--source", str(repo), "--backend-port", str(env.api_port),
-                "--frontend-port", str(env.web_port), "--admin-port", str(free_port()),
-                "--switch", "caddy", "--guard")
+                "--frontend-port", str(env.web_port), "--guard")
     try:
         env.jobnaut("up")
         token = sign_up(env)

@@ -313,6 +313,7 @@ class FrontendSettings:
     release: str
     commit: str
     api_timeout: float = 5.0
+    status_file: Path | None = None  # the status data the control plane publishes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FrontendSettings:
@@ -325,6 +326,8 @@ class FrontendSettings:
             release=values.get("JOBNAUT_RELEASE", "dev"),
             commit=values.get("JOBNAUT_COMMIT", "unknown"),
             api_timeout=parse_timeout(values.get("API_TIMEOUT_SECONDS") or "5"),
+            status_file=Path(values["JOBNAUT_STATUS_FILE"])
+            if values.get("JOBNAUT_STATUS_FILE") else None,
         )
 
 

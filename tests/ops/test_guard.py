@@ -55,8 +55,7 @@ def env(source_repo: SourceRepo, tmp_path_factory: pytest.TempPathFactory
     subprocess.run(
         [sys.executable, "-m", "jobnaut", "--home", str(home), "init", "--source",
          str(source_repo.path), "--backend-port", str(created.backend_port), "--frontend-port",
-         str(created.frontend_port), "--admin-port", str(free_port()), "--switch", "caddy",
-         "--guard"], check=True, capture_output=True)
+         str(created.frontend_port), "--guard"], check=True, capture_output=True)
     yield from _up(created)
 
 

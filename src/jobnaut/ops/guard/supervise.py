@@ -29,7 +29,7 @@ class Supervisor:
     def dead_services(self) -> list[str]:
         """Services with no live process alive (the environment being up)."""
         env = self.env
-        if env.ledger.active_release() is None or not driver.proxy_running(env.home):
+        if env.ledger.active_release() is None or not driver.switch_running(env.home):
             return []
         return [service for service in SERVICES
                 if not any(driver.alive(p) for p in switching.live_processes(env, service))]
