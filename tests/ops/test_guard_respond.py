@@ -65,3 +65,19 @@ def test_with_nothing_before_it_there_is_nothing_to_return_to(env: Env) -> None:
     switch = switches(env.ledger.activations(), after_id=0)[-1]
     assert why_not(env, switch) == (
         "skipped", f"there is no earlier good release to return to from {only.name}")
+
+
+def test_a_config_rollback_is_watched_but_never_rolled_back_by_the_guard(env: Env) -> None:
+    from jobnaut.ops.guard.loop import Guard
+
+    release(env, 1)
+    operation = env.ledger.start_operation("config", {"rollback": True, "reason": "r"},
+                                           os.getpid())
+    restored = env.ledger.add_release(ref=f"{1:040d}", requested_ref="r1", kind="config",
+                                      config_id=env.current_config_id(), schema_revision="0003",
+                                      reason="rollback config", actor="guard",
+                                      operation_id=operation)
+    env.ledger.set_active_release(restored.id, operation_id=operation, operation_kind="config")
+    guard = Guard(env)  # follows the newest switch at start
+    assert guard.watch is not None and guard.watch.switch.release == restored.name
+    assert guard.watch.returning and not guard.watch.switch.returning

@@ -26,6 +26,7 @@ RETURNING_KINDS = ("rollback-code", "rollback-migration", "emergency", "return a
 class Switch:
     last_activation: int  # the newest activation id of this switch
     release_id: int
+    operation_id: int | None
     at: float  # Unix time the switch was recorded
     operation_kind: str | None
     previous: dict[str, int | None]  # service -> release that served it before
@@ -40,6 +41,7 @@ class Switch:
 
     @property
     def returning(self) -> bool:
+        """Made by a rollback (a config rollback is told by its operation, see Watch)."""
         return (self.operation_kind or "") in RETURNING_KINDS or bool(
             self.operation_kind and self.operation_kind.startswith("rollback"))
 
@@ -48,6 +50,7 @@ class Switch:
 class Watch:
     switch: Switch
     bake_until: float
+    returning: bool = False  # the switch returned to earlier code or configuration
     reference: dict[str, Figures] | None = None  # set when the bake window ends
     done: bool = False  # rolled back, superseded or given up: nothing more to do
     alerting: set[str] = field(default_factory=set)  # services with an open alert
@@ -75,7 +78,7 @@ def switches(history: list[Activation], after_id: int) -> list[Switch]:
         earlier = found.get(key)
         services = dict(earlier.previous) if earlier else {}
         services[activation.service] = previous
-        found[key] = Switch(activation.id, activation.release_id,
+        found[key] = Switch(activation.id, activation.release_id, activation.operation_id,
                             earlier.at if earlier else timestamp(activation.started_at),
                             activation.operation_kind, services)
     return sorted(found.values(), key=lambda s: s.last_activation)

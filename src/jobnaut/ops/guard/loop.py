@@ -9,15 +9,15 @@ import os
 import signal
 import threading
 import time
-from typing import Any
 
 from jobnaut.ops import lock
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.guard import process, respond
-from jobnaut.ops.guard.bake import Watch, compare, reference, switches
+from jobnaut.ops.guard.bake import Switch, Watch, compare, reference, switches
 from jobnaut.ops.guard.supervise import Supervisor
 from jobnaut.ops.guard.traffic import LogTailer, TrafficWindows, parse_line, prometheus
+from jobnaut.ops.guard.verdict import Verdict
 from jobnaut.ops.ledger import now as iso_now
 
 SEED_BYTES = 4 * 1024 * 1024  # recent access-log history read at start, for baselines
@@ -64,12 +64,23 @@ class Guard:
         for switch in found:  # the newest one wins
             self._follow(switch)
 
-    def _follow(self, switch: Any) -> None:
-        self.watch = Watch(switch, bake_until=switch.at + self.s.bake_seconds)
+    def _follow(self, switch: Switch) -> None:
+        self.watch = Watch(switch, bake_until=switch.at + self.s.bake_seconds,
+                           returning=switch.returning or self._config_rollback(switch))
         if time.time() < self.watch.bake_until:
             self.env.ledger.event(f"guard: baking {switch.release} for "
                                   f"{self.s.bake_seconds:.0f} s after its switch "
                                   f"({switch.operation_kind or 'switch'})")
+
+    def _config_rollback(self, switch: Switch) -> bool:
+        """A config rollback is a config release like any other in the activation history;
+        its operation's arguments say it returned to an earlier snapshot."""
+        if switch.operation_id is None:
+            return False
+        try:
+            return bool(self.env.ledger.operation(switch.operation_id).args.get("rollback"))
+        except KeyError:
+            return False
 
     def _judge(self, now: float) -> None:
         watch = self.watch
@@ -85,21 +96,21 @@ class Guard:
                 continue
             acts = (self.s.auto_rollback == "always"
                     or (baking and self.s.auto_rollback == "bake"))
-            if acts and not watch.switch.returning:
+            if acts and not watch.returning:
                 self._roll_back(watch, verdict, service)
             elif service not in watch.alerting:
                 watch.alerting.add(service)
                 phase = "bake window" if baking else "watch"
                 message = (f"guard alert: {watch.switch.release} {service} ({phase}): "
                            f"{verdict.evidence}")
-                if watch.switch.returning and acts:
+                if watch.returning and acts:
                     message += "; not rolled back by the guard: this switch was a rollback"
                 self.alerts = [*self.alerts[-4:], message]
                 self.env.ledger.event(message, level="error")
             if watch.done:
                 return
 
-    def _roll_back(self, watch: Watch, verdict: Any, service: str) -> None:
+    def _roll_back(self, watch: Watch, verdict: Verdict, service: str) -> None:
         outcome = respond.roll_back(self.env, watch.switch, verdict, service)
         if outcome.final:
             watch.done = True
