@@ -107,7 +107,9 @@ def make_environment(home: Path, source: SourceRepo, database_url: str | None) -
     backend, frontend = free_port(), free_port()
     env = Environment(home, backend, frontend)
     args = ["init", "--source", str(source.path), "--backend-port", str(backend),
-            "--frontend-port", str(frontend), "--name", "test"]
+            "--frontend-port", str(frontend), "--name", "test",
+            # The guard restarts killed processes and may roll back: only where a test asks.
+            "--guard" if os.environ.get("JOBNAUT_TEST_GUARD") else "--no-guard"]
     if database_url:
         args += ["--database-url", database_url]
     env.jobnaut(*args)

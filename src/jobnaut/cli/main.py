@@ -6,7 +6,15 @@ import sys
 
 import typer
 
-from jobnaut.cli import comms_cmds, config_cmd, db_cmds, importer_cmd, ops_cmds, schema_cmd
+from jobnaut.cli import (
+    comms_cmds,
+    config_cmd,
+    db_cmds,
+    guard_cmd,
+    importer_cmd,
+    ops_cmds,
+    schema_cmd,
+)
 from jobnaut.cli.output import report_failure
 from jobnaut.cli.serve import serve
 from jobnaut.ops.errors import OpsError
@@ -38,6 +46,7 @@ app.add_typer(db_cmds.migrate_app, name="migrate")
 app.command("freeze")(db_cmds.freeze_cmd)
 app.add_typer(importer_cmd.app, name="import")
 comms_cmds.register(app)
+app.add_typer(guard_cmd.app, name="guard", hidden=True)
 
 
 def main() -> None:

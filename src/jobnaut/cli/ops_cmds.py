@@ -116,11 +116,13 @@ def init(
     frontend_port: int = typer.Option(8080, help="public port of the web app"),
     name: str = typer.Option("local", help="environment name (production, staging, …)"),
     environment: str = typer.Option("development", help="JOBNAUT_ENV of the services"),
+    guard: bool = typer.Option(True, "--guard/--no-guard", help="run the guard beside the "
+                                                                "switch ([guard] enabled)"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
     env = lifecycle.init(home_root(), source=source, database_url=database_url,
                          backend_port=backend_port, frontend_port=frontend_port,
-                         name=name, environment=environment)
+                         name=name, environment=environment, guard=guard)
     console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
     console.print(f"  settings: {env.home.root / 'jobnaut.toml'}; next: `jobnaut up` (first "
                   "deploy of the source's HEAD, with demo data) or `jobnaut deploy REF`")
@@ -139,9 +141,8 @@ def up(
         run_procedure(DEPLOY, {"ref": "HEAD", "reason": "first deploy by `jobnaut up`",
                                "demo_data": demo_data}, dry_run=False, resume=False,
                       as_json=False)
-    else:
-        with locked(env, "up"):
-            lifecycle.up(env)
+    with locked(env, "up"):  # after a first deploy: starts what it does not (the guard)
+        lifecycle.up(env)
     state = lifecycle.status(env)
     console.print(f"[green]✓ JobNaut is up[/] ({state['active_release']})")
     console.print(f"  web app: [bold]{state['urls']['frontend']}[/]")
@@ -231,6 +232,7 @@ def _print_status(state: dict[str, Any]) -> None:
     console.print("traffic switch: " + (f"[green]running[/] (pid {switch['pid']})"
                                         if switch["running"] and switch["answering"]
                                         else "[red]down[/]"))
+    _print_guard(state["guard"])
     for problem in state["problems"]:
         console.print(f"[red]problem:[/] {escape(problem)}")
     if state["deploy_freeze"]:
@@ -251,6 +253,25 @@ def _print_status(state: dict[str, Any]) -> None:
         op = state["last_operation"]
         console.print(f"last operation: {op['kind']} #{op['id']} {op['status']}"
                       + (f" — {escape(op['error'])}" if op["error"] else ""))
+
+
+def _print_guard(guard: dict[str, Any]) -> None:
+    if not guard["enabled"]:
+        console.print("guard: disabled ([guard] enabled = false)")
+        return
+    if not guard["running"]:
+        console.print("guard: [red]not running[/] (`jobnaut up` starts it)")
+        return
+    watching = guard.get("watching") or {}
+    phase = watching.get("phase")
+    doing = (f"baking {watching['release']} ({watching['bake_left']:.0f} s left)"
+             if phase == "bake" else f"watching {watching['release']}" if watching else "idle")
+    console.print(f"guard: [green]running[/] (pid {guard['pid']}), {doing}")
+    restarts = {s: n for s, n in (guard.get("restarts") or {}).items() if n}
+    if restarts:
+        console.print("  restarts: " + ", ".join(f"{s} {n}" for s, n in restarts.items()))
+    for alert in guard.get("alerts") or []:
+        console.print(f"  [red]alert:[/] {escape(alert)}")
 
 
 def _yes_no(value: bool) -> str:

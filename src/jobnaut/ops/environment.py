@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jobnaut.ops.errors import OpsError
+from jobnaut.ops.guard.settings import GuardSettings, parse_guard
 
 CONFIG_NAME = "jobnaut.toml"
 SERVICES = ("backend", "frontend")
@@ -53,6 +54,7 @@ class OpsConfig:
     endpoints: tuple[Endpoint, ...] = ()
     flows: tuple[str, ...] = ("sign_in", "search", "save_job")
     switch: SwitchConfig = field(default_factory=SwitchConfig)
+    guard: GuardSettings = field(default_factory=GuardSettings)  # [guard], ADR 0006
 
     def public_port(self, service: str) -> int:
         return self.backend_port if service == "backend" else self.frontend_port
@@ -147,6 +149,7 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             endpoints=endpoints,
             flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
             switch=_switch(raw.get("switch", {})),
+            guard=parse_guard(raw.get("guard", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OpsError(f"{path}: invalid setting: {exc}") from None
@@ -219,6 +222,21 @@ frontend = {frontend_port}
 # Plain-HTTP ports whose requests are redirected (308) to a service's HTTPS port:
 # redirect_http = {{ frontend = 80 }}
 max_body_mb = 10   # larger request bodies are refused with 413
+
+[guard]
+# The guard watches every release after it takes traffic (ADR 0006, docs/operations.md
+# "The guard"). It reads the traffic switch's access log and restarts serving processes
+# that died. Unknown settings are refused.
+enabled = {guard}
+bake_seconds = 120         # after every switch, a breach rolls the release back by itself
+auto_rollback = "bake"     # "bake": only during the bake window; "always"; "never" (alert only)
+window_seconds = 10        # the new release is judged on its last 10 s of traffic
+baseline_seconds = 60      # against the previous release's last 60 s before the switch
+min_requests = 20          # 5xx: at least this many requests, and a rate above, with
+error_rate_floor = 0.02    # confidence (confidence_z = 3.7), the baseline's and this floor
+latency_ratio = 2.0        # p95/p99: above 2x the baseline AND 0.25 s slower,
+latency_floor = 0.25       # on at least min_latency_requests = 50 requests
+restart = true             # restart a serving process that died (with backoff)
 
 [timeouts]
 start = 60   # seconds a new process has to become healthy

@@ -88,6 +88,19 @@ CREATE TABLE IF NOT EXISTS activations (
     started_at TEXT NOT NULL,
     ended_at TEXT
 );
+CREATE TABLE IF NOT EXISTS traffic_samples (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    service TEXT NOT NULL,
+    release TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    requests INTEGER NOT NULL,
+    errors INTEGER NOT NULL,
+    p50 REAL,
+    p95 REAL,
+    p99 REAL,
+    phase TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS state (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -415,6 +428,23 @@ class Ledger:
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
         with self._connect() as db:
             rows = db.execute("SELECT * FROM events ORDER BY id DESC LIMIT ?",
+                              (limit,)).fetchall()
+        return [dict(r) for r in reversed(rows)]
+
+
+    # traffic samples (written by the guard) ----------------------------------------------
+    def add_traffic_samples(self, samples: list[dict[str, Any]]) -> None:
+        """Figures of each (service, release) over the last `seconds`, taken at one time."""
+        at = now()
+        with self._connect() as db:
+            db.executemany(
+                "INSERT INTO traffic_samples (at, service, release, seconds, requests, errors, "
+                "p50, p95, p99, phase) VALUES (:at, :service, :release, :seconds, :requests, "
+                ":errors, :p50, :p95, :p99, :phase)", [{"at": at, **s} for s in samples])
+
+    def traffic_samples(self, limit: int = 500) -> list[dict[str, Any]]:
+        with self._connect() as db:
+            rows = db.execute("SELECT * FROM traffic_samples ORDER BY id DESC LIMIT ?",
                               (limit,)).fetchall()
         return [dict(r) for r in reversed(rows)]
 

@@ -16,6 +16,7 @@ from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, SERVICES
 from jobnaut.ops.errors import OpsError
+from jobnaut.ops.guard import process as guard
 from jobnaut.ops.ledger import Ledger, ProcessRecord
 from jobnaut.ops.operation import interrupted_operation
 from jobnaut.ops.secrets import SnapshotCipher, create_key
@@ -25,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 
 def init(root: Path, *, source: Path | None = None, database_url: str | None = None,
          backend_port: int = 8000, frontend_port: int = 8080,
-         name: str = "local", environment: str = "development") -> Env:
+         name: str = "local", environment: str = "development", guard: bool = True) -> Env:
     if (root / CONFIG_NAME).exists():
         raise OpsError(f"{root} already holds an environment", hint="use it, or pick --home")
     source = (source or REPO_ROOT).resolve()
@@ -35,6 +36,7 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
     (root / "data").mkdir(exist_ok=True)
     (root / CONFIG_NAME).write_text(CONFIG_TEMPLATE.format(
         name=name, source=source, backend_port=backend_port, frontend_port=frontend_port,
+        guard="true" if guard else "false",
     ))
     create_key(root / "secret.key")
     ledger = Ledger(root / "ledger.db")
@@ -64,7 +66,7 @@ def up(env: Env) -> str:
     for service in SERVICES:
         live = [p for p in switching.live_processes(env, service) if driver.alive(p)]
         if live:
-            driver.route(env.home, service, live[0].port)
+            driver.route(env.home, service, live[0].port, f"v{live[0].release_id}")
             continue
         # A service rolled back on its own keeps its release across down and up.
         serving_id = env.ledger.serving_release_id(service)
@@ -81,16 +83,20 @@ def up(env: Env) -> str:
             raise OpsError(f"{service} of {release.name} is not ready: {problem}",
                            hint="`jobnaut logs " + service + "`; `jobnaut rollback code` "
                                 "to the previous release")
-        driver.route(env.home, service, proc.port)
+        driver.route(env.home, service, proc.port, release.name)
         started.append(service)
+    # The guard, beside the switch (ADR 0006); a guard that died is started again here.
+    guard_note = guard.ensure(env.home)
     env.ledger.event(f"up: {active.name} serving" + (f" (started {', '.join(started)})"
-                                                      if started else ""))
+                                                      if started else "")
+                     + (f"; {guard_note}" if guard_note else ""))
     return f"{active.name} serving"
 
 
 @lock.locked_action("down")
 def down(env: Env) -> str:
     stopped = 0
+    guard.stop(env.home)  # first: it would restart the processes stopped below
     for service in SERVICES:
         if driver.switch_running(env.home):
             driver.route(env.home, service, None)
@@ -143,7 +149,8 @@ def status(env: Env) -> dict[str, Any]:
         "rollback_ready": _readiness(env, active),
         "services": services,
         "traffic_switch": report.switch.as_json(),
-        "problems": report.problems,
+        "guard": guard.state(env.home),
+        "problems": report.problems + _guard_problems(env),
         "urls": {service: env.home.config.public_url(service) for service in SERVICES},
         "deploy_freeze": env.ledger.get_state("deploy_freeze"),
         "incidents": [{"id": i.id, "kind": i.kind, "state": i.state, "impact": i.impact,
@@ -154,6 +161,15 @@ def status(env: Env) -> dict[str, Any]:
         "last_operation": _operation_json(env, last[0]) if last else None,
         "interrupted": interrupted_json,
     }
+
+
+def _guard_problems(env: Env) -> list[str]:
+    """An enabled guard that is not running while the switch serves: nothing watches."""
+    if (env.home.config.guard.enabled and driver.switch_running(env.home)
+            and not guard.running(env.home)):
+        return ["the guard is not running: nothing watches releases or restarts dead "
+                "processes; `jobnaut up` starts it again"]
+    return []
 
 
 def _ready(process: ProcessRecord) -> bool:

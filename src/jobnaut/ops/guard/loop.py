@@ -1,0 +1,197 @@
+"""The guard's loop (`jobnaut guard run`): every tick it reads the new access-log lines,
+follows switches from the ledger, judges the watched release, restarts dead processes,
+and writes samples, metrics and its state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+from jobnaut.ops import lock
+from jobnaut.ops.context import Env
+from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.guard import process, respond
+from jobnaut.ops.guard.bake import Switch, Watch, compare, reference, switches
+from jobnaut.ops.guard.supervise import Supervisor
+from jobnaut.ops.guard.traffic import LogTailer, TrafficWindows, parse_line, prometheus
+from jobnaut.ops.guard.verdict import Verdict
+from jobnaut.ops.ledger import now as iso_now
+
+SEED_BYTES = 4 * 1024 * 1024  # recent access-log history read at start, for baselines
+
+
+class Guard:
+    def __init__(self, env: Env):
+        self.env = env
+        self.s = env.home.config.guard
+        self.tailer = LogTailer(driver.traffic_switch(env.home).access_log_path,
+                                start_back_bytes=SEED_BYTES)
+        keep = self.s.baseline_seconds + self.s.bake_seconds + self.s.window_seconds + 60
+        self.windows = TrafficWindows(keep)
+        self.supervisor = Supervisor(env, self.s)
+        self.watch: Watch | None = None
+        history = env.ledger.activations()
+        self.seen = history[-1].id if history else 0
+        # A switch made shortly before the guard started (it was down, or is new) is baked
+        # for the rest of its window.
+        recent = switches(history, 0)
+        if recent:
+            self._follow(recent[-1])
+        self.next_sample = 0.0
+        self.alerts: list[str] = []
+
+    # --- one tick -----------------------------------------------------------------------
+
+    def tick(self, now: float) -> None:
+        self.windows.add(filter(None, map(parse_line, self.tailer.read())))
+        self.windows.prune(now)
+        self._new_switches()
+        if self.watch is not None and not self.watch.done:
+            self._judge(now)
+        self.supervisor.tick(now)
+        if now >= self.next_sample:
+            self.next_sample = now + self.s.sample_seconds
+            self._sample(now)
+
+    def _new_switches(self) -> None:
+        history = self.env.ledger.activations()
+        found = switches(history, self.seen)
+        if history:
+            self.seen = history[-1].id
+        for switch in found:  # the newest one wins
+            self._follow(switch)
+
+    def _follow(self, switch: Switch) -> None:
+        self.watch = Watch(switch, bake_until=switch.at + self.s.bake_seconds,
+                           returning=switch.returning or self._config_rollback(switch))
+        if time.time() < self.watch.bake_until:
+            self.env.ledger.event(f"guard: baking {switch.release} for "
+                                  f"{self.s.bake_seconds:.0f} s after its switch "
+                                  f"({switch.operation_kind or 'switch'})")
+
+    def _config_rollback(self, switch: Switch) -> bool:
+        """A config rollback is a config release like any other in the activation history;
+        its operation's arguments say it returned to an earlier snapshot."""
+        if switch.operation_id is None:
+            return False
+        try:
+            return bool(self.env.ledger.operation(switch.operation_id).args.get("rollback"))
+        except KeyError:
+            return False
+
+    def _judge(self, now: float) -> None:
+        watch = self.watch
+        assert watch is not None
+        baking = watch.baking(now)
+        if not baking and watch.reference is None:
+            watch.reference = reference(self.windows, watch, now, self.s)
+        for service in watch.switch.services:
+            verdict = compare(self.windows, watch, service, now, self.s)
+            watch.last = f"{service}: {verdict.evidence}"
+            if not verdict.breach:
+                watch.alerting.discard(service)
+                continue
+            acts = (self.s.auto_rollback == "always"
+                    or (baking and self.s.auto_rollback == "bake"))
+            if acts and not watch.returning:
+                self._roll_back(watch, verdict, service)
+            elif service not in watch.alerting:
+                watch.alerting.add(service)
+                phase = "bake window" if baking else "watch"
+                message = (f"guard alert: {watch.switch.release} {service} ({phase}): "
+                           f"{verdict.evidence}")
+                if watch.returning and acts:
+                    message += "; not rolled back by the guard: this switch was a rollback"
+                self.alerts = [*self.alerts[-4:], message]
+                self.env.ledger.event(message, level="error")
+            if watch.done:
+                return
+
+    def _roll_back(self, watch: Watch, verdict: Verdict, service: str) -> None:
+        outcome = respond.roll_back(self.env, watch.switch, verdict, service)
+        if outcome.final:
+            watch.done = True
+            if outcome.status == "superseded":
+                return
+            self.alerts = [*self.alerts[-4:], f"{watch.switch.release}: {outcome.detail}"]
+            return
+        if outcome.detail not in watch.recorded:  # each reason once, not every tick
+            watch.recorded.add(outcome.detail)
+            self.env.ledger.event(f"guard: {watch.switch.release} breached ({service} "
+                                  f"{verdict.evidence}) but not rolled back: {outcome.detail}",
+                                  level="warning")
+
+    # --- what the guard leaves for others -------------------------------------------------
+
+    def _sample(self, now: float) -> None:
+        span = self.s.sample_seconds
+        process.metrics_file(self.env.home).write_text(prometheus(self.windows, now, span))
+        baking = self.watch is not None and self.watch.baking(now)
+        busy = lock.holder(self.env.home.lock_path) is not None
+        if baking or busy:
+            rows = []
+            for service, release in self.windows.series():
+                figures = self.windows.figures(service, release, now - span, now + 1)
+                if figures.requests:
+                    rows.append({"service": service, "release": release, "seconds": span,
+                                 "requests": figures.requests, "errors": figures.errors,
+                                 "p50": figures.quantile(0.5), "p95": figures.quantile(0.95),
+                                 "p99": figures.quantile(0.99),
+                                 "phase": "bake" if baking else "operation"})
+            if rows:
+                self.env.ledger.add_traffic_samples(rows)
+        self.write_state(now)
+
+    def write_state(self, now: float) -> None:
+        watch = self.watch
+        watching = None
+        if watch is not None:
+            watching = {"release": watch.switch.release,
+                        "phase": "done" if watch.done else
+                                 "bake" if watch.baking(now) else "watch",
+                        "bake_left": max(0.0, round(watch.bake_until - now, 1)),
+                        "last": watch.last}
+        data = {"updated_at": iso_now(), "watching": watching, "alerts": self.alerts,
+                "restarts": self.supervisor.counts(now)}
+        path = process.state_file(self.env.home)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(json.dumps(data))
+        os.replace(temporary, path)
+
+
+def _preload() -> None:
+    """Import now what a rollback imports on first use (the database driver and schema
+    code read the revision): measured at about 1.8 s, it would otherwise delay the first
+    rollback by that much while users get errors."""
+    import jobnaut.app.db
+    import jobnaut.app.schema  # noqa: F401
+
+
+def run(env: Env) -> None:
+    """Tick until SIGTERM, or until the pid file names another guard."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    guard = Guard(env)
+    _preload()
+    guard.write_state(time.time())
+    env.ledger.event(f"guard started (pid {os.getpid()})")
+    failures = 0
+    while not stopping.is_set():
+        started = time.monotonic()
+        if process.another_guard(env.home):
+            env.ledger.event(f"guard (pid {os.getpid()}) stops: another guard is recorded")
+            return
+        try:
+            guard.tick(time.time())
+            failures = 0
+        except Exception as exc:  # a bad tick must not end the watch; repeated ones are said
+            failures += 1
+            if failures in (1, 10, 100):
+                env.ledger.event(f"guard: tick failed ({failures}x): "
+                                 f"{type(exc).__name__}: {exc}", level="error")
+        stopping.wait(max(0.0, guard.s.interval - (time.monotonic() - started)))
+    env.ledger.event(f"guard stopped (pid {os.getpid()})")

@@ -1,0 +1,257 @@
+"""The guard end to end (real processes, Caddy switch, SQLite: the database does not matter
+to the guard). A release that passes every pre-traffic check but answers 500 on an endpoint
+users hit is rolled back by the guard alone; a healthy one under load is left alone; while
+an operator's operation holds the lock, the guard records why it waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.ops.conftest import Environment, SourceRepo, _up
+from tests.ops.helpers import UserData
+from tests.support.processes import free_port
+
+RECOVERY_LIMIT = 10.0  # seconds; the goal is 3 (see bench/guard_bench.py for the figures)
+
+
+@pytest.fixture(scope="module")
+def flags(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fault-flags")
+
+
+@pytest.fixture(scope="module")
+def flaky_commit(source_repo: SourceRepo, flags: Path) -> str:
+    """A release whose /api/recommendations answers 500 once a file named after it exists
+    in `flags`: it passes every check before traffic (they do not call that endpoint)."""
+    return source_repo.commit_variant("recommendations-500-on-flag", {
+        "src/jobnaut/app/matching/routes.py": (
+            "    ranked = recommend(db=db, user_skills=user_skills(db=db, user=user), "
+            "limit=limit)",
+            f"    import os, pathlib\n"
+            f"    if (pathlib.Path({str(flags)!r}) / os.environ.get('JOBNAUT_RELEASE', '-'))"
+            f".exists():\n"
+            f"        raise RuntimeError('faulty release: recommendations are broken')\n"
+            f"    ranked = recommend(db=db, user_skills=user_skills(db=db, user=user), "
+            f"limit=limit)")})
+
+
+@pytest.fixture(scope="module")
+def env(source_repo: SourceRepo, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Environment]:
+    home = tmp_path_factory.mktemp("guard-env") / "env"
+    created = Environment(home, free_port(), free_port())
+    subprocess.run(
+        [sys.executable, "-m", "jobnaut", "--home", str(home), "init", "--source",
+         str(source_repo.path), "--backend-port", str(created.backend_port), "--frontend-port",
+         str(created.frontend_port), "--guard"], check=True, capture_output=True)
+    yield from _up(created)
+
+
+class Users:
+    """A signed-in user asking for recommendations in a loop; every answer is kept with
+    its time."""
+
+    def __init__(self, api: str):
+        self.user = UserData(api).create()
+        self.api = api
+        self.answers: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        headers = {"authorization": f"Bearer {self.user.token}"}
+        with httpx.Client(base_url=self.api, timeout=30, headers=headers) as client:
+            while not self._stop.is_set():
+                try:
+                    status = client.get("/api/recommendations", params={"limit": 3}).status_code
+                except httpx.TransportError:
+                    status = 0
+                self.answers.append((time.monotonic(), status))
+                time.sleep(0.01)
+
+    def __enter__(self) -> Users:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def failures(self) -> list[tuple[float, int]]:
+        return [(t, s) for t, s in self.answers if s != 200]
+
+    def recovery(self) -> tuple[float, int]:
+        """Seconds from the first failed answer to the first good one after it, and the
+        failed answers meanwhile."""
+        first_bad = next(t for t, s in self.answers if s != 200)
+        first_good = next(t for t, s in self.answers if t > first_bad and s == 200)
+        failed = sum(1 for t, s in self.answers if first_bad <= t < first_good and s != 200)
+        return first_good - first_bad, failed
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+
+def status(env: Environment) -> dict[str, Any]:
+    """`status --json` also when it exits 1 (a problem)."""
+    return dict(json.loads(env.jobnaut("status", "--json", check=False).stdout))
+
+
+def timeline(env: Environment) -> list[dict[str, Any]]:
+    from jobnaut.ops.ledger import Ledger
+
+    return Ledger(env.home / "ledger.db").events(200)
+
+
+def release_status(env: Environment, name: str) -> str:
+    return next(str(r["status"]) for r in env.releases() if r["id"] == name)
+
+
+def deploy(env: Environment, commit: str) -> str:
+    env.jobnaut("deploy", commit, "-m", "guard test")
+    return env.serving_release()
+
+
+def test_the_guard_runs_beside_the_switch_and_status_says_so(env: Environment) -> None:
+    guard = env.json("status")["guard"]
+    assert guard["enabled"] and guard["running"] and guard["pid"]
+    assert "guard: running" in env.jobnaut("status").stdout
+
+
+def test_a_healthy_release_under_load_is_not_rolled_back(env: Environment,
+                                                         flaky_commit: str) -> None:
+    with Users(env.api) as users:
+        time.sleep(2)  # a baseline for the release serving now
+        release = deploy(env, flaky_commit)
+        time.sleep(6)  # in its bake window, under load
+    assert env.serving_release() == release and release_status(env, release) == "active"
+    assert users.failures() == [] and len(users.answers) > 50
+    messages = [e["message"] for e in timeline(env)]
+    assert f"guard: baking {release} for 120 s after its switch (deploy)" in messages
+    assert not [m for m in messages if "breached" in m or "guard alert" in m], messages
+    samples = [s for s in _samples(env) if s["release"] == release]
+    assert samples and all(s["phase"] in ("bake", "operation") for s in samples)
+
+
+def _samples(env: Environment) -> list[dict[str, Any]]:
+    from jobnaut.ops.ledger import Ledger
+
+    return Ledger(env.home / "ledger.db").traffic_samples()
+
+
+def test_a_release_failing_users_is_rolled_back_by_the_guard(
+        env: Environment, flaky_commit: str, flags: Path) -> None:
+    with Users(env.api) as users:
+        time.sleep(2)
+        previous = env.serving_release()
+        bad = deploy(env, flaky_commit)
+        time.sleep(1)
+        (flags / bad).touch()  # from now on the new release fails its users
+        wait_for(lambda: env.serving_release() == previous, 60, "the guard's rollback")
+        time.sleep(1)
+    seconds, failed = users.recovery()
+    print(f"guard: {seconds:.2f}s from the first failed answer to {previous} serving; "
+          f"{failed} failed answers")
+    assert seconds < RECOVERY_LIMIT, seconds
+    assert users.answers[-1][1] == 200
+    assert release_status(env, bad) == "rolled_back"
+    last = env.json("status")["last_operation"]
+    assert last["kind"] == "rollback-code" and last["status"] == "succeeded"
+    assert last["args"]["reason"].startswith("guard: backend 5xx ")
+    assert "baseline" in last["args"]["reason"]
+    messages = [e["message"] for e in timeline(env)]
+    assert any(m.startswith(f"guard: {bad} breached its bake window: backend 5xx ")
+               for m in messages), messages
+    assert any(m.startswith(f"guard: {bad} rolled back to {previous}") for m in messages)
+
+
+def test_while_an_operation_holds_the_lock_the_guard_records_and_waits(
+        env: Environment, flaky_commit: str, flags: Path) -> None:
+    with Users(env.api) as users:
+        time.sleep(2)
+        previous = env.serving_release()
+        bad = deploy(env, flaky_commit)
+        with _held_lock(env.home / "run" / "operation.lock"):
+            (flags / bad).touch()
+            wait_for(lambda: any("holds the operation lock" in e["message"]
+                                 for e in timeline(env)), 30, "the guard's skip")
+            time.sleep(1.5)
+            assert env.serving_release() == bad  # it waited
+        wait_for(lambda: env.serving_release() == previous, 60, "the rollback after the lock")
+    assert users.failures()  # the users did see the bad release while the guard waited
+    skips = [e for e in timeline(env) if "holds the operation lock" in e["message"]]
+    assert len(skips) == 1, skips  # recorded once, not every tick
+    assert release_status(env, bad) == "rolled_back"
+
+
+class _held_lock:
+    """An operator's operation: another process holding the environment's lock."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        code = ("import fcntl, json, os, sys\n"
+                f"f = open({str(self.path)!r}, 'a+')\n"
+                "fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+                "f.seek(0); f.truncate()\n"
+                "f.write(json.dumps({'kind': 'operator test', 'operation': 99, "
+                "'pid': os.getpid()})); f.flush()\n"
+                "print('held', flush=True)\n"
+                "sys.stdin.read()\n")
+        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "held"
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(10)  # its note names a process that is gone: the lock is free
+
+
+
+def test_a_killed_backend_is_restarted_and_recorded(env: Environment) -> None:
+    backend = status(env)["services"]["backend"]
+    os.kill(backend["pid"], signal.SIGKILL)
+
+    def restarted() -> bool:
+        now = status(env)["services"]["backend"]
+        return bool(now["pid"] != backend["pid"] and now["alive"] and now["healthy"])
+
+    wait_for(restarted, 60, "the guard to restart the backend")
+    assert env.serving_release() == backend["release"]
+    assert any(e["message"].startswith(f"guard: restarted backend (pid {backend['pid']} died)")
+               for e in timeline(env))
+    wait_for(lambda: status(env)["guard"].get("restarts") == {"backend": 1}, 10,
+             "status to show the restart")  # the guard rewrites its state every 2 s
+
+
+def test_a_killed_guard_is_a_problem_until_up_starts_it_again(env: Environment) -> None:
+    guard = status(env)["guard"]
+    os.kill(guard["pid"], signal.SIGKILL)
+    wait_for(lambda: not status(env)["guard"]["running"], 10, "the guard to be gone")
+    result = env.jobnaut("status", check=False)
+    assert result.returncode == 1 and "the guard is not running" in result.stdout
+    env.jobnaut("up")
+    again = status(env)["guard"]
+    assert again["running"] and again["pid"] != guard["pid"]
