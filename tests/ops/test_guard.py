@@ -183,6 +183,10 @@ def test_a_release_failing_users_is_rolled_back_by_the_guard(
     assert any(m.startswith(f"guard: {bad} breached its bake window: backend 5xx ")
                for m in messages), messages
     assert any(m.startswith(f"guard: {bad} rolled back to {previous}") for m in messages)
+    # …and told people: an incident at the impact measured, now watching the good release.
+    incident = next(i for i in env.json("incident", "list", "--all")
+                    if i["title"] == f"Errors after release {bad}")
+    assert (incident["impact"], incident["state"]) == ("major", "monitoring")
 
 
 def test_while_an_operation_holds_the_lock_the_guard_records_and_waits(

@@ -34,7 +34,7 @@ def emergency_started(env: Env, operation_id: int, reason: str) -> None:
         operation_id=operation_id, components=["api", "web"], eta_minutes=15))
 
 
-def rollback_started(env: Env, operation_id: int, *, title: str, impact: str,
+def rollback_started(env: Env, operation_id: int | None, *, title: str, impact: str,
                      message: str, components: list[str] | None = None) -> None:
     """A rollback decided by JobNaut itself (the guard) opens or raises the incident."""
     safely(env, "open the rollback's incident", lambda: incidents.opened_by_operation(

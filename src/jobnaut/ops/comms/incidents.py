@@ -122,7 +122,7 @@ def current(env: Env) -> Incident | None:
 # opened and moved by operations ----------------------------------------------------------
 
 def opened_by_operation(env: Env, *, title: str, impact: str, message: str,
-                        operation_id: int, components: list[str] | None = None,
+                        operation_id: int | None, components: list[str] | None = None,
                         kind: str = "incident", eta_minutes: float | None = None) -> Incident:
     """An emergency, an automatic rollback or a maintenance window opens (or updates) the
     incident itself: no person has to remember it."""

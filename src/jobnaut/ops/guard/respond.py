@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from jobnaut.ops import lock, operation
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
+from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import SERVICES
@@ -76,6 +77,12 @@ def roll_back(env: Env, switch: Switch, verdict: Verdict, service: str) -> Outco
     env.ledger.set_state(f"guard_verdict:{active.id}", json.dumps(
         {"release": active.name, "service": service, "rule": verdict.rule,
          "evidence": verdict.evidence, "target": target.name}))
+    hooks.rollback_started(
+        env, None, title=f"Errors after release {active.name}",
+        impact="major" if verdict.rule == "5xx" else "minor",
+        components=["api"] if service == "backend" else ["web"],
+        message=f"JobNaut noticed a problem with the new version ({evidence}) and is "
+                f"putting the previous version back now.")
     try:
         if active.kind == "config":
             result = operation.execute(env, CONFIG_RELEASE, {
