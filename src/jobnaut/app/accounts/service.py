@@ -34,11 +34,21 @@ def _unauthenticated(message: str = "invalid or expired token") -> ApiError:
 def sign_up(*, db: Session, email: str, password: str) -> tuple[User, str]:
     email = email.lower()
     if db.scalar(select(User.id).where(User.email == email)) is not None:
-        raise ApiError(409, "email_taken", "an account with this email already exists")
+        raise _email_taken()
     user = User(email=email, password_hash=hash_password(password))
-    db.add(user)
-    db.flush()
+    # Two sign-ups with one email can both pass the check above (hashing takes long):
+    # the unique index decides, in a savepoint so that the loser's transaction survives
+    # to answer 409 rather than 500.
+    try:
+        with db.begin_nested():
+            db.add(user)
+    except IntegrityError:
+        raise _email_taken() from None
     return user, issue_token(db=db, user=user)
+
+
+def _email_taken() -> ApiError:
+    return ApiError(409, "email_taken", "an account with this email already exists")
 
 
 def sign_in(*, db: Session, email: str, password: str) -> tuple[User, str]:

@@ -11,6 +11,7 @@ from jobnaut.app.errors import not_found
 from jobnaut.app.jobs.models import Job
 from jobnaut.app.jobs.schemas import JobSummary, job_summary
 from jobnaut.app.matching.service import match, recommend
+from jobnaut.app.types import IdPath
 
 router = APIRouter(prefix="/api", tags=["matching"])
 
@@ -33,7 +34,7 @@ class RecommendationList(BaseModel):
 
 
 @router.get("/jobs/{job_id}/match", response_model=MatchOut)
-def job_match(job_id: int, user: CurrentUser, db: SessionDep) -> MatchOut:
+def job_match(job_id: IdPath, user: CurrentUser, db: SessionDep) -> MatchOut:
     job = db.get(Job, job_id)
     if job is None:
         raise not_found("job")
