@@ -127,6 +127,32 @@ def parse_api_key(raw: str) -> str:
     return raw
 
 
+def parse_clerk_issuer(raw: str) -> str:
+    """The `iss` Clerk puts in its session tokens: the instance's Frontend API URL."""
+    url = parse_http_url(raw)
+    if not url.startswith("https://"):
+        raise ValueError("must be the https:// URL of the Clerk instance (its Frontend API)")
+    return url
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """Comma-separated origins (scheme://host[:port], no path): the `azp` values accepted."""
+    origins = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            origin = parse_http_url(part)
+        except ValueError:
+            raise ValueError("each authorized party must be an http(s) origin") from None
+        if origin.count("/") != 2:  # "https://host" has exactly two: no path allowed
+            raise ValueError("an authorized party is an origin, without a path")
+        origins.append(origin)
+    if not origins:
+        raise ValueError("name at least one origin, e.g. https://jobnaut.example")
+    return tuple(origins)
+
+
 def parse_timeout(raw: str) -> float:
     """Seconds to wait: positive and at most five minutes (a page nobody waits that long for)."""
     try:
@@ -177,6 +203,11 @@ CHECKLIST: tuple[Variable, ...] = (
 OPTIONAL: tuple[Variable, ...] = (
     Variable("CLERK_JWT_KEY", parse_pem_public_key, "Clerk's PEM public key for session tokens",
              ("backend",), required=False),
+    Variable("CLERK_ISSUER", parse_clerk_issuer, "the `iss` of Clerk's session tokens",
+             ("backend",), required=False),
+    Variable("CLERK_AUTHORIZED_PARTIES", parse_origins,
+             "origins allowed as the `azp` of Clerk's session tokens", ("backend",),
+             required=False),
     Variable("JSEARCH_API_URL", parse_http_url, "job-feed API base URL", ("backend",),
              required=False),
     Variable("JSEARCH_API_KEY", parse_api_key, "job-feed API key", ("backend",),
@@ -184,6 +215,8 @@ OPTIONAL: tuple[Variable, ...] = (
     Variable("API_TIMEOUT_SECONDS", parse_timeout, "how long the web app waits for the API",
              ("frontend",), required=False),
 )
+# With Clerk sign-in on, a token is accepted only when all of these check out.
+CLERK_NEEDS = ("CLERK_JWT_KEY", "CLERK_ISSUER", "CLERK_AUTHORIZED_PARTIES")
 SETTINGS: dict[str, Variable] = {var.name: var for var in CHECKLIST + OPTIONAL}
 SERVICES = ("backend", "frontend")
 # Only these are secrets: their values are hidden everywhere and masked in command output.
@@ -219,6 +252,10 @@ class CheckResult:
         return self.state in ("ok", "unset")
 
 
+def _clerk_on(env: Mapping[str, str]) -> bool:
+    return any(env.get(name, "").strip() for name in ("CLERK_SECRET_KEY", *CLERK_NEEDS))
+
+
 def check_variables(env: Mapping[str, str], service: str | None = None) -> list[CheckResult]:
     """Validate every checklist variable for `service` (or for both) and say why each fails."""
     results = []
@@ -228,8 +265,8 @@ def check_variables(env: Mapping[str, str], service: str | None = None) -> list[
         raw = env.get(var.name, "")
         if not raw.strip():
             required = var.required
-            if var.name == "CLERK_JWT_KEY" and env.get("CLERK_SECRET_KEY"):
-                required = True  # Clerk sign-in needs the key that verifies its tokens.
+            if var.name in CLERK_NEEDS and _clerk_on(env):
+                required = True  # Clerk sign-in needs everything that verifies its tokens.
             state, reason = ("missing", "required, not set") if required else ("unset", "not set")
             results.append(CheckResult(var.name, state, reason, var.secret))
             continue
@@ -278,6 +315,8 @@ class BackendSettings:
     port: int
     clerk_secret_key: str | None
     clerk_jwt_key: str | None
+    clerk_issuer: str | None
+    clerk_authorized_parties: tuple[str, ...]
     jsearch_api_url: str | None
     jsearch_api_key: str | None
     release: str
@@ -298,6 +337,10 @@ class BackendSettings:
             clerk_secret_key=values.get("CLERK_SECRET_KEY") or None,
             clerk_jwt_key=(parse_pem_public_key(values["CLERK_JWT_KEY"])
                            if values.get("CLERK_JWT_KEY") else None),
+            clerk_issuer=(parse_clerk_issuer(values["CLERK_ISSUER"])
+                          if values.get("CLERK_ISSUER") else None),
+            clerk_authorized_parties=(parse_origins(values["CLERK_AUTHORIZED_PARTIES"])
+                                      if values.get("CLERK_AUTHORIZED_PARTIES") else ()),
             jsearch_api_url=values.get("JSEARCH_API_URL") or None,
             jsearch_api_key=values.get("JSEARCH_API_KEY") or None,
             release=values.get("JOBNAUT_RELEASE", "dev"),

@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from jobnaut.app.db import make_engine
+from jobnaut.config import check_variables
 from tests.api.app_client import app_client
+from tests.api.test_clerk import ISSUER, clerk_env, clerk_token, new_key, new_subject
 
 PASSWORD = "correct horse battery staple"
 HUGE = str(2**64)  # beyond any 64-bit column
@@ -116,3 +122,102 @@ def test_a_lone_surrogate_in_a_password_is_422(client: TestClient) -> None:
 def test_database_errors_never_carry_statement_parameters() -> None:
     engine = make_engine(make_url("sqlite:///:memory:"))
     assert engine.hide_parameters
+
+
+# --- item 1: Clerk session tokens --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clerk_key() -> RSAPrivateKey:
+    return new_key()
+
+
+@pytest.fixture(scope="module")
+def clerk_client(tmp_path_factory: pytest.TempPathFactory,
+                 clerk_key: RSAPrivateKey) -> Iterator[TestClient]:
+    with app_client(tmp_path_factory.mktemp("clerk"), jobs=1, **clerk_env(clerk_key)) as app:
+        yield app
+
+
+def clerk_me(client: TestClient, token: str) -> int:
+    return client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def test_a_token_as_clerk_mints_it_is_accepted(clerk_client: TestClient,
+                                               clerk_key: RSAPrivateKey) -> None:
+    assert clerk_me(clerk_client, clerk_token(clerk_key, sub=new_subject())) == 200
+
+
+@pytest.mark.parametrize("claims", [
+    {"iss": "https://evil.example"},
+    {"iss": ISSUER + "/other"},
+    {"azp": "https://evil.example"},
+    {"azp": ""},
+    {"sub": ""},
+    {"sub": " "},
+    {"sub": 12345},
+    {"expires_in": 100 * 365 * 24 * 3600},
+    {"expires_in": 3600},
+    {"email": "not an address"},
+    {"email": ["a@example.com"]},
+], ids=["foreign-iss", "other-iss", "foreign-azp", "empty-azp", "empty-sub", "blank-sub",
+        "numeric-sub", "100-years", "one-hour", "bad-email", "email-list"])
+def test_a_clerk_token_that_does_not_check_out_is_401(
+    clerk_client: TestClient, clerk_key: RSAPrivateKey, claims: dict[str, Any]
+) -> None:
+    token = clerk_token(clerk_key, **{"sub": new_subject(), **claims})
+    assert clerk_me(clerk_client, token) == 401
+
+
+def test_a_clerk_token_with_an_empty_subject_creates_no_user(
+    clerk_client: TestClient, clerk_key: RSAPrivateKey
+) -> None:
+    clerk_me(clerk_client, clerk_token(clerk_key, sub=""))
+    state = clerk_client.app.state.jobnaut  # type: ignore[attr-defined]
+    with state.engine.connect() as connection:
+        invalid = connection.execute(
+            text("SELECT count(*) FROM users WHERE clerk_user_id = ''")).scalar()
+    assert invalid == 0
+
+
+def test_the_clerk_email_is_stored_normalised(clerk_client: TestClient,
+                                              clerk_key: RSAPrivateKey) -> None:
+    token = clerk_token(clerk_key, sub=new_subject(), email="Someone@Example.COM")
+    me = clerk_client.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200, me.text
+    assert me.json()["email"] == "someone@example.com"
+
+
+def test_signing_out_with_a_clerk_token_does_not_claim_to_revoke_it(
+    clerk_client: TestClient, clerk_key: RSAPrivateKey
+) -> None:
+    token = clerk_token(clerk_key, sub=new_subject())
+    headers = {"Authorization": f"Bearer {token}"}
+    response = clerk_client.post("/api/auth/signout", headers=headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "clerk_session"
+    assert clerk_client.get("/api/me", headers=headers).status_code == 200  # as it said
+
+
+@pytest.mark.parametrize("missing", ["CLERK_ISSUER", "CLERK_AUTHORIZED_PARTIES",
+                                     "CLERK_JWT_KEY"])
+def test_clerk_sign_in_needs_its_issuer_parties_and_key(clerk_key: RSAPrivateKey,
+                                                        missing: str) -> None:
+    env = {"DATABASE_URL": "sqlite:///x.db", "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+           "JOBNAUT_ENV": "development", **clerk_env(clerk_key)}
+    del env[missing]
+    states = {r.name: r.state for r in check_variables(env, "backend")}
+    assert states[missing] == "missing"
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("CLERK_ISSUER", "http://clerk.jobnaut.test"),
+    ("CLERK_ISSUER", "not a url"),
+    ("CLERK_AUTHORIZED_PARTIES", " , "),
+    ("CLERK_AUTHORIZED_PARTIES", "https://jobnaut.test/path"),
+    ("CLERK_AUTHORIZED_PARTIES", "jobnaut.test"),
+])
+def test_clerk_settings_are_validated(clerk_key: RSAPrivateKey, name: str, value: str) -> None:
+    env = {**clerk_env(clerk_key), name: value}
+    states = {r.name: r.state for r in check_variables(env, "backend")}
+    assert states[name] == "invalid"

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobnaut.app.accounts.models import User
+from jobnaut.app.accounts.security import ClerkConfig
 from jobnaut.app.crypto import FieldCipher
 from jobnaut.app.errors import ApiError
 from jobnaut.config import BackendSettings
@@ -22,6 +23,7 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     cipher: FieldCipher
+    clerk: ClerkConfig | None = None  # None: Clerk sign-in is off
 
 
 def get_state(request: Request) -> AppState:
@@ -57,7 +59,7 @@ def current_user(request: Request, db: SessionDep, state: StateDep) -> User:
     from jobnaut.app.accounts import service
 
     return service.authenticate(
-        db=db, token=bearer_token(request), clerk_key=state.settings.clerk_jwt_key
+        db=db, token=bearer_token(request), clerk=state.clerk
     )
 
 

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from jobnaut import __version__
 from jobnaut.app.accounts.routes import router as accounts_router
+from jobnaut.app.accounts.security import ClerkConfig
 from jobnaut.app.crypto import FieldCipher
 from jobnaut.app.db import make_engine, make_sessionmaker
 from jobnaut.app.deps import AppState
@@ -16,6 +17,14 @@ from jobnaut.app.saved.routes import router as saved_router
 from jobnaut.app.system.metrics import Metrics, MetricsMiddleware
 from jobnaut.app.system.routes import router as system_router
 from jobnaut.config import BackendSettings
+
+
+def clerk_config(settings: BackendSettings) -> ClerkConfig | None:
+    # The checklist requires all three together, so one missing means Clerk is off.
+    if not (settings.clerk_jwt_key and settings.clerk_issuer and settings.clerk_authorized_parties):
+        return None
+    return ClerkConfig(public_key_pem=settings.clerk_jwt_key, issuer=settings.clerk_issuer,
+                       authorized_parties=settings.clerk_authorized_parties)
 
 
 def create_app(settings: BackendSettings) -> FastAPI:
@@ -30,6 +39,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
         engine=engine,
         sessions=make_sessionmaker(engine),
         cipher=FieldCipher(settings.encryption),
+        clerk=clerk_config(settings),
     )
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -13,6 +13,7 @@ from jobnaut.app.accounts.schemas import (
     UserOut,
 )
 from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep, bearer_token
+from jobnaut.app.errors import ApiError
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
@@ -31,7 +32,13 @@ def sign_in(body: SignInRequest, db: SessionDep) -> TokenOut:
 
 @router.post("/auth/signout", status_code=204)
 def sign_out(request: Request, db: SessionDep, _user: CurrentUser) -> Response:
-    service.sign_out(db=db, token=bearer_token(request))
+    token = bearer_token(request)
+    if service.is_clerk_token(token):
+        # A Clerk session token cannot be revoked here (it is checked offline until it
+        # expires); saying 204 would claim otherwise. The session ends at Clerk.
+        raise ApiError(409, "clerk_session",
+                       "a Clerk session is ended with Clerk's sign-out, not by this API")
+    service.sign_out(db=db, token=token)
     return Response(status_code=204)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from jobnaut.app.accounts.models import AuthToken, Profile, User
 from jobnaut.app.accounts.schemas import ProfileIn, ProfileOut
 from jobnaut.app.accounts.security import (
     TOKEN_PREFIX,
+    ClerkConfig,
     ClerkTokenError,
     hash_password,
     new_token,
@@ -79,12 +81,12 @@ def sign_out(*, db: Session, token: str) -> None:
         row.revoked_at = datetime.now(UTC)
 
 
-def authenticate(*, db: Session, token: str, clerk_key: str | None) -> User:
+def authenticate(*, db: Session, token: str, clerk: ClerkConfig | None) -> User:
     if token.startswith(TOKEN_PREFIX):
         return _user_for_token(db=db, token=token)
-    if clerk_key is None:
+    if clerk is None:
         raise _unauthenticated()
-    return _user_for_clerk_token(db=db, token=token, clerk_key=clerk_key)
+    return _user_for_clerk_token(db=db, token=token, clerk=clerk)
 
 
 def _user_for_token(*, db: Session, token: str) -> User:
@@ -100,16 +102,16 @@ def _user_for_token(*, db: Session, token: str) -> User:
     return user
 
 
-def _user_for_clerk_token(*, db: Session, token: str, clerk_key: str) -> User:
+def _user_for_clerk_token(*, db: Session, token: str, clerk: ClerkConfig) -> User:
     try:
-        claims = verify_clerk_token(token, clerk_key)
+        claims = verify_clerk_token(token, clerk)
     except ClerkTokenError as exc:
         raise _unauthenticated(str(exc)) from None
     clerk_id = str(claims["sub"])
     user = db.scalar(select(User).where(User.clerk_user_id == clerk_id))
     if user is not None:
         return user
-    email = str(claims.get("email") or f"{clerk_id}@clerk.invalid").lower()
+    email = _clerk_email(claims.get("email"), clerk_id)
     # A new user's first requests often arrive together: create the user in its own
     # transaction, so that the requests that lose the race find the winner's row
     # instead of failing on a unique constraint.
@@ -123,6 +125,23 @@ def _user_for_clerk_token(*, db: Session, token: str, clerk_key: str) -> User:
     if user is None:
         raise ApiError(409, "email_taken", "a password account already uses this email")
     return user
+
+
+def _clerk_email(claim: object, clerk_id: str) -> str:
+    """The new user's email: the token's `email` claim when it is a valid address (checked
+    like a sign-up's), a placeholder under the reserved .invalid domain when it has none."""
+    if claim is None or claim == "":
+        return f"{clerk_id}@clerk.invalid".lower()
+    if not isinstance(claim, str):
+        raise _unauthenticated("invalid Clerk session token: email is not an address")
+    try:
+        return validate_email(claim, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise _unauthenticated("invalid Clerk session token: email is not an address") from None
+
+
+def is_clerk_token(token: str) -> bool:
+    return not token.startswith(TOKEN_PREFIX)
 
 
 def get_profile(*, db: Session, cipher: FieldCipher, user: User) -> ProfileOut:
