@@ -153,6 +153,15 @@ def parse_origins(raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def parse_timeout(raw: str) -> float:
     """Seconds to wait: positive and at most five minutes (a page nobody waits that long for)."""
     try:
@@ -213,6 +222,9 @@ OPTIONAL: tuple[Variable, ...] = (
     Variable("JSEARCH_API_KEY", parse_api_key, "job-feed API key", ("backend",),
              required=False, secret=True),
     Variable("API_TIMEOUT_SECONDS", parse_timeout, "how long the web app waits for the API",
+             ("frontend",), required=False),
+    Variable("SECURE_COOKIES", parse_bool,
+             "cookies only over HTTPS, with the __Host- prefix (default: on in production)",
              ("frontend",), required=False),
 )
 # With Clerk sign-in on, a token is accepted only when all of these check out.
@@ -356,6 +368,7 @@ class FrontendSettings:
     release: str
     commit: str
     api_timeout: float = 5.0
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FrontendSettings:
@@ -368,6 +381,9 @@ class FrontendSettings:
             release=values.get("JOBNAUT_RELEASE", "dev"),
             commit=values.get("JOBNAUT_COMMIT", "unknown"),
             api_timeout=parse_timeout(values.get("API_TIMEOUT_SECONDS") or "5"),
+            # Production is served over HTTPS; staging may be too, and says so.
+            secure_cookies=parse_bool(values["SECURE_COOKIES"]) if values.get("SECURE_COOKIES")
+            else parse_environment(values["JOBNAUT_ENV"]) == Environment.production,
         )
 
 

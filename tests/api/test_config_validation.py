@@ -140,6 +140,7 @@ BAD_VALUE_OF = {
     "JSEARCH_API_KEY": "has spaces in it",
     "API_TIMEOUT_SECONDS": "-5",
     "CLERK_ISSUER": "http://clerk.example.com",
+    "SECURE_COOKIES": "maybe",
     "CLERK_AUTHORIZED_PARTIES": "https://jobnaut.example/app",
 }
 MORE_BAD_VALUES = [

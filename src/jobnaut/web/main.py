@@ -10,13 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from jobnaut import __version__
 from jobnaut.config import FrontendSettings
-from jobnaut.web import errors
+from jobnaut.web import csrf, errors
 from jobnaut.web.deps import WebState
 from jobnaut.web.pages import auth, home, jobs, profile, saved, system
 from jobnaut.web.rendering import STATIC_DIR, make_templates
@@ -57,6 +57,7 @@ def create_web_app(settings: FrontendSettings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        dependencies=[Depends(csrf.protect)],  # every form, including ones added later
     )
     app.state.web = state
     app.state.templates = make_templates()
