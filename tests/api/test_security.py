@@ -17,6 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from jobnaut.app.accounts.service import account_digest
+from jobnaut.app.accounts.throttle import HashingGate, SlidingWindow, Throttle
 from jobnaut.app.db import make_engine
 from jobnaut.config import check_variables
 from tests.api.app_client import app_client
@@ -221,3 +223,94 @@ def test_clerk_settings_are_validated(clerk_key: RSAPrivateKey, name: str, value
     env = {**clerk_env(clerk_key), name: value}
     states = {r.name: r.state for r in check_variables(env, "backend")}
     assert states[name] == "invalid"
+
+
+# --- item 3: rate limits, bounded hashing, logging, common passwords ---------------------
+
+
+@pytest.fixture
+def limited(client: TestClient) -> Iterator[Throttle]:
+    """Small limits on the module's app for one test (production's would take minutes)."""
+    state = client.app.state.jobnaut  # type: ignore[attr-defined]
+    default = state.throttle
+    state.throttle = Throttle(account_failures=SlidingWindow(limit=3, window=600),
+                              address_attempts=SlidingWindow(limit=6, window=600),
+                              hashing=HashingGate(concurrency=1, wait=0.2))
+    yield state.throttle
+    state.throttle = default
+
+
+def from_address(client: TestClient, address: str) -> TestClient:
+    return TestClient(client.app, client=(address, 40000), raise_server_exceptions=False)
+
+
+def sign_in(client: TestClient, email: str, password: str) -> Any:
+    return client.post("/api/auth/signin", json={"email": email, "password": password})
+
+
+def test_wrong_passwords_for_one_account_are_limited_with_429_and_retry_after(
+    client: TestClient, limited: Throttle
+) -> None:
+    email = f"victim-{uuid.uuid4().hex[:8]}@example.com"
+    sign_up(client, email)
+    attacker = from_address(client, "198.51.100.1")
+    assert [sign_in(attacker, email, f"guess-{n}").status_code for n in range(3)] == [401] * 3
+    limited_response = sign_in(attacker, email, PASSWORD)  # even the right one, for now
+    assert limited_response.status_code == 429
+    assert limited_response.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited_response.headers["Retry-After"]) <= 600
+    # Per account, not per address: another address gets no more guesses at it.
+    assert sign_in(from_address(client, "198.51.100.2"), email, PASSWORD).status_code == 429
+
+
+def test_attempts_from_one_address_are_limited_and_others_are_not(
+    client: TestClient, limited: Throttle
+) -> None:
+    flood = from_address(client, "203.0.113.9")
+    codes = [sign_in(flood, f"nobody-{n}@example.com", "wrong password").status_code
+             for n in range(7)]
+    assert codes == [401] * 6 + [429]
+    assert "Retry-After" in sign_in(flood, "x@example.com", "x").headers
+    other = from_address(client, "203.0.113.10")
+    assert sign_in(other, "nobody@example.com", "wrong password").status_code == 401
+
+
+def test_sign_ins_beyond_the_hashing_capacity_get_503_not_a_queue(
+    client: TestClient, limited: Throttle
+) -> None:
+    with limited.hashing.slot():  # a flood already holds the only hashing slot
+        response = sign_in(client, "someone@example.com", "a password")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert sign_in(client, "someone@example.com", "a password").status_code == 401
+
+
+def test_a_failed_sign_in_is_logged_without_the_password(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = f"Secret-{uuid.uuid4().hex}"
+    with caplog.at_level("WARNING", logger="jobnaut.api"):
+        assert sign_in(client, "Logged@Example.com", secret).status_code == 401
+    failed = [r.getMessage() for r in caplog.records if "failed sign-in" in r.getMessage()]
+    assert len(failed) == 1
+    assert account_digest("logged@example.com") in failed[0]
+    assert secret not in caplog.text and "logged@example.com" not in caplog.text.lower()
+
+
+@pytest.mark.parametrize("password", ["12345678", "Password123", "qwertyuiop",
+                                      "aaaaaaaaaaaa", "abababab"])
+def test_a_common_password_is_refused_at_sign_up(client: TestClient, password: str) -> None:
+    response = client.post("/api/auth/signup",
+                           json={"email": "new@example.com", "password": password})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["fields"][0]["field"] == "password"
+    assert password not in response.text
+
+
+@pytest.mark.parametrize("password", ["Kim.Lee@Example.com", "kim.lee@example.com",
+                                      "kim.lee"])
+def test_the_accounts_own_email_is_refused_as_its_password(client: TestClient,
+                                                           password: str) -> None:
+    response = client.post("/api/auth/signup",
+                           json={"email": "kim.lee@example.com", "password": password})
+    assert response.status_code == 422, response.text

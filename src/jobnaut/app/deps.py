@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jobnaut.app.accounts.models import User
 from jobnaut.app.accounts.security import ClerkConfig
+from jobnaut.app.accounts.throttle import Throttle
 from jobnaut.app.crypto import FieldCipher
 from jobnaut.app.errors import ApiError
 from jobnaut.config import BackendSettings
@@ -24,6 +25,7 @@ class AppState:
     sessions: sessionmaker[Session]
     cipher: FieldCipher
     clerk: ClerkConfig | None = None  # None: Clerk sign-in is off
+    throttle: Throttle = field(default_factory=Throttle)
 
 
 def get_state(request: Request) -> AppState:

@@ -12,21 +12,29 @@ from jobnaut.app.accounts.schemas import (
     TokenOut,
     UserOut,
 )
-from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep, bearer_token
+from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep, StateDep, bearer_token
 from jobnaut.app.errors import ApiError
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
 
+def client_address(request: Request) -> str:
+    # Behind the traffic switch, uvicorn has already replaced the switch's loopback address
+    # with the X-Forwarded-For client (it trusts that header from 127.0.0.1 only).
+    return request.client.host if request.client else "unknown"
+
+
 @router.post("/auth/signup", status_code=201, response_model=TokenOut)
-def sign_up(body: Credentials, db: SessionDep) -> TokenOut:
-    user, token = service.sign_up(db=db, email=body.email, password=body.password)
+def sign_up(body: Credentials, request: Request, db: SessionDep, state: StateDep) -> TokenOut:
+    user, token = service.sign_up(db=db, email=body.email, password=body.password,
+                                  throttle=state.throttle, address=client_address(request))
     return TokenOut(token=token, user=UserOut(id=user.id, email=user.email))
 
 
 @router.post("/auth/signin", response_model=TokenOut)
-def sign_in(body: SignInRequest, db: SessionDep) -> TokenOut:
-    user, token = service.sign_in(db=db, email=body.email, password=body.password)
+def sign_in(body: SignInRequest, request: Request, db: SessionDep, state: StateDep) -> TokenOut:
+    user, token = service.sign_in(db=db, email=body.email, password=body.password,
+                                  throttle=state.throttle, address=client_address(request))
     return TokenOut(token=token, user=UserOut(id=user.id, email=user.email))
 
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
 
+from jobnaut.app.accounts.passwords import password_problem
 from jobnaut.app.types import Text
 
 ExperienceLevel = Literal["entry", "mid", "senior", "lead"]
@@ -12,6 +13,14 @@ ExperienceLevel = Literal["entry", "mid", "senior", "lead"]
 class Credentials(BaseModel):
     email: EmailStr
     password: Text = Field(min_length=8, max_length=256)
+
+    @field_validator("password")
+    @classmethod
+    def not_guessable(cls, password: str, info: ValidationInfo) -> str:
+        problem = password_problem(password, str(info.data.get("email", "")))
+        if problem:
+            raise ValueError(problem)
+        return password
 
 
 class SignInRequest(BaseModel):

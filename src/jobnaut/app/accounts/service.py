@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from datetime import UTC, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
@@ -21,8 +23,11 @@ from jobnaut.app.accounts.security import (
     verify_clerk_token,
     verify_password,
 )
+from jobnaut.app.accounts.throttle import Throttle
 from jobnaut.app.crypto import FieldCipher
 from jobnaut.app.errors import ApiError
+
+log = logging.getLogger("jobnaut.api")
 
 TOKEN_LIFETIME = timedelta(days=14)
 # Hash of a throwaway password, so sign-in takes as long for unknown emails as known ones.
@@ -33,11 +38,15 @@ def _unauthenticated(message: str = "invalid or expired token") -> ApiError:
     return ApiError(401, "unauthenticated", message)
 
 
-def sign_up(*, db: Session, email: str, password: str) -> tuple[User, str]:
+def sign_up(*, db: Session, email: str, password: str, throttle: Throttle,
+            address: str) -> tuple[User, str]:
     email = email.lower()
+    throttle.check(account=None, address=address)
     if db.scalar(select(User.id).where(User.email == email)) is not None:
         raise _email_taken()
-    user = User(email=email, password_hash=hash_password(password))
+    with throttle.hashing.slot():
+        password_hash = hash_password(password)
+    user = User(email=email, password_hash=password_hash)
     # Two sign-ups with one email can both pass the check above (hashing takes long):
     # the unique index decides, in a savepoint so that the loser's transaction survives
     # to answer 409 rather than 500.
@@ -53,14 +62,27 @@ def _email_taken() -> ApiError:
     return ApiError(409, "email_taken", "an account with this email already exists")
 
 
-def sign_in(*, db: Session, email: str, password: str) -> tuple[User, str]:
-    user = db.scalar(select(User).where(User.email == email.lower()))
-    if user is None or user.password_hash is None:
-        verify_password(_DUMMY_HASH, password)
+def sign_in(*, db: Session, email: str, password: str, throttle: Throttle,
+            address: str) -> tuple[User, str]:
+    email = email.lower()
+    throttle.check(account=email, address=address)
+    user = db.scalar(select(User).where(User.email == email))
+    stored = user.password_hash if user is not None else None
+    with throttle.hashing.slot():
+        # Unknown emails take as long as known ones, so timing does not tell them apart.
+        matches = verify_password(stored or _DUMMY_HASH, password) and stored is not None
+    if user is None or not matches:
+        throttle.account_failures.record(email)
+        # Who and from where, never the password; the email only as a digest (personal
+        # data): an operator matches it with `printf %s EMAIL | sha256sum`.
+        log.warning("failed sign-in: account %s from %s", account_digest(email), address)
         raise ApiError(401, "bad_credentials", "wrong email or password")
-    if not verify_password(user.password_hash, password):
-        raise ApiError(401, "bad_credentials", "wrong email or password")
+    throttle.account_failures.clear(email)
     return user, issue_token(db=db, user=user)
+
+
+def account_digest(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
 
 
 def issue_token(*, db: Session, user: User) -> str:
