@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from jobnaut.app.accounts.service import account_digest
 from jobnaut.app.accounts.throttle import HashingGate, SlidingWindow, Throttle
 from jobnaut.app.db import make_engine
+from jobnaut.app.jobs.search import MAX_TERMS, fts5_match, search_terms
 from jobnaut.config import check_variables
 from tests.api.app_client import app_client
 from tests.api.test_clerk import ISSUER, clerk_env, clerk_token, new_key, new_subject
@@ -314,3 +315,20 @@ def test_the_accounts_own_email_is_refused_as_its_password(client: TestClient,
     response = client.post("/api/auth/signup",
                            json={"email": "kim.lee@example.com", "password": password})
     assert response.status_code == 422, response.text
+
+
+# --- item 6: repeated search terms -------------------------------------------------------
+
+
+def test_repeated_search_terms_are_searched_once_and_capped() -> None:
+    assert search_terms("a " * 100) == ["a"]
+    assert search_terms("Python python PYTHON sql") == ["Python", "sql"]
+    assert len(search_terms(" ".join(f"w{n}" for n in range(50)))) == MAX_TERMS
+    assert fts5_match("a " * 100) == '"a"*'
+    assert fts5_match("senior python python") == '"senior" "python"*'
+
+
+def test_a_query_of_a_hundred_repeats_finds_what_one_does(client: TestClient) -> None:
+    once = client.get("/api/jobs", params={"q": "engineer"}).json()["total"]
+    repeated = client.get("/api/jobs", params={"q": "engineer " * 22})
+    assert repeated.status_code == 200 and repeated.json()["total"] == once > 0
