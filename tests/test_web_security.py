@@ -138,3 +138,22 @@ def test_every_post_form_in_the_pages_carries_a_token(app: TestClient) -> None:
     html = app.get("/signin").text + app.get("/signup").text
     forms = re.findall(r'<form method="post".*?</form>', html, re.S)
     assert forms and all('name="csrf_token"' in form for form in forms)
+
+
+# --- item 10: HSTS and Permissions-Policy ------------------------------------------------
+
+
+def test_pages_carry_a_permissions_policy_and_no_hsts_on_http(app: TestClient) -> None:
+    page = app.get("/signin")
+    assert "camera=()" in page.headers["permissions-policy"]
+    assert "strict-transport-security" not in page.headers
+
+
+@pytest.mark.parametrize("env", [{"JOBNAUT_ENV": "production"},
+                                 {"JOBNAUT_ENV": "staging", "SECURE_COOKIES": "true"}])
+def test_a_site_on_https_sends_hsts_and_secure_host_cookies(env: dict[str, str]) -> None:
+    with web_app(**env) as client:
+        page = client.get("/signin")
+    assert page.headers["strict-transport-security"].startswith("max-age=31536000")
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith("__Host-jobnaut_csrf=") and "Secure" in cookie

@@ -21,7 +21,8 @@ from jobnaut.app.accounts.service import account_digest
 from jobnaut.app.accounts.throttle import HashingGate, SlidingWindow, Throttle
 from jobnaut.app.db import make_engine
 from jobnaut.app.jobs.search import MAX_TERMS, fts5_match, search_terms
-from jobnaut.config import check_variables
+from jobnaut.app.main import create_app
+from jobnaut.config import BackendSettings, check_variables
 from tests.api.app_client import app_client
 from tests.api.test_clerk import ISSUER, clerk_env, clerk_token, new_key, new_subject
 
@@ -332,3 +333,24 @@ def test_a_query_of_a_hundred_repeats_finds_what_one_does(client: TestClient) ->
     once = client.get("/api/jobs", params={"q": "engineer"}).json()["total"]
     repeated = client.get("/api/jobs", params={"q": "engineer " * 22})
     assert repeated.status_code == 200 and repeated.json()["total"] == once > 0
+
+
+# --- item 10: API security headers -------------------------------------------------------
+
+
+def test_api_responses_carry_security_headers_without_hsts_in_development(
+    client: TestClient,
+) -> None:
+    response = client.get("/api/jobs/1")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "camera=()" in response.headers["permissions-policy"]
+    assert "strict-transport-security" not in response.headers
+
+
+def test_api_sends_hsts_in_production() -> None:
+    settings = BackendSettings.from_env({
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",  # never connected: /health
+        "ENCRYPTION_KEY": Fernet.generate_key().decode(), "JOBNAUT_ENV": "production"})
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health")
+    assert response.headers["strict-transport-security"].startswith("max-age=31536000")

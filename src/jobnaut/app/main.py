@@ -14,9 +14,10 @@ from jobnaut.app.errors import install_error_handlers
 from jobnaut.app.jobs.routes import router as jobs_router
 from jobnaut.app.matching.routes import router as matching_router
 from jobnaut.app.saved.routes import router as saved_router
+from jobnaut.app.system.headers import SecurityHeaders
 from jobnaut.app.system.metrics import Metrics, MetricsMiddleware
 from jobnaut.app.system.routes import router as system_router
-from jobnaut.config import BackendSettings
+from jobnaut.config import BackendSettings, Environment
 
 
 def clerk_config(settings: BackendSettings) -> ClerkConfig | None:
@@ -43,6 +44,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
     )
     app.state.metrics = Metrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SecurityHeaders, production=settings.environment == Environment.production)
     install_error_handlers(app)
     for router in (system_router, accounts_router, jobs_router, matching_router, saved_router):
         app.include_router(router)
