@@ -354,3 +354,46 @@ def test_api_sends_hsts_in_production() -> None:
     with TestClient(create_app(settings)) as client:
         response = client.get("/health")
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+# --- item 8: an honest OpenAPI document --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spec(client: TestClient) -> dict[str, Any]:
+    document: dict[str, Any] = client.get("/openapi.json").json()
+    return document
+
+
+def test_the_bearer_scheme_is_declared_and_required_where_it_is(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    assert {"type": "http", "scheme": "bearer"}.items() <= schemes["HTTPBearer"].items()
+    assert spec["paths"]["/api/me"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert spec["paths"]["/api/saved"]["post"]["security"] == [{"HTTPBearer": []}]
+    assert "security" not in spec["paths"]["/api/jobs"]["get"]
+
+
+@pytest.mark.parametrize(("path", "method", "statuses"), [
+    ("/api/auth/signup", "post", {"201", "409", "422", "429", "503"}),
+    ("/api/auth/signin", "post", {"200", "401", "422", "429", "503"}),
+    ("/api/auth/signout", "post", {"204", "401", "409"}),
+    ("/api/jobs/{job_id}", "get", {"200", "404", "422"}),
+    ("/api/saved/{saved_id}", "patch", {"200", "401", "404", "422"}),
+    ("/api/jobs/{job_id}/match", "get", {"200", "401", "404", "422"}),
+])
+def test_error_responses_are_documented_in_the_shape_sent(
+    spec: dict[str, Any], path: str, method: str, statuses: set[str]
+) -> None:
+    responses = spec["paths"][path][method]["responses"]
+    assert statuses <= set(responses)
+    for status in statuses - {"200", "201", "204"}:
+        schema = responses[status]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorOut"}, status
+    if "429" in statuses:
+        assert "Retry-After" in responses["429"]["headers"]
+
+
+def test_metrics_is_documented_as_text(client: TestClient, spec: dict[str, Any]) -> None:
+    content = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+    assert set(content) == {"text/plain"}
+    assert client.get("/metrics").headers["content-type"].startswith("text/plain")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -57,7 +58,16 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_user(request: Request, db: SessionDep, state: StateDep) -> User:
+# Declares the bearer scheme in OpenAPI (securitySchemes, and `security` on each route that
+# needs a user); the token itself is read by `bearer_token`, which answers in our 401 shape.
+bearer_scheme = HTTPBearer(auto_error=False, description="a token from /api/auth/signin "
+                           "or /api/auth/signup, or a Clerk session token")
+
+
+def current_user(
+    request: Request, db: SessionDep, state: StateDep,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> User:
     from jobnaut.app.accounts import service
 
     return service.authenticate(

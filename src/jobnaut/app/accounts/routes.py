@@ -14,8 +14,9 @@ from jobnaut.app.accounts.schemas import (
 )
 from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep, StateDep, bearer_token
 from jobnaut.app.errors import ApiError
+from jobnaut.app.responses import errors
 
-router = APIRouter(prefix="/api", tags=["accounts"])
+router = APIRouter(prefix="/api", tags=["accounts"], responses=errors(422))
 
 
 def client_address(request: Request) -> str:
@@ -24,21 +25,22 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/auth/signup", status_code=201, response_model=TokenOut)
+@router.post("/auth/signup", status_code=201, response_model=TokenOut,
+             responses=errors(409, 429, 503))
 def sign_up(body: Credentials, request: Request, db: SessionDep, state: StateDep) -> TokenOut:
     user, token = service.sign_up(db=db, email=body.email, password=body.password,
                                   throttle=state.throttle, address=client_address(request))
     return TokenOut(token=token, user=UserOut(id=user.id, email=user.email))
 
 
-@router.post("/auth/signin", response_model=TokenOut)
+@router.post("/auth/signin", response_model=TokenOut, responses=errors(401, 429, 503))
 def sign_in(body: SignInRequest, request: Request, db: SessionDep, state: StateDep) -> TokenOut:
     user, token = service.sign_in(db=db, email=body.email, password=body.password,
                                   throttle=state.throttle, address=client_address(request))
     return TokenOut(token=token, user=UserOut(id=user.id, email=user.email))
 
 
-@router.post("/auth/signout", status_code=204)
+@router.post("/auth/signout", status_code=204, responses=errors(401, 409))
 def sign_out(request: Request, db: SessionDep, _user: CurrentUser) -> Response:
     token = bearer_token(request)
     if service.is_clerk_token(token):
@@ -50,18 +52,18 @@ def sign_out(request: Request, db: SessionDep, _user: CurrentUser) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/me", response_model=MeOut)
+@router.get("/me", response_model=MeOut, responses=errors(401, 409))
 def me(user: CurrentUser, db: SessionDep, cipher: CipherDep) -> MeOut:
     profile = service.get_profile(db=db, cipher=cipher, user=user)
     return MeOut(id=user.id, email=user.email, profile=profile)
 
 
-@router.get("/profile", response_model=ProfileOut)
+@router.get("/profile", response_model=ProfileOut, responses=errors(401, 409))
 def get_profile(user: CurrentUser, db: SessionDep, cipher: CipherDep) -> ProfileOut:
     return service.get_profile(db=db, cipher=cipher, user=user)
 
 
-@router.put("/profile", response_model=ProfileOut)
+@router.put("/profile", response_model=ProfileOut, responses=errors(401, 409))
 def put_profile(
     body: ProfileIn, user: CurrentUser, db: SessionDep, cipher: CipherDep
 ) -> ProfileOut:

@@ -20,9 +20,10 @@ from jobnaut.app.jobs.schemas import (
     job_detail,
     job_summary,
 )
+from jobnaut.app.responses import errors
 from jobnaut.app.types import MAX_SALARY, IdPath, IsoDate
 
-router = APIRouter(prefix="/api", tags=["jobs"])
+router = APIRouter(prefix="/api", tags=["jobs"], responses=errors(422))
 
 
 @router.get("/jobs", response_model=JobPage)
@@ -60,7 +61,7 @@ def search_jobs(
     )
 
 
-@router.get("/jobs/{job_id}", response_model=JobDetail)
+@router.get("/jobs/{job_id}", response_model=JobDetail, responses=errors(404))
 def get_job(job_id: IdPath, db: SessionDep) -> JobDetail:
     job = db.get(Job, job_id)
     if job is None:

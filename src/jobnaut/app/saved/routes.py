@@ -3,11 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep
+from jobnaut.app.responses import errors
 from jobnaut.app.saved import service
 from jobnaut.app.saved.schemas import SavedJobList, SavedJobOut, SavedJobUpdate, SaveJobIn
 from jobnaut.app.types import IdPath
 
-router = APIRouter(prefix="/api/saved", tags=["saved"])
+# 409 on every route: a new Clerk user whose email a password account already uses.
+router = APIRouter(prefix="/api/saved", tags=["saved"],
+                   responses=errors(401, 404, 409, 422))
 
 
 @router.get("", response_model=SavedJobList)

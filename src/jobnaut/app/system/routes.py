@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from jobnaut.app import schema
 from jobnaut.app.deps import StateDep
@@ -18,7 +18,7 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", responses={503: {"description": "not ready (which checks fail)"}})
 def ready(
     state: StateDep,
     compatible_schema: str | None = Query(
@@ -51,7 +51,9 @@ def version(state: StateDep) -> dict[str, str | None]:
     }
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "Prometheus text exposition format"}})
 def metrics(request: Request) -> Response:
     return Response(request.app.state.metrics.render(),
                     media_type="text/plain; version=0.0.4; charset=utf-8")
