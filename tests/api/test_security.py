@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 from sqlalchemy.engine import make_url
 
+from jobnaut.app.accounts.security import token_digest
 from jobnaut.app.accounts.service import account_digest
 from jobnaut.app.accounts.throttle import HashingGate, SlidingWindow, Throttle
+from jobnaut.app.accounts.tokens import IDLE_TIMEOUT, MAX_LIFETIME
 from jobnaut.app.db import make_engine
 from jobnaut.app.jobs.search import MAX_TERMS, fts5_match, search_terms
 from jobnaut.app.main import create_app
@@ -397,3 +400,81 @@ def test_metrics_is_documented_as_text(client: TestClient, spec: dict[str, Any])
     content = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert set(content) == {"text/plain"}
     assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+
+
+# --- item 7: idle timeout, sign out everywhere, pruning ----------------------------------
+
+
+def token_row(client: TestClient, headers: dict[str, str]) -> Any:
+    from jobnaut.app.accounts.models import AuthToken
+
+    state = client.app.state.jobnaut  # type: ignore[attr-defined]
+    digest = token_digest(headers["Authorization"].removeprefix("Bearer "))
+    with state.sessions() as db:
+        return db.scalar(select(AuthToken).where(AuthToken.token_hash == digest))
+
+
+def set_token_times(client: TestClient, headers: dict[str, str], **times: datetime) -> None:
+    from jobnaut.app.accounts.models import AuthToken
+
+    state = client.app.state.jobnaut  # type: ignore[attr-defined]
+    digest = token_digest(headers["Authorization"].removeprefix("Bearer "))
+    with state.sessions() as db, db.begin():
+        db.execute(update(AuthToken).where(AuthToken.token_hash == digest).values(**times))
+
+
+def utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def test_a_new_token_dies_when_idle_not_after_two_weeks(client: TestClient) -> None:
+    headers = sign_up(client)
+    expires = utc(token_row(client, headers).expires_at)
+    assert abs(expires - (datetime.now(UTC) + IDLE_TIMEOUT)) < timedelta(minutes=1)
+    set_token_times(client, headers, expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    response = client.get("/api/me", headers=headers)
+    assert response.status_code == 401
+    assert "expired" in response.json()["error"]["message"]
+
+
+def test_using_a_token_keeps_it_alive_up_to_its_maximum_lifetime(client: TestClient) -> None:
+    headers = sign_up(client)
+    now = datetime.now(UTC)
+    set_token_times(client, headers, expires_at=now + timedelta(minutes=5))
+    assert client.get("/api/me", headers=headers).status_code == 200
+    extended = utc(token_row(client, headers).expires_at)
+    assert abs(extended - (now + IDLE_TIMEOUT)) < timedelta(minutes=1)
+
+    created = now - MAX_LIFETIME + timedelta(hours=2)  # two hours of its life left
+    set_token_times(client, headers, created_at=created, expires_at=now + timedelta(minutes=5))
+    assert client.get("/api/me", headers=headers).status_code == 200
+    capped = utc(token_row(client, headers).expires_at)
+    assert abs(capped - (created + MAX_LIFETIME)) < timedelta(seconds=5)
+
+
+def test_sign_out_everywhere_ends_every_session_of_the_account(client: TestClient) -> None:
+    email = f"many-{uuid.uuid4().hex[:8]}@example.com"
+    first = sign_up(client, email)
+    second_token = client.post("/api/auth/signin",
+                               json={"email": email, "password": PASSWORD}).json()["token"]
+    second = {"Authorization": f"Bearer {second_token}"}
+    other = sign_up(client)
+
+    response = client.post("/api/auth/signout-everywhere", headers=first)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"revoked": 2}
+    assert client.get("/api/me", headers=first).status_code == 401
+    assert client.get("/api/me", headers=second).status_code == 401
+    assert client.get("/api/me", headers=other).status_code == 200  # only this account
+
+
+def test_long_dead_tokens_are_pruned_at_the_next_sign_in(client: TestClient) -> None:
+    email = f"prune-{uuid.uuid4().hex[:8]}@example.com"
+    old = sign_up(client, email)
+    recent = {"Authorization": "Bearer " + client.post(
+        "/api/auth/signin", json={"email": email, "password": PASSWORD}).json()["token"]}
+    set_token_times(client, old, expires_at=datetime.now(UTC) - timedelta(days=31))
+    set_token_times(client, recent, expires_at=datetime.now(UTC) - timedelta(days=1))
+    client.post("/api/auth/signin", json={"email": email, "password": PASSWORD})
+    assert token_row(client, old) is None
+    assert token_row(client, recent) is not None  # dead, but kept to explain its 401

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from jobnaut.app.accounts import service
+from jobnaut.app.accounts import service, tokens
 from jobnaut.app.accounts.schemas import (
     Credentials,
     MeOut,
     ProfileIn,
     ProfileOut,
+    SignedOut,
     SignInRequest,
     TokenOut,
     UserOut,
@@ -48,8 +49,15 @@ def sign_out(request: Request, db: SessionDep, _user: CurrentUser) -> Response:
         # expires); saying 204 would claim otherwise. The session ends at Clerk.
         raise ApiError(409, "clerk_session",
                        "a Clerk session is ended with Clerk's sign-out, not by this API")
-    service.sign_out(db=db, token=token)
+    tokens.sign_out(db=db, token=token)
     return Response(status_code=204)
+
+
+@router.post("/auth/signout-everywhere", response_model=SignedOut,
+             responses=errors(401, 409))
+def sign_out_everywhere(user: CurrentUser, db: SessionDep) -> SignedOut:
+    """End every session of this account (a lost laptop, a shared computer)."""
+    return SignedOut(revoked=tokens.sign_out_everywhere(db=db, user=user))
 
 
 @router.get("/me", response_model=MeOut, responses=errors(401, 409))

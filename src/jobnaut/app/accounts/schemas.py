@@ -33,6 +33,10 @@ class UserOut(BaseModel):
     email: str
 
 
+class SignedOut(BaseModel):
+    revoked: int = Field(description="how many sessions were ended")
+
+
 class TokenOut(BaseModel):
     token: str
     user: UserOut

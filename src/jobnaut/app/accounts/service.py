@@ -4,32 +4,29 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import UTC, datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobnaut.app.accounts.models import AuthToken, Profile, User
+from jobnaut.app.accounts.models import Profile, User
 from jobnaut.app.accounts.schemas import ProfileIn, ProfileOut
 from jobnaut.app.accounts.security import (
     TOKEN_PREFIX,
     ClerkConfig,
     ClerkTokenError,
     hash_password,
-    new_token,
-    token_digest,
     verify_clerk_token,
     verify_password,
 )
 from jobnaut.app.accounts.throttle import Throttle
+from jobnaut.app.accounts.tokens import issue_token, user_for_token
 from jobnaut.app.crypto import FieldCipher
 from jobnaut.app.errors import ApiError
 
 log = logging.getLogger("jobnaut.api")
 
-TOKEN_LIFETIME = timedelta(days=14)
 # Hash of a throwaway password, so sign-in takes as long for unknown emails as known ones.
 _DUMMY_HASH = hash_password("not-a-real-password")
 
@@ -85,43 +82,12 @@ def account_digest(email: str) -> str:
     return hashlib.sha256(email.encode()).hexdigest()[:16]
 
 
-def issue_token(*, db: Session, user: User) -> str:
-    token = new_token()
-    db.add(
-        AuthToken(
-            user_id=user.id,
-            token_hash=token_digest(token),
-            expires_at=datetime.now(UTC) + TOKEN_LIFETIME,
-        )
-    )
-    return token
-
-
-def sign_out(*, db: Session, token: str) -> None:
-    row = db.scalar(select(AuthToken).where(AuthToken.token_hash == token_digest(token)))
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = datetime.now(UTC)
-
-
 def authenticate(*, db: Session, token: str, clerk: ClerkConfig | None) -> User:
     if token.startswith(TOKEN_PREFIX):
-        return _user_for_token(db=db, token=token)
+        return user_for_token(db=db, token=token)
     if clerk is None:
         raise _unauthenticated()
     return _user_for_clerk_token(db=db, token=token, clerk=clerk)
-
-
-def _user_for_token(*, db: Session, token: str) -> User:
-    row = db.scalar(select(AuthToken).where(AuthToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None:
-        raise _unauthenticated()
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    if expires <= datetime.now(UTC):
-        raise _unauthenticated("token expired; sign in again")
-    user = db.get(User, row.user_id)
-    if user is None:
-        raise _unauthenticated()
-    return user
 
 
 def _user_for_clerk_token(*, db: Session, token: str, clerk: ClerkConfig) -> User:
