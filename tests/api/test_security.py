@@ -478,3 +478,11 @@ def test_long_dead_tokens_are_pruned_at_the_next_sign_in(client: TestClient) -> 
     client.post("/api/auth/signin", json={"email": email, "password": PASSWORD})
     assert token_row(client, old) is None
     assert token_row(client, recent) is not None  # dead, but kept to explain its 401
+
+
+def test_a_body_that_is_not_json_is_a_documented_422(client: TestClient,
+                                                     auth: dict[str, str]) -> None:
+    response = client.put("/api/profile", content=b"\xff\x00not json",
+                          headers={**auth, "Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"

@@ -51,6 +51,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": invalid JSON
+            # Answered like any other invalid request, as the OpenAPI document says.
+            return JSONResponse(_body("validation_error", "invalid request: the body is "
+                                      "not valid JSON", fields=[]), status_code=422)
         code = "not_found" if exc.status_code == 404 else "http_error"
         return JSONResponse(
             _body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
