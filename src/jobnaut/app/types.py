@@ -36,6 +36,20 @@ IdValue = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a positive 64-bit id")]
 Salary = Annotated[int, Field(ge=0, le=MAX_SALARY)]
 
+def http_url_or_none(value: str | None) -> str | None:
+    """An apply link as clients may follow it: http(s) with a host, else nothing. A
+    `javascript:` or `data:` link from a job feed would run in whoever clicks it."""
+    if not value:
+        return None
+    text = value.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or rest[0] in "/\\":
+        return None
+    if len(text) > 2000 or any(ord(ch) < 33 for ch in text):
+        return None
+    return text
+
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 

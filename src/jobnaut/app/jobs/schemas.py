@@ -3,10 +3,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from jobnaut.app.accounts.schemas import ExperienceLevel
-from jobnaut.app.types import Salary, Text
+from jobnaut.app.types import Salary, Text, http_url_or_none
 
 SortOrder = Literal["relevance", "newest", "salary"]
 MAX_PAGE = 10_000
@@ -37,7 +44,8 @@ class JobSummary(BaseModel):
 
 class JobDetail(JobSummary):
     description: str
-    url: str | None
+    # Also on the way out: rows imported before links were checked may hold any scheme.
+    url: Annotated[str | None, AfterValidator(http_url_or_none)]
 
 
 class JobPage(BaseModel):
