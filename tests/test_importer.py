@@ -322,7 +322,8 @@ def test_jobnaut_import_jobs_end_to_end(database_url: str, sessions: sessionmake
 
 @pytest.mark.parametrize("link", [
     "javascript:alert(document.cookie)", " JavaScript:alert(1)",
-    "data:text/html,<script>x</script>", "vbscript:msgbox", "https:///evil", "//evil.example/apply", "http://a b.example/",
+    "data:text/html,<script>x</script>", "vbscript:msgbox", "https:///evil",
+    "//evil.example/apply", "http://a b.example/",
 ])
 def test_apply_links_that_are_not_http_are_dropped(link: str) -> None:
     """Issue 12, item 9: API clients, not only the web app, must not get a script link."""
