@@ -219,6 +219,12 @@ OPTIONAL: tuple[Variable, ...] = (
              required=False),
     Variable("JSEARCH_API_URL", parse_http_url, "job-feed API base URL", ("backend",),
              required=False),
+    Variable("API_DOCS", parse_bool,
+             "serve /docs, /redoc and /openapi.json (default: on except in production)",
+             ("backend",), required=False),
+    Variable("METRICS_TOKEN", parse_api_key,
+             "bearer token that may read /metrics from off the machine (loopback always may)",
+             ("backend",), required=False, secret=True),
     Variable("JSEARCH_API_KEY", parse_api_key, "job-feed API key", ("backend",),
              required=False, secret=True),
     Variable("API_TIMEOUT_SECONDS", parse_timeout, "how long the web app waits for the API",
@@ -329,6 +335,8 @@ class BackendSettings:
     clerk_jwt_key: str | None
     clerk_issuer: str | None
     clerk_authorized_parties: tuple[str, ...]
+    api_docs: bool
+    metrics_token: str | None
     jsearch_api_url: str | None
     jsearch_api_key: str | None
     release: str
@@ -353,6 +361,9 @@ class BackendSettings:
                           if values.get("CLERK_ISSUER") else None),
             clerk_authorized_parties=(parse_origins(values["CLERK_AUTHORIZED_PARTIES"])
                                       if values.get("CLERK_AUTHORIZED_PARTIES") else ()),
+            api_docs=parse_bool(values["API_DOCS"]) if values.get("API_DOCS")
+            else parse_environment(values["JOBNAUT_ENV"]) != Environment.production,
+            metrics_token=values.get("METRICS_TOKEN") or None,
             jsearch_api_url=values.get("JSEARCH_API_URL") or None,
             jsearch_api_key=values.get("JSEARCH_API_KEY") or None,
             release=values.get("JOBNAUT_RELEASE", "dev"),

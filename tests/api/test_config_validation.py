@@ -141,6 +141,8 @@ BAD_VALUE_OF = {
     "API_TIMEOUT_SECONDS": "-5",
     "CLERK_ISSUER": "http://clerk.example.com",
     "SECURE_COOKIES": "maybe",
+    "API_DOCS": "sometimes",
+    "METRICS_TOKEN": "has spaces in it",
     "CLERK_AUTHORIZED_PARTIES": "https://jobnaut.example/app",
 }
 MORE_BAD_VALUES = [

@@ -350,11 +350,16 @@ def test_api_responses_carry_security_headers_without_hsts_in_development(
     assert "strict-transport-security" not in response.headers
 
 
-def test_api_sends_hsts_in_production() -> None:
+def production_api(**env: str) -> TestClient:
+    """A production backend app on a database it never connects to (for what needs none)."""
     settings = BackendSettings.from_env({
-        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",  # never connected: /health
-        "ENCRYPTION_KEY": Fernet.generate_key().decode(), "JOBNAUT_ENV": "production"})
-    with TestClient(create_app(settings)) as client:
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+        "ENCRYPTION_KEY": Fernet.generate_key().decode(), "JOBNAUT_ENV": "production", **env})
+    return TestClient(create_app(settings), client=("192.0.2.10", 50000))
+
+
+def test_api_sends_hsts_in_production() -> None:
+    with production_api() as client:
         response = client.get("/health")
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")
 
@@ -399,7 +404,8 @@ def test_error_responses_are_documented_in_the_shape_sent(
 def test_metrics_is_documented_as_text(client: TestClient, spec: dict[str, Any]) -> None:
     content = spec["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
     assert set(content) == {"text/plain"}
-    assert client.get("/metrics").headers["content-type"].startswith("text/plain")
+    local = from_address(client, "127.0.0.1")
+    assert local.get("/metrics").headers["content-type"].startswith("text/plain")
 
 
 # --- item 7: idle timeout, sign out everywhere, pruning ----------------------------------
@@ -486,3 +492,27 @@ def test_a_body_that_is_not_json_is_a_documented_422(client: TestClient,
                           headers={**auth, "Content-Type": "application/json"})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+# --- item 9: exposure of /metrics and /docs ----------------------------------------------
+
+
+def test_metrics_are_hidden_from_other_machines_without_the_token() -> None:
+    token = "metrics-" + uuid.uuid4().hex
+    with production_api(METRICS_TOKEN=token) as remote:
+        assert remote.get("/metrics").status_code == 404
+        assert remote.get("/metrics", headers={"Authorization": "Bearer wrong-token"}
+                          ).status_code == 404
+        allowed = remote.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert allowed.status_code == 200 and "jobnaut_http_requests" in allowed.text
+    with production_api() as no_token:  # no METRICS_TOKEN: loopback only
+        assert no_token.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+
+
+def test_api_docs_are_off_in_production_unless_asked_for() -> None:
+    with production_api() as client:
+        assert [client.get(p).status_code for p in ("/docs", "/redoc", "/openapi.json")] \
+            == [404] * 3
+    with production_api(API_DOCS="true") as client:
+        assert client.get("/openapi.json").status_code == 200
+        assert client.get("/docs").status_code == 200

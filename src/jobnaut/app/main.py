@@ -34,6 +34,10 @@ def create_app(settings: BackendSettings) -> FastAPI:
         title="JobNaut API",
         version=__version__,
         description="Job search, profiles with skills, saved jobs and skill matching.",
+        # Off in production unless API_DOCS says otherwise: no map of the API for strangers.
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
     )
     app.state.jobnaut = AppState(
         settings=settings,
