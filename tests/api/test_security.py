@@ -6,6 +6,7 @@ database kind or on a real server process is tested in test_accounts.py and test
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -516,3 +517,13 @@ def test_api_docs_are_off_in_production_unless_asked_for() -> None:
     with production_api(API_DOCS="true") as client:
         assert client.get("/openapi.json").status_code == 200
         assert client.get("/docs").status_code == 200
+
+
+def test_the_docs_page_loads_its_scripts_from_this_server(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(a.startswith("/docs-static/") for a in assets), assets
+    assert "cdn" not in page.text.lower()
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from jobnaut import __version__
 from jobnaut.app.accounts.routes import router as accounts_router
@@ -19,6 +20,8 @@ from jobnaut.app.system.metrics import Metrics, MetricsMiddleware
 from jobnaut.app.system.routes import router as system_router
 from jobnaut.config import BackendSettings, Environment
 
+ABOUT = "Job search, profiles with skills, saved jobs and skill matching."
+
 
 def clerk_config(settings: BackendSettings) -> ClerkConfig | None:
     # The checklist requires all three together, so one missing means Clerk is off.
@@ -30,15 +33,14 @@ def clerk_config(settings: BackendSettings) -> ClerkConfig | None:
 
 def create_app(settings: BackendSettings) -> FastAPI:
     engine = make_engine(settings.database_url)
-    app = FastAPI(
-        title="JobNaut API",
-        version=__version__,
-        description="Job search, profiles with skills, saved jobs and skill matching.",
-        # Off in production unless API_DOCS says otherwise: no map of the API for strangers.
-        docs_url="/docs" if settings.api_docs else None,
-        redoc_url="/redoc" if settings.api_docs else None,
-        openapi_url="/openapi.json" if settings.api_docs else None,
-    )
+    title, description = "JobNaut API", ABOUT
+    if settings.api_docs:
+        # The docs pages' scripts and styles come from this package, not from a CDN.
+        app = FastAPIOffline(title=title, version=__version__, description=description,
+                             static_url="/docs-static")
+    else:  # production's default: no map of the API for strangers
+        app = FastAPI(title=title, version=__version__, description=description,
+                      docs_url=None, redoc_url=None, openapi_url=None)
     app.state.jobnaut = AppState(
         settings=settings,
         engine=engine,
