@@ -35,9 +35,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy.orm import Session
 
 from jobnaut.app import schema
 from jobnaut.app.db import make_engine
+from jobnaut.app.jobs.demo import load_demo_if_empty
 from jobnaut.config import parse_database_url
 from jobnaut.ops.caddy import CaddySwitch, SwitchSettings
 
@@ -128,27 +130,35 @@ def parse_wrk(output: str) -> Wrk:
     )
 
 
-def wrk_command(port: int, connections: int, seconds: float) -> list[str]:
+PATHS = {"health": "/health", "search": "/api/jobs?q=python&per_page=20"}
+
+
+def wrk_command(port: int, connections: int, seconds: float,
+                path: str = PATHS["health"]) -> list[str]:
     threads = min(connections, 2)
     return ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-            "--timeout", "5s", f"http://127.0.0.1:{port}/health"]
+            "--timeout", "5s", f"http://127.0.0.1:{port}{path}"]
 
 
-def wrk(port: int, connections: int, seconds: float) -> Wrk:
-    result = subprocess.run(wrk_command(port, connections, seconds), capture_output=True,
+def wrk(port: int, connections: int, seconds: float, path: str = PATHS["health"]) -> Wrk:
+    result = subprocess.run(wrk_command(port, connections, seconds, path), capture_output=True,
                             text=True, check=True, timeout=seconds + 30)
     return parse_wrk(result.stdout)
 
 
 # --- the measurements ------------------------------------------------------------------
 
-def throughput(direct_port: int, switch_port: int, seconds: float) -> dict[int, dict[str, Wrk]]:
+Figures = dict[tuple[str, int], dict[str, Wrk]]  # (path name, connections) -> direct/caddy
+
+
+def throughput(direct_port: int, switch_port: int, seconds: float) -> Figures:
     """Direct and through Caddy, interleaved so that a drift of the machine hits both."""
-    figures: dict[int, dict[str, Wrk]] = {}
-    for connections in (1, 32):
-        wrk(switch_port, connections, 2)  # warm-up: connections to the upstream, caches
-        figures[connections] = {"direct": wrk(direct_port, connections, seconds),
-                                "caddy": wrk(switch_port, connections, seconds)}
+    figures: Figures = {}
+    for name, path in PATHS.items():
+        for connections in (1, 32):
+            wrk(switch_port, connections, 2, path)  # warm-up: upstream connections, caches
+            figures[name, connections] = {"direct": wrk(direct_port, connections, seconds, path),
+                                          "caddy": wrk(switch_port, connections, seconds, path)}
     return figures
 
 
@@ -212,22 +222,22 @@ def access_log_statuses(path: Path, since: float) -> dict[int, int]:
 
 # --- the run ---------------------------------------------------------------------------
 
-def report(figures: dict[int, dict[str, Wrk]], switching: Switching, loaded: Wrk,
+def report(figures: Figures, switching: Switching, loaded: Wrk,
            flips: int, statuses: dict[int, int]) -> None:
-    print("\nGET /health of a real JobNaut backend (SQLite), wrk over loopback\n")
-    print(f"{'connections':>11} {'path':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+    print(f"\nA real JobNaut backend (SQLite, demo jobs), wrk over loopback: "
+          f"{', '.join(f'{k} = GET {v}' for k, v in PATHS.items())}\n")
+    print(f"{'request':>8} {'conns':>5} {'via':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'errors':>7}")
-    for connections, pair in figures.items():
-        for path, w in pair.items():
-            print(f"{connections:>11} {path:>7} {w.rps:>9.0f} {w.p50_ms:>8.2f} {w.p99_ms:>8.2f} "
-                  f"{w.non_2xx + w.socket_errors:>7}")
+    for (name, connections), pair in figures.items():
+        for via, w in pair.items():
+            print(f"{name:>8} {connections:>5} {via:>7} {w.rps:>9.0f} {w.p50_ms:>8.2f} "
+                  f"{w.p99_ms:>8.2f} {w.non_2xx + w.socket_errors:>7}")
     print()
-    for connections, pair in figures.items():
-        ratio = pair["caddy"].rps / pair["direct"].rps if pair["direct"].rps else float("nan")
-        print(f"throughput through Caddy / direct at {connections} connection(s): {ratio:.2f}")
-    one = figures[1]
-    added = one["caddy"].p50_ms - one["direct"].p50_ms
-    print(f"p50 added by Caddy at 1 connection: {added:.3f} ms")
+    for (name, connections), pair in figures.items():
+        direct, caddy = pair["direct"], pair["caddy"]
+        ratio = caddy.rps / direct.rps if direct.rps else float("nan")
+        print(f"{name} at {connections:>2} connection(s): throughput Caddy/direct {ratio:.2f}, "
+              f"p50 added {caddy.p50_ms - direct.p50_ms:+.3f} ms")
     def ms(values: list[float]) -> str:
         return (f"median {statistics.median(values) * 1000:.2f} ms, "
                 f"max {max(values) * 1000:.2f} ms")
@@ -261,6 +271,9 @@ def main() -> int:
         database_url = f"sqlite:///{workdir / 'bench.db'}"
         engine = make_engine(parse_database_url(database_url))
         schema.upgrade(engine)
+        with Session(engine) as db:
+            load_demo_if_empty(db)
+            db.commit()
         engine.dispose()
         ports = {release: stack.enter_context(backend(release, database_url, workdir))
                  for release in ("blue", "green")}

@@ -380,6 +380,7 @@ class FrontendSettings:
     commit: str
     api_timeout: float = 5.0
     secure_cookies: bool = False
+    status_file: Path | None = None  # the status data the control plane publishes
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> FrontendSettings:
@@ -395,6 +396,8 @@ class FrontendSettings:
             # Production is served over HTTPS; staging may be too, and says so.
             secure_cookies=parse_bool(values["SECURE_COOKIES"]) if values.get("SECURE_COOKIES")
             else parse_environment(values["JOBNAUT_ENV"]) == Environment.production,
+            status_file=Path(values["JOBNAUT_STATUS_FILE"])
+            if values.get("JOBNAUT_STATUS_FILE") else None,
         )
 
 

@@ -215,7 +215,7 @@ def test_each_service_reads_only_its_own_settings() -> None:
     assert {"DATABASE_URL", "ENCRYPTION_KEY", "JSEARCH_API_KEY", "CLERK_SECRET_KEY"} <= \
         settings_of("backend")
     assert settings_of("frontend") == {"JOBNAUT_ENV", "PORT", "API_BASE_URL",
-                                       "API_TIMEOUT_SECONDS"}
+                                       "API_TIMEOUT_SECONDS", "SECURE_COOKIES"}
 
 
 def test_config_check_refuses_an_unknown_service(tmp_path: Path) -> None:

@@ -104,11 +104,10 @@ class Environment:
 
 
 def make_environment(home: Path, source: SourceRepo, database_url: str | None) -> Environment:
-    backend, frontend, admin = free_port(), free_port(), free_port()
+    backend, frontend = free_port(), free_port()
     env = Environment(home, backend, frontend)
     args = ["init", "--source", str(source.path), "--backend-port", str(backend),
-            "--frontend-port", str(frontend), "--admin-port", str(admin), "--name", "test",
-            "--switch", os.environ.get("JOBNAUT_TEST_SWITCH", "proxy")]
+            "--frontend-port", str(frontend), "--name", "test"]
     if database_url:
         args += ["--database-url", database_url]
     env.jobnaut(*args)

@@ -212,7 +212,7 @@ def test_sqlite_scratch_files_of_a_dead_creator_are_removed(tmp_path: Path) -> N
 
 
 def _home(root: Path) -> Home:
-    config = OpsConfig(name="t", source=root, backend_port=1, frontend_port=2, admin_port=3)
+    config = OpsConfig(name="t", source=root, backend_port=1, frontend_port=2)
     return Home(root=root, config=config)
 
 

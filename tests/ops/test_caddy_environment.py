@@ -1,7 +1,6 @@
-"""An environment whose traffic switch is Caddy (`[switch] engine = "caddy"`): the same
-deploys and rollbacks, with nothing dropped, a private admin socket, per-release access
-log lines, and pages that outlive the application. Engine behaviour does not depend on
-the database: SQLite only."""
+"""An environment's traffic switch is Caddy: deploys and rollbacks with nothing dropped, a
+private admin socket, per-release access log lines, and pages that outlive the
+application. The switch does not depend on the database: SQLite only."""
 
 from __future__ import annotations
 
@@ -9,40 +8,31 @@ import json
 import os
 import signal
 import stat
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from jobnaut.ops.environment import load_home
-from tests.ops.conftest import Environment, SourceRepo, _up
+from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
 from tests.ops.helpers import TrafficLoop
-from tests.support.processes import free_port
+from tests.support.processes import listening_tcp_ports
 
 
 @pytest.fixture(scope="module")
 def env(source_repo: SourceRepo, tmp_path_factory: pytest.TempPathFactory
         ) -> Iterator[Environment]:
     home = tmp_path_factory.mktemp("caddy-env") / "env"
-    created = Environment(home, free_port(), free_port())
-    subprocess.run(
-        [sys.executable, "-m", "jobnaut", "--home", str(home), "init", "--source",
-         str(source_repo.path), "--backend-port", str(created.backend_port), "--frontend-port",
-         str(created.frontend_port), "--admin-port", str(free_port()), "--switch", "caddy"],
-        check=True, capture_output=True)
-    yield from _up(created)
+    yield from _up(make_environment(home, source_repo, None))
 
 
 def test_admin_is_a_private_socket_and_no_admin_port_listens(env: Environment) -> None:
     socket_path = env.home / "run" / "switch" / "caddy-admin.sock"
     mode = stat.S_IMODE(socket_path.stat().st_mode)
     assert stat.S_ISSOCK(socket_path.stat().st_mode) and mode == 0o600
-    admin_port = load_home(env.home).config.admin_port
-    with pytest.raises(httpx.TransportError):
-        httpx.get(f"http://127.0.0.1:{admin_port}/routes", timeout=2)
-    assert env.json("status")["traffic_switch"]["running"]
+    status = env.json("status")["traffic_switch"]
+    assert status["running"]
+    # Caddy listens on the two public ports and nothing else: no TCP admin endpoint.
+    assert listening_tcp_ports(status["pid"]) == {env.backend_port, env.frontend_port}
 
 
 def test_deploy_and_rollback_through_caddy_drop_nothing(env: Environment) -> None:
@@ -78,3 +68,4 @@ def test_pages_outlive_the_application(env: Environment) -> None:
     assert env.jobnaut("status", check=False).returncode == 1
     env.jobnaut("up")
     assert httpx.get(f"{env.api}/health/ready", timeout=10).status_code == 200
+

@@ -10,7 +10,6 @@ import datetime
 import http.client
 import ipaddress
 import json
-import os
 import socket
 import ssl
 import stat
@@ -31,6 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from jobnaut.ops import checks
 from jobnaut.ops.caddy import (
     CaddySwitch,
     SwitchSettings,
@@ -40,8 +40,10 @@ from jobnaut.ops.caddy import (
     caddy_executable,
     check_caddy,
 )
+from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.environment import CONFIG_NAME, Home, load_home
 from jobnaut.ops.errors import OpsError
-from tests.support.processes import free_port, stop, wait_http
+from tests.support.processes import free_port, listening_tcp_ports, stop, wait_http
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAST = Timeouts(upstream_retry=1.0, retry_interval=0.05, shutdown_grace=2)
@@ -109,23 +111,6 @@ def env(short_dir: Path, upstreams: dict[str, Upstream]) -> Iterator[Env]:
         yield Env(switch, ports, upstreams)
     finally:
         switch.stop()
-
-
-def listening_tcp_ports(pid: int) -> set[int]:
-    """TCP ports in LISTEN state whose socket belongs to process `pid`."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:["):-1])
-    ports = set()
-    for table in ("tcp", "tcp6"):
-        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
-            fields = line.split()
-            local, state, inode = fields[1], fields[3], fields[9]
-            if state == "0A" and inode in inodes:
-                ports.add(int(local.rsplit(":", 1)[1], 16))
-    return ports
 
 
 # --- process and admin -----------------------------------------------------------------
@@ -514,3 +499,50 @@ def test_config_for_a_domain_automates_its_certificate_with_hsts(tmp_path: Path)
         {"default_sni": "jobs.example.org"}]
     assert "Strict-Transport-Security" in json.dumps(servers["frontend"]["routes"])
     assert servers["frontend-redirect"]["listen"] == ["0.0.0.0:80"]
+
+
+# --- jobnaut.toml [switch] ----------------------------------------------------------------
+
+def _home_with(root: Path, switch_section: str) -> Home:
+    root.mkdir()
+    (root / CONFIG_NAME).write_text(
+        f'[environment]\nname = "t"\nsource = "{root}"\n'
+        f"[ports]\nbackend = {free_port()}\nfrontend = {free_port()}\n"
+        f"[switch]\n{switch_section}\n")
+    return load_home(root)
+
+
+def test_the_environments_tls_settings_serve_https_that_the_control_plane_trusts(
+        short_dir: Path, upstreams: dict[str, Upstream]) -> None:
+    cert_file, key_file = make_certificate(short_dir)
+    http_port = free_port()
+    home = _home_with(short_dir / "home-tls", f'certificate = "{cert_file}"\nkey = "{key_file}"\n'
+                                              f"redirect_http = {{ frontend = {http_port} }}")
+    assert home.config.public_url("frontend") == f"https://localhost:{home.config.frontend_port}"
+    driver.ensure_switch(home)
+    try:
+        driver.route(home, "frontend", upstreams["green"].port, "green")
+        with checks.http_client(home, 5) as client:  # what verify and status use
+            secure = client.get(home.config.public_url("frontend") + "/jobs")
+        assert (secure.status_code, secure.text) == (200, "green")
+        assert "max-age=" in secure.headers["strict-transport-security"]
+        plain = httpx.get(f"http://localhost:{http_port}/jobs")
+        assert plain.status_code == 308
+        with pytest.raises(httpx.ConnectError):  # an unknown certificate is not trusted
+            httpx.get(home.config.public_url("frontend") + "/jobs")
+    finally:
+        driver.stop_switch(home)
+
+
+@pytest.mark.parametrize(("section", "message"), [
+    ('engine = "proxy"', "no longer available"),
+    ("port = 1", "unknown [switch] setting port"),
+    ("redirect_http = { frontend = 80 }", "needs HTTPS"),
+    ("redirect_http = { mail = 80 }", "unknown service"),
+    ("max_body_mb = 0", "at least 1"),
+])
+def test_bad_switch_settings_in_jobnaut_toml_are_refused(tmp_path: Path, section: str,
+                                                         message: str) -> None:
+    with pytest.raises(OpsError, match="invalid setting") as refused:
+        _home_with(tmp_path / "home", section)
+    assert message in str(refused.value)

@@ -126,7 +126,7 @@ def test_emergency_killed_resumes_and_stays_frozen(sqlite_env: Environment,
     sqlite_env.jobnaut("rollback", "emergency", "--resume")
     assert sqlite_env.serving_release() != bad
     assert sqlite_env.json("status")["deploy_freeze"]
-    sqlite_env.jobnaut("freeze", "--lift")
+    sqlite_env.jobnaut("freeze", "--lift", "--reason", "fixed in the next release")
     assert_consistent(sqlite_env, users)
 
 

@@ -137,7 +137,7 @@ def test_emergency_freezes_deploys_and_reverts_code_and_schema(
     assert frozen.returncode == 1 and "frozen" in frozen.stderr
     frozen_config = deployed.jobnaut("config", "set", "API_TIMEOUT_SECONDS=3", check=False)
     assert frozen_config.returncode == 1 and "frozen" in frozen_config.stderr
-    deployed.jobnaut("freeze", "--lift")
+    deployed.jobnaut("freeze", "--lift", "--reason", "fixed in the next release")
     assert deployed.json("status")["deploy_freeze"] is None
     assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
 

@@ -19,7 +19,7 @@ def fresh(source_repo: SourceRepo, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.mark.parametrize("command", [
-    ("backup", "create"), ("freeze", "--reason", "x"), ("freeze", "--lift"),
+    ("backup", "create"), ("freeze", "--reason", "x"), ("freeze", "--lift", "--reason", "x"),
     ("deploy", "--dry-run"), ("up",), ("down",),
 ])
 def test_commands_that_change_or_plan_wait_for_the_lock(fresh: Environment,

@@ -137,16 +137,16 @@ def test_taken_port_is_retried_and_status_follows_the_routes(deployed: Environme
 def test_traffic_switch_is_known_by_pid_and_start_time(deployed: Environment,
                                                       tmp_path: Path) -> None:
     env = Env.open(deployed.home)
-    identity = driver.proxy_identity(env.home)
+    identity = driver.switch_identity(env.home)
     assert identity is not None
     pid, ticks = identity
     assert ticks is not None and ticks == pids.start_ticks(pid)
-    assert driver.proxy_running(env.home)
+    assert driver.switch_running(env.home)
     # The same pid with another start time (a reused pid) is not the switch.
     elsewhere = Home(root=tmp_path, config=env.home.config)
-    elsewhere.run.mkdir()
-    driver.proxy_pid_file(elsewhere).write_text(json.dumps({"pid": pid,
-                                                            "start_ticks": ticks + 1}))
-    assert not driver.proxy_running(elsewhere)
-    driver.stop_proxy(elsewhere)  # must not stop the real one
-    assert driver.proxy_running(env.home)
+    pid_file = driver.traffic_switch(elsewhere).layout.pid_file
+    pid_file.parent.mkdir(parents=True)
+    pid_file.write_text(json.dumps({"pid": pid, "start_ticks": ticks + 1}))
+    assert not driver.switch_running(elsewhere)
+    driver.stop_switch(elsewhere)  # must not stop the real one
+    assert driver.switch_running(env.home)

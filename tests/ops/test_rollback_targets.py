@@ -69,7 +69,7 @@ def test_rollback_after_an_emergency_and_a_new_deploy_returns_to_what_served(
     env.jobnaut("deploy", "main", "-m", "third")
     third = active(env)
     env.jobnaut("rollback", "emergency", "--to", first, "--reason", "drill", "--yes")
-    env.jobnaut("freeze", "--lift")
+    env.jobnaut("freeze", "--lift", "--reason", "fixed in the next release")
     assert active(env) == first and status_of(env, third) == "rolled_back"
     env.jobnaut("deploy", "main", "-m", "fourth")
     # v2 has the highest number below v4 and never failed, but v1 served before v4.
@@ -88,7 +88,7 @@ def test_a_rolled_back_config_release_is_never_a_default_target(env: Environment
     assert planned_target(env, "code") == good
     # …and so does an emergency, which must never switch traffic to it.
     env.jobnaut("rollback", "emergency", "--reason", "drill", "--yes")
-    env.jobnaut("freeze", "--lift")
+    env.jobnaut("freeze", "--lift", "--reason", "fixed in the next release")
     assert active(env) == good
     assert status_of(env, restored) == "rolled_back"
     served = httpx.get(f"{env.api}/version", timeout=5).json()["release"]

@@ -316,12 +316,15 @@ def freeze_cmd(
     reason: str = typer.Option("", "--reason", "-m"),
     lift: bool = typer.Option(False, "--lift", help="allow deploys again"),
 ) -> None:
-    """Freeze deploys (an emergency does it for you), or lift the freeze."""
+    """Freeze deploys (an emergency does it for you), or lift the freeze (say why: the fix
+    or the root cause)."""
     from jobnaut.ops.actions.emergency import freeze, lift_freeze
 
     env = open_env()
     if lift:
-        console.print(lift_freeze(env))
+        if not reason.strip():
+            fail("say why deploys may resume with --reason (the fix or the root cause)", code=2)
+        console.print(lift_freeze(env, reason))
         return
     if not reason:
         fail("say why with --reason", code=2)

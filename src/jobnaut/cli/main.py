@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from jobnaut.cli import config_cmd, db_cmds, importer_cmd, ops_cmds, schema_cmd
+from jobnaut.cli import comms_cmds, config_cmd, db_cmds, importer_cmd, ops_cmds, schema_cmd
 from jobnaut.cli.output import report_failure
 from jobnaut.cli.serve import serve
 from jobnaut.ops.errors import OpsError
@@ -37,6 +37,7 @@ app.add_typer(db_cmds.backup_app, name="backup")
 app.add_typer(db_cmds.migrate_app, name="migrate")
 app.command("freeze")(db_cmds.freeze_cmd)
 app.add_typer(importer_cmd.app, name="import")
+comms_cmds.register(app)
 
 
 def main() -> None:

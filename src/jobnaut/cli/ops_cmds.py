@@ -103,7 +103,6 @@ def register(app: typer.Typer) -> None:
     app.command("status")(status)
     app.command("health")(health)
     app.command("logs")(logs)
-    app.command("proxy", hidden=True)(proxy)
     app.command("abandon")(abandon)
     app.command("resume")(resume)
     app.add_typer(rollback_app, name="rollback")
@@ -115,17 +114,13 @@ def init(
     database_url: str | None = typer.Option(None, help="default: SQLite in the home"),
     backend_port: int = typer.Option(8000, help="public port of the API"),
     frontend_port: int = typer.Option(8080, help="public port of the web app"),
-    admin_port: int | None = typer.Option(None, help="local port driving the traffic "
-                                                     "switch (default: frontend port + 1)"),
     name: str = typer.Option("local", help="environment name (production, staging, …)"),
     environment: str = typer.Option("development", help="JOBNAUT_ENV of the services"),
-    switch: str = typer.Option("proxy", help="traffic switch: caddy or proxy (built-in)"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
     env = lifecycle.init(home_root(), source=source, database_url=database_url,
                          backend_port=backend_port, frontend_port=frontend_port,
-                         admin_port=admin_port, name=name, environment=environment,
-                         switch=switch)
+                         name=name, environment=environment)
     console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
     console.print(f"  settings: {env.home.root / 'jobnaut.toml'}; next: `jobnaut up` (first "
                   "deploy of the source's HEAD, with demo data) or `jobnaut deploy REF`")
@@ -240,6 +235,12 @@ def _print_status(state: dict[str, Any]) -> None:
         console.print(f"[red]problem:[/] {escape(problem)}")
     if state["deploy_freeze"]:
         console.print(f"[red]deploys frozen:[/] {state['deploy_freeze']}")
+    for incident in state["incidents"]:
+        ack = "" if incident["acknowledged"] else " — not acknowledged"
+        console.print(f"[red]{incident['kind']} #{incident['id']}[/] {incident['state']} "
+                      f"({incident['impact']}): {escape(incident['title'])}{ack}")
+    for channel in state["failing_channels"]:
+        console.print(f"[yellow]notification channel failing:[/] {escape(channel)}")
     if state["running_operation"]:
         op = state["running_operation"]
         console.print(f"[yellow]running:[/] {op.get('kind')} #{op.get('operation')} "
@@ -292,14 +293,19 @@ def health(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def logs(
-    service: str = typer.Argument("backend", help="backend, frontend or proxy"),
+    service: str = typer.Argument("backend", help="backend or frontend; switch (the traffic "
+                                                  "switch's own log) or access (every request "
+                                                  "through it, with the release that answered)"),
     lines: int = typer.Option(100, "--lines", "-n"),
     release: str | None = typer.Option(None, help="a release's log (default: the live one)"),
 ) -> None:
     """Show a service's log."""
     env = open_env()
-    if service == "proxy":
-        path = env.home.logs / "proxy.log"
+    if service in ("switch", "access"):
+        from jobnaut.ops.drivers import process as driver
+
+        layout = driver.traffic_switch(env.home).layout
+        path = layout.server_log if service == "switch" else layout.access_log
     else:
         if service not in SERVICES:
             fail(f"unknown service {service!r}", code=2)
@@ -348,17 +354,6 @@ def abandon() -> None:
     for event in env.ledger.events(50):  # what was cleared: survivors, candidates, copies
         if event["id"] > seen and event["operation_id"] == stranded.id:
             console.print(f"  {escape(event['message'])}")
-
-
-def proxy() -> None:
-    """Run the traffic switch in the foreground (started by the control plane)."""
-    from jobnaut.ops import proxy as traffic
-
-    env = open_env()
-    cfg = env.home.config
-    env.home.run.mkdir(parents=True, exist_ok=True)
-    traffic.serve({cfg.backend_port: "backend", cfg.frontend_port: "frontend"},
-                  cfg.admin_port, env.home.run / "routes.json")
 
 
 rollback_app = typer.Typer(help="Roll back code, migrations or configuration.",

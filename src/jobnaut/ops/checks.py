@@ -10,10 +10,11 @@ import contextlib
 import json
 import os
 import secrets
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import httpx
@@ -103,10 +104,28 @@ def _live_and_ready(client: httpx.Client, base: str) -> str:
     return _readiness(client, base)
 
 
+@cache
+def _tls_context(extra_ca: Path | None) -> ssl.SSLContext:
+    """The system's trust store, plus the operator's own certificate when the switch serves
+    one (a self-signed or private-CA certificate). Built once per process: it costs ~20 ms."""
+    context = ssl.create_default_context()
+    if extra_ca is not None:
+        context.load_verify_locations(cafile=str(extra_ca))
+    return context
+
+
+def http_client(home: Home | None, timeout: float) -> httpx.Client:
+    """An HTTP client for checks: the private ports are plain HTTP, the public ones HTTPS
+    when the switch serves TLS."""
+    switch = home.config.switch if home is not None else None
+    return httpx.Client(timeout=timeout,
+                        verify=_tls_context(switch.certificate if switch else None))
+
+
 def not_ready(base: str, timeout: float) -> str | None:
     """Why the service at `base` is not ready, or None when it is."""
-    with httpx.Client(timeout=timeout) as client:
-        outcome = _timed("readiness", partial(_readiness, client, base))
+    with http_client(None, timeout) as http:
+        outcome = _timed("readiness", partial(_readiness, http, base))
     return None if outcome.ok else outcome.detail
 
 
@@ -155,17 +174,17 @@ def release_checks(home: Home, backend: str, frontend: str,
     `compatible_schema`, the backend may run on that newer, expand-only revision."""
     cfg = home.config
     results: list[CheckOutcome] = []
-    with httpx.Client(timeout=cfg.check_timeout) as client:
+    with http_client(home, cfg.check_timeout) as http:
         for service, base in (("backend", backend), ("frontend", frontend)):
-            results.append(_timed(f"{service} liveness", partial(_liveness, client, base)))
+            results.append(_timed(f"{service} liveness", partial(_liveness, http, base)))
             results.append(_timed(f"{service} readiness",
-                                  partial(_readiness, client, base, compatible_schema)))
+                                  partial(_readiness, http, base, compatible_schema)))
         bases = {"backend": backend, "frontend": frontend}
         for endpoint in cfg.endpoints:
             url = bases[endpoint.service] + endpoint.path
             results.append(_timed(endpoint.name,
-                                  partial(_endpoint, client, url, endpoint.expect)))
-        results.extend(_flows(client, home, backend))
+                                  partial(_endpoint, http, url, endpoint.expect)))
+        results.extend(_flows(http, home, backend))
     return results
 
 
@@ -193,30 +212,29 @@ def _flows(client: httpx.Client, home: Home, api: str) -> list[CheckOutcome]:
 def appendix_c(home: Home, env: dict[str, str]) -> list[CheckOutcome]:
     """The plan's Appendix C checklist, through the public ports (what users reach)."""
     cfg = home.config
-    api = f"http://127.0.0.1:{cfg.backend_port}"
-    web = f"http://127.0.0.1:{cfg.frontend_port}"
+    api, web = cfg.public_url("backend"), cfg.public_url("frontend")
     results: list[CheckOutcome] = []
-    with httpx.Client(timeout=cfg.check_timeout) as client:
+    with http_client(home, cfg.check_timeout) as http:
         def authentication() -> str:
-            _sign_in(client, api, home)
+            _sign_in(http, api, home)
             return "check account signs in"
         results.append(_timed("authentication service", authentication))
 
         def database() -> str:
-            checks = client.get(f"{api}/health/ready").json().get("checks", {})
+            checks = http.get(f"{api}/health/ready").json().get("checks", {})
             db = checks.get("database", {})
             if not db.get("ok"):
                 raise CheckFailed(db.get("detail", "backend reports no database check"))
             return str(db.get("detail"))
         results.append(_timed("database connectivity", database))
-        results.extend(_integrations(client, env))
+        results.extend(_integrations(http, env))
         for name, base in (("backend", api), ("frontend", web)):
             results.append(_timed(f"health endpoints: {name}",
-                                  partial(_live_and_ready, client, base)))
+                                  partial(_live_and_ready, http, base)))
         for endpoint in cfg.endpoints:
             base = api if endpoint.service == "backend" else web
             results.append(_timed(f"user-facing: {endpoint.name}",
-                                  partial(_endpoint, client, base + endpoint.path,
+                                  partial(_endpoint, http, base + endpoint.path,
                                           endpoint.expect)))
     return results
 

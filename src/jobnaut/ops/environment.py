@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,27 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class SwitchConfig:
+    """`[switch]`: the production settings of the traffic switch (Caddy). With neither a
+    domain nor certificate files it serves plain HTTP on loopback, as in development."""
+
+    domain: str | None = None  # automatic HTTPS (ACME) for this name
+    certificate: Path | None = None  # or the operator's own certificate and key files
+    key: Path | None = None
+    redirect_http: Mapping[str, int] = field(default_factory=dict)  # service -> HTTP port
+    max_body_mb: int = 10
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.domain or self.certificate or self.key)
+
+
+@dataclass(frozen=True)
 class OpsConfig:
     name: str
     source: Path
     backend_port: int
     frontend_port: int
-    admin_port: int
     keep_releases: int = 5
     keep_warm: bool = True
     start_timeout: float = 60.0
@@ -36,10 +52,17 @@ class OpsConfig:
     check_timeout: float = 10.0
     endpoints: tuple[Endpoint, ...] = ()
     flows: tuple[str, ...] = ("sign_in", "search", "save_job")
-    switch: str = "proxy"  # the traffic switch: "caddy" or the built-in "proxy" (ADR 0005)
+    switch: SwitchConfig = field(default_factory=SwitchConfig)
 
     def public_port(self, service: str) -> int:
         return self.backend_port if service == "backend" else self.frontend_port
+
+    def public_url(self, service: str) -> str:
+        """Where the control plane reaches a service through the traffic switch, as users
+        do: HTTPS under the configured name when the switch serves TLS."""
+        if self.switch.tls:
+            return f"https://{self.switch.domain or 'localhost'}:{self.public_port(service)}"
+        return f"http://127.0.0.1:{self.public_port(service)}"
 
 
 @dataclass(frozen=True)
@@ -118,27 +141,47 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             keep_warm=bool(env.get("keep_warm", True)),
             backend_port=int(ports["backend"]),
             frontend_port=int(ports["frontend"]),
-            admin_port=int(ports["admin"]),
             start_timeout=float(timeouts.get("start", 60)),
             drain_timeout=float(timeouts.get("drain", 20)),
             check_timeout=float(timeouts.get("check", 10)),
             endpoints=endpoints,
             flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
-            switch=_switch_engine(raw.get("switch", {})),
+            switch=_switch(raw.get("switch", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OpsError(f"{path}: invalid setting: {exc}") from None
 
 
-SWITCH_ENGINES = ("caddy", "proxy")
+SWITCH_SETTINGS = ("engine", "domain", "certificate", "key", "redirect_http", "max_body_mb")
 
 
-def _switch_engine(section: dict[str, Any]) -> str:
-    engine = str(section.get("engine", "proxy"))
-    if engine not in SWITCH_ENGINES:
-        raise ValueError(f"[switch] engine must be one of {', '.join(SWITCH_ENGINES)}, "
-                         f"not {engine!r}")
-    return engine
+def _switch(section: dict[str, Any]) -> SwitchConfig:
+    unknown = sorted(set(section) - set(SWITCH_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown [switch] setting {', '.join(unknown)} "
+                         f"(known: {', '.join(SWITCH_SETTINGS)})")
+    # Caddy is the only traffic switch (ADR 0005). A home written when the built-in Python
+    # proxy existed may name it: say what to change rather than run something else.
+    engine = section.get("engine", "caddy")
+    if engine != "caddy":
+        raise ValueError(f"[switch] engine = {engine!r} is no longer available: Caddy is the "
+                         "traffic switch; set engine = \"caddy\" or remove the line")
+    redirect = {str(k): int(v) for k, v in dict(section.get("redirect_http", {})).items()}
+    for service in redirect:
+        if service not in SERVICES:
+            raise ValueError(f"[switch] redirect_http: unknown service {service!r}")
+
+    def path(key: str) -> Path | None:
+        return Path(section[key]).expanduser() if section.get(key) else None
+
+    config = SwitchConfig(domain=section.get("domain") or None, certificate=path("certificate"),
+                          key=path("key"), redirect_http=redirect,
+                          max_body_mb=int(section.get("max_body_mb", 10)))
+    if redirect and not config.tls:
+        raise ValueError("[switch] redirect_http needs HTTPS: set domain or certificate and key")
+    if config.max_body_mb < 1:
+        raise ValueError("[switch] max_body_mb must be at least 1")
+    return config
 
 
 CONFIG_TEMPLATE = """\
@@ -162,15 +205,20 @@ keep_warm = true
 # and forwards to whichever release is live. Each release's processes get private ports.
 backend = {backend_port}
 frontend = {frontend_port}
-# Local-only port on which the control plane tells the built-in proxy where to send
-# traffic (Caddy is driven through a Unix socket in run/switch/ instead).
-admin = {admin_port}
+# The traffic switch is Caddy (from the locked dependencies). The control plane drives it
+# through a Unix socket readable by this home's owner only (run/switch/caddy-admin.sock):
+# there is no admin port.
 
 [switch]
-# The traffic switch in front of every release: "caddy" (Caddy, from the locked
-# dependencies; its admin API on a private Unix socket) or "proxy" (the built-in Python
-# proxy, kept while Caddy becomes the default).
-engine = "{switch}"
+# Production: HTTPS on the public ports (with HSTS), listening on every interface.
+# Either a domain, whose certificate Caddy obtains and renews by itself:
+# domain = "jobs.example.com"
+# or the operator's certificate and key files:
+# certificate = "/etc/jobnaut/tls/cert.pem"
+# key = "/etc/jobnaut/tls/key.pem"
+# Plain-HTTP ports whose requests are redirected (308) to a service's HTTPS port:
+# redirect_http = {{ frontend = 80 }}
+max_body_mb = 10   # larger request bodies are refused with 413
 
 [timeouts]
 start = 60   # seconds a new process has to become healthy

@@ -55,7 +55,7 @@ def clear_abandoned(env: Env, operation: OperationRecord) -> list[str]:
         return []
     notes = []
     routed = {serving.port_of(route) for route in driver.routes(env.home).values()} \
-        if driver.proxy_running(env.home) else set()
+        if driver.switch_running(env.home) else set()
     for p in env.ledger.running_processes():
         if p.release_id != release.id or p.role != "candidate":
             continue

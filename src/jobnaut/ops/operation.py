@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobnaut.ops import lock
+from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import OperationRecord
@@ -151,7 +152,7 @@ def execute(
         if freeze and procedure.kind in ("deploy", "config"):
             raise OpsError(f"deploys are frozen: {freeze}",
                            hint="an emergency is in progress; lift it with "
-                                "`jobnaut freeze --lift`")
+                                "`jobnaut freeze --lift --reason …` (the fix or the root cause)")
         steps: list[Step] | None = None
         if stranded is not None:
             operation_id, args, ctx = stranded.id, stranded.args, dict(stranded.context)
@@ -228,10 +229,13 @@ def _run_steps(run: Run, procedure: Procedure, args: dict[str, Any], done: set[i
                 run.event(f"cleanup after failure also failed: {cleanup_error}", level="error")
         run.save()
         ledger.update_operation(run.operation_id, status="failed", error=message)
+        hooks.operation_finished(run.env, procedure.kind, run.operation_id, run.ctx, False,
+                                 message)
         return result
     result.status = "succeeded"
     ledger.update_operation(run.operation_id, status="succeeded")
     run.event(f"{procedure.kind} #{run.operation_id} succeeded")
+    hooks.operation_finished(run.env, procedure.kind, run.operation_id, run.ctx, True, None)
     return result
 
 

@@ -14,7 +14,7 @@ import httpx
 from jobnaut.ops import checks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
-from jobnaut.ops.environment import SERVICES
+from jobnaut.ops.environment import SERVICES, Home
 from jobnaut.ops.ledger import ProcessRecord
 
 PROBE_TIMEOUT = 3.0
@@ -89,11 +89,11 @@ def inspect(env: Env, gone: list[ProcessRecord] | None = None) -> ServingReport:
 
 
 def _switch(env: Env) -> SwitchState:
-    identity = driver.proxy_identity(env.home)
-    running = driver.proxy_running(env.home)
+    identity = driver.switch_identity(env.home)
+    running = driver.switch_running(env.home)
     routes: dict[str, str | None] = driver.routes(env.home) if running else \
         dict.fromkeys(SERVICES)
-    answering = running and driver.proxy_answers(env.home)
+    answering = running and driver.switch_answers(env.home)
     cfg = env.home.config
     ports = f"{cfg.backend_port} and {cfg.frontend_port}"
     problem = None
@@ -102,7 +102,7 @@ def _switch(env: Env) -> SwitchState:
                    "(`jobnaut up` starts it again)")
     elif not answering:
         problem = (f"the traffic switch (pid {identity[0] if identity else '?'}) does not "
-                   f"answer on its admin port {cfg.admin_port}: traffic cannot be switched")
+                   f"answer on its admin socket: traffic cannot be switched")
     return SwitchState(identity[0] if identity and running else None, running, answering,
                        routes, problem)
 
@@ -118,7 +118,7 @@ def _service(env: Env, service: str, switch: SwitchState, by_port: dict[int, Pro
         state.healthy, state.detail = _ready(state.process.port) if state.alive else \
             (False, "process is dead")
     if switch.running:
-        state.public_answers = _answers(f"http://127.0.0.1:{public_port}/health")
+        state.public_answers = _answers(env.home, f"{env.home.config.public_url(service)}/health")
     state.problem = _problem(state, switch, port, gone)
     return state
 
@@ -160,9 +160,10 @@ def _ready(port: int) -> tuple[bool, str]:
     return (problem is None, problem or "ready")
 
 
-def _answers(url: str) -> bool:
+def _answers(home: Home, url: str) -> bool:
     try:
-        return httpx.get(url, timeout=PROBE_TIMEOUT).status_code < 500
+        with checks.http_client(home, PROBE_TIMEOUT) as http:
+            return http.get(url).status_code < 500
     except httpx.TransportError:
         return False
 

@@ -21,6 +21,7 @@ from jobnaut.web.deps import WebState
 from jobnaut.web.pages import auth, home, jobs, profile, saved, system
 from jobnaut.web.rendering import STATIC_DIR, make_templates
 from jobnaut.web.session import token_of
+from jobnaut.web.status_banner import StatusBanner
 
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
@@ -68,6 +69,7 @@ def create_web_app(settings: FrontendSettings) -> FastAPI:
     )
     app.state.web = state
     app.state.templates = make_templates()
+    app.state.templates.env.globals["status_banner"] = StatusBanner(settings.status_file)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.middleware("http")

@@ -12,6 +12,7 @@ from typing import Any
 from jobnaut.ops import backups, lock, migrations
 from jobnaut.ops.actions import switching
 from jobnaut.ops.backups.diff import Discarded, discarded_by_restore
+from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.errors import OpsError
@@ -106,7 +107,7 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                "tables"
 
     def maintenance(run: Run) -> str:
-        driver.ensure_proxy(env.home)
+        driver.ensure_switch(env.home)
         driver.route(env.home, "backend", None)
         run.ctx["maintenance"] = True
         stopped = []
@@ -115,6 +116,10 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                 driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
                 stopped.append(f"v{p.release_id} pid {p.pid}")
         run.event("backend in maintenance: the API answers 503, the web app says so")
+        if "maintenance_incident" not in run.ctx:
+            run.ctx["maintenance_incident"] = hooks.maintenance_started(
+                env, run.operation_id, "We are undoing a database change. JobNaut is "
+                "unavailable for a few minutes; your data is safe.")
         return "backend stopped (" + (", ".join(stopped) or "none running") + "); API answers 503"
 
     def downgrade(run: Run) -> str:

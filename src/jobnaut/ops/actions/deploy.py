@@ -12,6 +12,7 @@ from typing import Any
 from jobnaut.config import check_variables
 from jobnaut.ops import build, commit_schema
 from jobnaut.ops.actions import switching
+from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.errors import OpsError
@@ -90,7 +91,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
 
     def preflight(run: Run) -> str:
         commit = build.resolve_ref(env.home.config.source, ref)
-        driver.ensure_proxy(env.home)  # a public port taken by another program fails here
+        driver.ensure_switch(env.home)  # a public port taken by another program fails here
         config_id = int(args["config_id"]) if args.get("config_id") else env.current_config_id()
         detail = preflight_config(env, config_id)
         active = env.ledger.active_release()
@@ -201,11 +202,15 @@ def _check_compatibility(run: Run, args: dict[str, Any]) -> str:
 def _enter_maintenance(run: Run) -> None:
     """The API answers 503 until the new release is checked and switched: no request may
     reach old code on the contracted schema."""
-    driver.ensure_proxy(run.env.home)
+    driver.ensure_switch(run.env.home)
     driver.route(run.env.home, "backend", None)
     run.ctx["maintenance"] = True
     run.save()
     run.event("API in maintenance while contracting migrations run", "warning")
+    if "maintenance_incident" not in run.ctx:
+        run.ctx["maintenance_incident"] = hooks.maintenance_started(
+            run.env, run.operation_id, "We are upgrading JobNaut's database. JobNaut is "
+            "unavailable for a few minutes; your data is safe.")
 
 
 def _check_previous_on_new_schema(run: Run) -> str:

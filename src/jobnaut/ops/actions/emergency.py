@@ -9,6 +9,7 @@ from typing import Any
 
 from jobnaut.ops import checks, lock
 from jobnaut.ops.actions import database, rollback, switching
+from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.history import previous_good
@@ -22,13 +23,17 @@ def freeze(env: Env, reason: str) -> None:
 
 
 @lock.locked_action("freeze --lift")
-def lift_freeze(env: Env) -> str:
-    reason = env.ledger.get_state("deploy_freeze")
-    if reason is None:
+def lift_freeze(env: Env, why: str) -> str:
+    """Deploys may resume; `why` (the fix or the root cause) is recorded."""
+    if not why.strip():
+        raise OpsError("lifting the freeze needs a reason: the fix or the root cause",
+                       exit_code=2)
+    frozen_for = env.ledger.get_state("deploy_freeze")
+    if frozen_for is None:
         return "deploys were not frozen"
     env.ledger.set_state("deploy_freeze", None)
-    env.ledger.event("deploy freeze lifted")
-    return f"freeze lifted (it was: {reason})"
+    env.ledger.event(f"deploy freeze lifted: {why.strip()} (it was: {frozen_for})")
+    return f"freeze lifted (it was: {frozen_for}); recorded: {why.strip()}"
 
 
 def _inner(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> Procedure:
@@ -52,9 +57,11 @@ def plan_emergency(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[
     def immediate(run: Run) -> str:
         run.ctx["inner"] = kind
         freeze(env, f"emergency #{run.operation_id}: {reason}")
-        run.event(f"EMERGENCY: {reason}. Notify the team and stakeholders; deploys are "
-                  "frozen until `jobnaut freeze --lift`", "error")
-        return "deploys frozen; timeline started (`jobnaut status`, `jobnaut releases`)"
+        run.event(f"EMERGENCY: {reason}. Deploys are frozen until "
+                  "`jobnaut freeze --lift --reason …`", "error")
+        hooks.emergency_started(env, run.operation_id, reason)
+        return ("deploys frozen; critical incident opened, the team, stakeholders and users "
+                "notified, status page updated (`jobnaut incident list`, `jobnaut timeline`)")
 
     def stability(run: Run) -> str:
         # The plan's "confirm system stability": the whole Appendix C checklist, three
@@ -76,10 +83,12 @@ def plan_emergency(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[
         return message
 
     return [
-        Step("immediate action", "freeze deploys and start the incident timeline", immediate),
+        Step("immediate action", "freeze deploys, open a critical incident and notify "
+                                 "everyone", immediate),
         *inner.plan(env, {**args, "yes": args.get("yes")}, ctx),
         Step("stability", "test all critical user flows and the data, three times", stability),
-        Step("communication", "record the outcome for the status update", communicate),
+        Step("communication", "record the outcome; the incident moves to monitoring",
+             communicate),
     ]
 
 

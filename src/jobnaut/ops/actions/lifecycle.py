@@ -11,9 +11,10 @@ from cryptography.fernet import Fernet
 from jobnaut.config import redact
 from jobnaut.ops import build, checks, leftovers, lock, serving
 from jobnaut.ops.actions import switching
+from jobnaut.ops.comms import hooks, incidents, notify, sender, statuspage
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
-from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, SERVICES, SWITCH_ENGINES
+from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Ledger, ProcessRecord
 from jobnaut.ops.operation import interrupted_operation
@@ -23,13 +24,10 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 
 
 def init(root: Path, *, source: Path | None = None, database_url: str | None = None,
-         backend_port: int = 8000, frontend_port: int = 8080, admin_port: int | None = None,
-         name: str = "local", environment: str = "development", switch: str = "proxy") -> Env:
+         backend_port: int = 8000, frontend_port: int = 8080,
+         name: str = "local", environment: str = "development") -> Env:
     if (root / CONFIG_NAME).exists():
         raise OpsError(f"{root} already holds an environment", hint="use it, or pick --home")
-    if switch not in SWITCH_ENGINES:
-        raise OpsError(f"--switch must be one of {', '.join(SWITCH_ENGINES)}, not {switch!r}",
-                       exit_code=2)
     source = (source or REPO_ROOT).resolve()
     build.resolve_ref(source, "HEAD")  # fail early when the source is not a git repository
     root.mkdir(parents=True, exist_ok=True)
@@ -37,7 +35,6 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
     (root / "data").mkdir(exist_ok=True)
     (root / CONFIG_NAME).write_text(CONFIG_TEMPLATE.format(
         name=name, source=source, backend_port=backend_port, frontend_port=frontend_port,
-        admin_port=admin_port or frontend_port + 1, switch=switch,
     ))
     create_key(root / "secret.key")
     ledger = Ledger(root / "ledger.db")
@@ -61,7 +58,8 @@ def up(env: Env) -> str:
     if active is None:
         return "no release yet"
     reconcile(env)  # after a reboot the ledger still lists processes that are gone
-    driver.ensure_proxy(env.home)
+    driver.ensure_switch(env.home)
+    hooks.safely(env, "publish the status page", lambda: statuspage.publish(env))
     started = []
     for service in SERVICES:
         live = [p for p in switching.live_processes(env, service) if driver.alive(p)]
@@ -94,12 +92,13 @@ def up(env: Env) -> str:
 def down(env: Env) -> str:
     stopped = 0
     for service in SERVICES:
-        if driver.proxy_running(env.home):
+        if driver.switch_running(env.home):
             driver.route(env.home, service, None)
     for p in env.ledger.running_processes():
         driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
         stopped += 1
-    driver.stop_proxy(env.home)
+    driver.stop_switch(env.home)
+    sender.stop_sender(env)  # its unsent notices stay in the outbox for the next one
     env.ledger.event(f"down: stopped {stopped} processes and the traffic switch")
     return f"stopped {stopped} processes"
 
@@ -145,9 +144,12 @@ def status(env: Env) -> dict[str, Any]:
         "services": services,
         "traffic_switch": report.switch.as_json(),
         "problems": report.problems,
-        "urls": {"frontend": f"http://127.0.0.1:{env.home.config.frontend_port}",
-                 "backend": f"http://127.0.0.1:{env.home.config.backend_port}"},
+        "urls": {service: env.home.config.public_url(service) for service in SERVICES},
         "deploy_freeze": env.ledger.get_state("deploy_freeze"),
+        "incidents": [{"id": i.id, "kind": i.kind, "state": i.state, "impact": i.impact,
+                       "title": i.title, "acknowledged": i.acknowledged_at is not None}
+                      for i in incidents.book(env).incidents(open_only=True)],
+        "failing_channels": notify.failing_channels(env),
         "running_operation": running,
         "last_operation": _operation_json(env, last[0]) if last else None,
         "interrupted": interrupted_json,

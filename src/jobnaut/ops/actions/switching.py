@@ -25,7 +25,11 @@ def service_env(env: Env, release: Release, service: str) -> dict[str, str]:
 
     wanted = settings_of(service)
     config = {k: v for k, v in env.release_config(release).items() if k in wanted}
-    return {**config, "JOBNAUT_RELEASE": release.name, "JOBNAUT_COMMIT": release.ref}
+    given = {**config, "JOBNAUT_RELEASE": release.name, "JOBNAUT_COMMIT": release.ref}
+    if service == "frontend":  # the incident banner comes from the published status data
+        given["JOBNAUT_STATUS_FILE"] = str(
+            driver.traffic_switch(env.home).layout.pages_dir / "status.json")
+    return given
 
 
 def secret_values(config: dict[str, str]) -> list[str]:
@@ -106,7 +110,7 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
 
     def start(run: Run) -> str:
         env, release = run.env, release_of(run)
-        driver.ensure_proxy(env.home)
+        driver.ensure_switch(env.home)
         reused = release_processes(env, release.id, services)
         if len(reused) < len(services):
             ensure_built(env, release)  # cheap when built; a pruned build is made again
@@ -130,19 +134,19 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
     def check(run: Run) -> str:
         env, release = run.env, release_of(run)
         procs = release_processes(env, release.id, services)
-        ports = {s: p.port for s, p in procs.items()}
+        urls = {s: f"http://127.0.0.1:{p.port}" for s, p in procs.items()}
         for service in SERVICES:  # a service not being switched is checked where it is live
-            if service not in ports:
+            if service not in urls:
                 live = live_processes(env, service)
-                ports[service] = live[0].port if live else env.home.config.public_port(service)
+                urls[service] = (f"http://127.0.0.1:{live[0].port}" if live
+                                 else env.home.config.public_url(service))
         if "backend" in procs and (not live_processes(env, "backend")
                                    or run.ctx.get("maintenance")):
             # First deploy or maintenance: no checked backend serves, and the new frontend
             # reaches the API through the public port, so the new backend is put behind it
             # before the frontend checks.
             driver.route(env.home, "backend", procs["backend"].port)
-        results = checks.release_checks(env.home, f"http://127.0.0.1:{ports['backend']}",
-                                        f"http://127.0.0.1:{ports['frontend']}")
+        results = checks.release_checks(env.home, urls["backend"], urls["frontend"])
         run.ctx["checks"] = [r.as_json() for r in results]
         if checks.failures(results):
             raise OpsError(f"{release.name} failed its checks: {checks.summary(results)}")
@@ -159,7 +163,7 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                  stop_previous: bool = False) -> list[Step]:
     def switch(run: Run) -> str:
         env, release = run.env, release_of(run)
-        driver.ensure_proxy(env.home)
+        driver.ensure_switch(env.home)
         procs = release_processes(env, release.id, services)
         previous: dict[str, int] = {}
         for service in services:
@@ -204,8 +208,8 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
     def verify(run: Run) -> str:
         env = run.env
         cfg = env.home.config
-        results = checks.release_checks(env.home, f"http://127.0.0.1:{cfg.backend_port}",
-                                        f"http://127.0.0.1:{cfg.frontend_port}")
+        results = checks.release_checks(env.home, cfg.public_url("backend"),
+                                        cfg.public_url("frontend"))
         if checks.failures(results):
             raise OpsError(f"verification through the public ports failed: "
                            f"{checks.summary(results)}")
@@ -249,7 +253,7 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
             env.ledger.set_active_release(int(previous_active), operation_id=run.operation_id,
                                           operation_kind="return after failure")
     for service in services:
-        if service in retiring or not driver.proxy_running(env.home):
+        if service in retiring or not driver.switch_running(env.home):
             continue
         serving = [p for p in live_processes(env, service)
                    if p.release_id != release.id and driver.alive(p)]

@@ -29,6 +29,7 @@ SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 UNIX_SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with its terminating NUL
 ACCESS_LOGGER = "jobnaut_access"
 PAGE_NAMES = ("maintenance", "outage", "status")
+STATUS_FEEDS = {"status.json": "application/json", "status.atom": "application/atom+xml"}
 MESSAGES = {
     "maintenance": "JobNaut is down for maintenance for a few minutes; try again shortly",
     "outage": "JobNaut is not answering right now; we are on it, try again shortly",
@@ -282,16 +283,24 @@ def _hsts(max_age: int) -> dict[str, Any]:
 
 
 def _status_page(layout: Layout) -> dict[str, Any]:
-    """/status is a file in the run directory: it answers with every upstream down."""
-    return {
-        "match": [{"path": ["/status", "/status/"]}],
-        "handle": [
-            {"handler": "rewrite", "uri": "/status.html"},
-            {"handler": "headers", "response": {"set": {"Cache-Control": ["no-store"]}}},
-            {"handler": "file_server", "root": str(layout.pages_dir)},
-        ],
+    """/status (HTML), /status.json and /status.atom are files in the run directory: they
+    answer with every upstream down."""
+    no_store = {"handler": "headers", "response": {"set": {"Cache-Control": ["no-store"]}}}
+    feeds = [{
+        "match": [{"path": [f"/{name}"]}],
+        "handle": [{"handler": "headers", "response": {"set": {
+            "Cache-Control": ["no-store"], "Content-Type": [f"{media}; charset=utf-8"]}}},
+            {"handler": "file_server", "root": str(layout.pages_dir)}],
         "terminal": True,
-    }
+    } for name, media in STATUS_FEEDS.items()]
+    return {"handle": [{"handler": "subroute", "routes": [
+        {"match": [{"path": ["/status", "/status/"]}],
+         "handle": [{"handler": "rewrite", "uri": "/status.html"}, no_store,
+                    {"handler": "file_server", "root": str(layout.pages_dir)}],
+         "terminal": True},
+        *feeds,
+    ]}], "match": [{"path": ["/status", "/status/", *(f"/{n}" for n in STATUS_FEEDS)]}],
+        "terminal": True}
 
 
 def _unavailable(layout: Layout, page: str, retry_after: int) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from jobnaut.ops import pids
 from jobnaut.ops.caddy.binary import caddy_executable
 from jobnaut.ops.caddy.config import (
     PAGE_NAMES,
+    STATUS_FEEDS,
     Layout,
     SwitchSettings,
     build_config,
@@ -148,6 +149,14 @@ class CaddySwitch:
                            exit_code=2)
         self.layout.pages_dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(self.layout.page(name), html)
+
+    def write_feed(self, name: str, text: str) -> None:
+        """status.json or status.atom, served beside the status page."""
+        if name not in STATUS_FEEDS:
+            raise OpsError(f"unknown status feed {name!r}",
+                           hint=f"one of {', '.join(STATUS_FEEDS)}", exit_code=2)
+        self.layout.pages_dir.mkdir(parents=True, exist_ok=True)
+        _atomic_write(self.layout.pages_dir / name, text)
 
     # --- internals ----------------------------------------------------------------------
 

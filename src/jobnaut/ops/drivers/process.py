@@ -1,15 +1,13 @@
 """The process driver: runs each release's services as local processes on private ports,
-and the traffic switch (the proxy) in front of them on the public ports."""
+and the traffic switch (Caddy) in front of them on the public ports."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -18,13 +16,10 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from jobnaut.ops import commands, pids, proxy
+from jobnaut.ops import commands, pids
 from jobnaut.ops.environment import SERVICES, Home
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Ledger, ProcessRecord
-
-if TYPE_CHECKING:
-    from jobnaut.ops.caddy import CaddySwitch
 
 if TYPE_CHECKING:
     from jobnaut.ops.caddy import CaddySwitch
@@ -206,99 +201,55 @@ def tail(path: Path, lines: int) -> str:
 
 
 # The traffic switch ------------------------------------------------------------------
+# Caddy (ADR 0005): started detached, driven through its admin socket and the dial files.
 
-def proxy_pid_file(home: Home) -> Path:
-    return home.run / "proxy.pid"
-
-
-def proxy_identity(home: Home) -> tuple[int, int | None] | None:
-    """(pid, start ticks) of the traffic switch as recorded when it started (a pid file of
-    an older version holds the pid alone)."""
-    caddy = _caddy(home)
-    if caddy is not None:
-        return caddy.identity()
-    try:
-        text = proxy_pid_file(home).read_text().strip()
-    except OSError:
-        return None
-    try:
-        data = json.loads(text or "0")
-    except json.JSONDecodeError:
-        return None
-    if isinstance(data, int):
-        return data, None
-    if isinstance(data, dict) and isinstance(data.get("pid"), int):
-        ticks = data.get("start_ticks")
-        return data["pid"], ticks if isinstance(ticks, int) else None
-    return None
-
-
-def _caddy(home: Home) -> CaddySwitch | None:
-    """The environment's Caddy switch, when it is the engine chosen in jobnaut.toml."""
-    if home.config.switch != "caddy":
-        return None
-    from jobnaut.ops.caddy import CaddySwitch, SwitchSettings, Timeouts
+def traffic_switch(home: Home) -> CaddySwitch:
+    from jobnaut.ops.caddy import MIB, CaddySwitch, SwitchSettings, Timeouts, TlsSettings
 
     cfg = home.config
+    production = cfg.switch
+    tls = TlsSettings(domain=production.domain, cert_file=production.certificate,
+                      key_file=production.key, redirect_ports=production.redirect_http,
+                      ) if production.tls else None
     return CaddySwitch(SwitchSettings(
         run_dir=home.run / "switch", log_dir=home.logs,
-        ports={"backend": cfg.backend_port, "frontend": cfg.frontend_port},
+        ports={"backend": cfg.backend_port, "frontend": cfg.frontend_port}, tls=tls,
+        max_body_bytes=production.max_body_mb * MIB,
         timeouts=Timeouts(shutdown_grace=cfg.drain_timeout)))
 
 
-def proxy_running(home: Home) -> bool:
-    caddy = _caddy(home)
-    if caddy is not None:
-        return caddy.running()
-    identity = proxy_identity(home)
-    return identity is not None and is_alive(*identity)
+def switch_identity(home: Home) -> tuple[int, int | None] | None:
+    """(pid, start ticks) of the traffic switch as recorded when it started."""
+    return traffic_switch(home).identity()
 
 
-def proxy_answers(home: Home) -> bool:
-    """Whether the traffic switch answers on its admin port (or socket)."""
-    caddy = _caddy(home)
-    if caddy is not None:
-        return caddy.answers()
-    return proxy.get_routes(home.config.admin_port) is not None
+def switch_running(home: Home) -> bool:
+    return traffic_switch(home).running()
 
 
-def ensure_proxy(home: Home) -> None:
-    caddy = _caddy(home)
-    if caddy is not None:
-        from jobnaut.ops import pages
+def switch_answers(home: Home) -> bool:
+    """Whether the traffic switch answers on its admin socket."""
+    return traffic_switch(home).answers()
 
-        caddy.start()
-        caddy.write_page("maintenance", pages.maintenance_page())
-        caddy.write_page("outage", pages.outage_page())
-        if "JobNaut" not in caddy.layout.page("status").read_text():  # keep a written one
-            caddy.write_page("status", pages.status_page(home.config.name))
-        return
-    if proxy_running(home) and proxy.get_routes(home.config.admin_port) is not None:
-        return
-    cfg = home.config
-    home.run.mkdir(parents=True, exist_ok=True)
-    home.logs.mkdir(parents=True, exist_ok=True)
-    for port in (cfg.backend_port, cfg.frontend_port, cfg.admin_port):
-        if _port_taken(port):
-            raise OpsError(f"port {port} is already in use by another program",
-                           hint=f"choose other ports in {home.root / 'jobnaut.toml'} [ports], "
-                                "then run the command again")
-    with (home.logs / "proxy.log").open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jobnaut", "--home", str(home.root), "proxy"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, env={**os.environ},
-        )
-    proxy_pid_file(home).write_text(json.dumps({"pid": proc.pid,
-                                                "start_ticks": pids.start_ticks(proc.pid)}))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proxy.get_routes(cfg.admin_port) is not None:
-            return
-        if proc.poll() is not None:
-            raise OpsError(f"the traffic switch exited: {tail(home.logs / 'proxy.log', 3)}")
-        time.sleep(0.05)
-    raise OpsError("the traffic switch did not start within 20s")
+
+def ensure_switch(home: Home) -> None:
+    """Start the traffic switch unless it runs, and (re)write the pages it serves when no
+    release answers."""
+    from jobnaut.ops import pages
+
+    switch = traffic_switch(home)
+    if not switch.running():
+        cfg = home.config
+        for port in (cfg.backend_port, cfg.frontend_port):
+            if _port_taken(port):
+                raise OpsError(f"port {port} is already in use by another program",
+                               hint=f"choose other ports in {home.root / 'jobnaut.toml'} "
+                                    "[ports], then run the command again")
+        switch.start()
+    switch.write_page("maintenance", pages.maintenance_page())
+    switch.write_page("outage", pages.outage_page())
+    if "JobNaut" not in switch.layout.page("status").read_text():  # keep a written one
+        switch.write_page("status", pages.status_page(home.config.name))
 
 
 def _port_taken(port: int) -> bool:
@@ -311,39 +262,20 @@ def _port_taken(port: int) -> bool:
     return False
 
 
-def stop_proxy(home: Home) -> None:
-    caddy = _caddy(home)
-    if caddy is not None:
-        caddy.stop()
-        return
-    identity = proxy_identity(home)
-    if identity is not None:
-        terminate(identity[0], 10, identity[1])
-    proxy_pid_file(home).unlink(missing_ok=True)
+def stop_switch(home: Home) -> None:
+    traffic_switch(home).stop()
 
 
 def route(home: Home, service: str, port: int | None, release: str | None = None) -> None:
     """Send the service's traffic to `port` (None: nothing live, the switch answers 503).
     `release` names it in the switch's access log."""
-    caddy = _caddy(home)
-    if caddy is not None:
-        caddy.route(service, port, release)
-        return
-    upstream = f"http://127.0.0.1:{port}" if port else None
-    result = proxy.set_routes(home.config.admin_port, {service: upstream})
-    if result.get(service) != upstream:
-        raise OpsError(f"the traffic switch did not take the new route for {service}")
+    traffic_switch(home).route(service, port, release)
 
 
 def routes(home: Home) -> dict[str, str | None]:
-    caddy = _caddy(home)
-    if caddy is not None:
-        found = caddy.routes() if caddy.running() else {}
-        return {s: _as_url(found.get(s)) for s in SERVICES}
-    current = proxy.get_routes(home.config.admin_port)
-    if current is None:
-        return {s: None for s in SERVICES}
-    return {s: current.get(s) for s in SERVICES}
+    switch = traffic_switch(home)
+    found = switch.routes() if switch.running() else {}
+    return {s: _as_url(found.get(s)) for s in SERVICES}
 
 
 def _as_url(route: str | None) -> str | None:
