@@ -26,6 +26,8 @@ from jobnaut.app.accounts.tokens import IDLE_TIMEOUT, MAX_LIFETIME
 from jobnaut.app.db import make_engine
 from jobnaut.app.jobs.search import MAX_TERMS, fts5_match, search_terms
 from jobnaut.app.main import create_app
+from jobnaut.app.models import ENCRYPTED_COLUMNS
+from jobnaut.app.rebind import column_name, rebind
 from jobnaut.config import BackendSettings, check_variables
 from tests.api.app_client import app_client
 from tests.api.test_clerk import ISSUER, clerk_env, clerk_token, new_key, new_subject
@@ -527,3 +529,71 @@ def test_the_docs_page_loads_its_scripts_from_this_server(client: TestClient) ->
     assert "cdn" not in page.text.lower()
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
+
+
+# --- item 9: each ciphertext bound to its row and column ---------------------------------
+
+
+def db_state(client: TestClient) -> Any:
+    return client.app.state.jobnaut  # type: ignore[attr-defined]
+
+
+def stored_profile(client: TestClient, user_id: int) -> Any:
+    with db_state(client).sessions() as db:
+        return db.execute(text("SELECT full_name_enc, location_enc FROM profiles "
+                               "WHERE user_id = :id"), {"id": user_id}).one()
+
+
+def me_id(client: TestClient, headers: dict[str, str]) -> int:
+    user_id: int = client.get("/api/me", headers=headers).json()["id"]
+    return user_id
+
+
+def test_a_ciphertext_copied_to_another_users_row_does_not_decrypt_there(
+    client: TestClient,
+) -> None:
+    alice, mallory = sign_up(client), sign_up(client)
+    client.put("/api/profile", headers=alice, json={"full_name": "Alice Secret"})
+    client.put("/api/profile", headers=mallory, json={"full_name": "Mallory"})
+    stolen = stored_profile(client, me_id(client, alice)).full_name_enc
+    with db_state(client).sessions() as db, db.begin():
+        db.execute(text("UPDATE profiles SET full_name_enc = :v WHERE user_id = :id"),
+                   {"v": stolen, "id": me_id(client, mallory)})
+    response = client.get("/api/profile", headers=mallory)
+    assert "Alice Secret" not in response.text
+    assert response.status_code == 500  # tampered data is an error, never someone's name
+    # ... and the same ciphertext in another column of Alice's own row does not read either.
+    with db_state(client).sessions() as db, db.begin():
+        db.execute(text("UPDATE profiles SET location_enc = :v WHERE user_id = :id"),
+                   {"v": stolen, "id": me_id(client, alice)})
+    assert client.get("/api/profile", headers=alice).status_code == 500
+
+
+def test_rebind_binds_values_written_before_binding(client: TestClient) -> None:
+    headers = sign_up(client)
+    user_id = me_id(client, headers)
+    client.put("/api/profile", headers=headers, json={"full_name": "Legacy", "location": "Old"})
+    state = db_state(client)
+    keys = state.settings.encryption
+    # As the code before binding wrote them: the bare value, encrypted.
+    legacy = {"n": keys.encrypt(b"Legacy").decode(), "l": keys.encrypt(b"Old").decode()}
+    with state.sessions() as db, db.begin():
+        db.execute(text("UPDATE profiles SET full_name_enc = :n, location_enc = :l "
+                        "WHERE user_id = :id"), {**legacy, "id": user_id})
+    assert client.get("/api/profile", headers=headers).json()["full_name"] == "Legacy"
+
+    with state.sessions() as db, db.begin():
+        rewritten = rebind(db=db, cipher=state.cipher)
+    assert rewritten >= 2
+    row = stored_profile(client, user_id)
+    assert state.cipher.is_bound(row.full_name_enc) and state.cipher.is_bound(row.location_enc)
+    assert client.get("/api/profile", headers=headers).json()["location"] == "Old"
+    with state.sessions() as db, db.begin():
+        assert rebind(db=db, cipher=state.cipher) == 0  # nothing left to do
+
+
+def test_place_names_match_the_encrypted_columns() -> None:
+    from jobnaut.app.accounts.service import FULL_NAME, LOCATION
+    from jobnaut.app.saved.service import NOTES
+
+    assert [column_name(c) for c, _ in ENCRYPTED_COLUMNS] == [FULL_NAME, LOCATION, NOTES]

@@ -22,10 +22,11 @@ from jobnaut.app.accounts.security import (
 )
 from jobnaut.app.accounts.throttle import Throttle
 from jobnaut.app.accounts.tokens import issue_token, user_for_token
-from jobnaut.app.crypto import FieldCipher
+from jobnaut.app.crypto import FieldCipher, place
 from jobnaut.app.errors import ApiError
 
 log = logging.getLogger("jobnaut.api")
+FULL_NAME, LOCATION = "profiles.full_name_enc", "profiles.location_enc"
 
 # Hash of a throwaway password, so sign-in takes as long for unknown emails as known ones.
 _DUMMY_HASH = hash_password("not-a-real-password")
@@ -137,8 +138,8 @@ def get_profile(*, db: Session, cipher: FieldCipher, user: User) -> ProfileOut:
     if profile is None:
         return ProfileOut()
     return ProfileOut(
-        full_name=cipher.decrypt(profile.full_name_enc),
-        location=cipher.decrypt(profile.location_enc),
+        full_name=cipher.decrypt(profile.full_name_enc, at=place(FULL_NAME, user.id)),
+        location=cipher.decrypt(profile.location_enc, at=place(LOCATION, user.id)),
         experience_level=profile.experience_level,
         skills=list(profile.skills or []),
     )
@@ -149,8 +150,8 @@ def update_profile(*, db: Session, cipher: FieldCipher, user: User, data: Profil
     if profile is None:
         profile = Profile(user_id=user.id, skills=[])
         db.add(profile)
-    profile.full_name_enc = cipher.encrypt(data.full_name)
-    profile.location_enc = cipher.encrypt(data.location)
+    profile.full_name_enc = cipher.encrypt(data.full_name, at=place(FULL_NAME, user.id))
+    profile.location_enc = cipher.encrypt(data.location, at=place(LOCATION, user.id))
     profile.experience_level = data.experience_level
     profile.skills = list(data.skills)
     db.flush()
