@@ -318,3 +318,24 @@ def test_jobnaut_import_jobs_end_to_end(database_url: str, sessions: sessionmake
     assert failed.stderr.strip().startswith("FAILED:")
     assert "API key rejected" in " ".join(failed.stderr.split())
     assert "wrong-key" not in failed.stdout + failed.stderr
+
+
+@pytest.mark.parametrize("link", [
+    "javascript:alert(document.cookie)", " JavaScript:alert(1)",
+    "data:text/html,<script>x</script>", "vbscript:msgbox", "https:///evil",
+    "//evil.example/apply", "http://a b.example/",
+])
+def test_apply_links_that_are_not_http_are_dropped(link: str) -> None:
+    """Issue 12, item 9: API clients, not only the web app, must not get a script link."""
+    assert map_posting(posting(1, job_apply_link=link)).url is None
+
+
+def test_stored_script_links_are_not_served_by_the_api() -> None:
+    from jobnaut.app.jobs.schemas import JobDetail
+
+    fields = {"id": 1, "title": "t", "company": "c", "location": "l", "remote": False,
+              "salary_min": None, "salary_max": None, "currency": "USD",
+              "experience_level": "mid", "skills": [], "posted_at": datetime.now(UTC),
+              "description": "d"}
+    assert JobDetail(**fields, url="javascript:alert(1)").url is None
+    assert JobDetail(**fields, url="https://jobs.example/1").url == "https://jobs.example/1"

@@ -18,6 +18,7 @@ import pytest
 
 from tests.browser.stack import run_frontend
 from tests.support.processes import Service, free_port
+from tests.support.web_client import WebClient
 
 MESSAGE = "JobNaut&#39;s job service is not answering right now. Please try again in a minute."
 
@@ -94,8 +95,9 @@ def test_pages_say_the_service_is_not_answering(orphan: Service, path: str) -> N
 
 
 def test_forms_say_the_service_is_not_answering(orphan: Service) -> None:
-    response = httpx.post(orphan.url + "/signin",
-                          data={"email": "a@example.com", "password": "whatever1"})
+    with WebClient(base_url=orphan.url) as client:
+        response = client.post("/signin",
+                               data={"email": "a@example.com", "password": "whatever1"})
     assert response.status_code == 503
     assert MESSAGE in response.text
     signed_in = {"jobnaut_token": "some-token"}
@@ -106,7 +108,8 @@ def test_forms_say_the_service_is_not_answering(orphan: Service) -> None:
 
 
 def test_sign_out_still_clears_the_cookie(orphan: Service) -> None:
-    response = httpx.post(orphan.url + "/signout", cookies={"jobnaut_token": "some-token"})
+    with WebClient(base_url=orphan.url, cookies={"jobnaut_token": "some-token"}) as client:
+        response = client.post("/signout")
     assert response.status_code == 303
     assert 'jobnaut_token=""' in response.headers["set-cookie"]
 
@@ -135,9 +138,9 @@ def test_slow_failing_or_garbled_backend_gives_a_plain_503(broken: Service, mode
     assert response.status_code == 503
     assert MESSAGE in response.text
     assert time.monotonic() - started < 1.9  # the 0.5 s timeout, not the backend's 2 s
-    enhanced = httpx.post(broken.url + "/saved/1/notes", data={"notes": "x"},
-                          cookies={"jobnaut_token": "t"},
-                          headers={"Accept": "application/json"}, timeout=10)
+    with WebClient(base_url=broken.url, cookies={"jobnaut_token": "t"}, timeout=10) as client:
+        enhanced = client.post("/saved/1/notes", data={"notes": "x"},
+                               headers={"Accept": "application/json"})
     assert enhanced.status_code == 503
     assert enhanced.json()["error"]["message"].startswith("JobNaut's job service")
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.browser.stack import Stack, run_frontend, run_stack
+from tests.support.web_client import WebClient, page_token
 
 PASSWORD = "correct horse battery"
 UNAVAILABLE = "JobNaut&#39;s job service is not answering right now."
@@ -24,14 +25,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 @pytest.fixture
 def visitor(stack: Stack) -> Iterator[httpx.Client]:
     """A signed-out visitor (a cookie jar of their own)."""
-    with httpx.Client(base_url=stack.url, timeout=10) as client:
+    with WebClient(base_url=stack.url, timeout=10) as client:
         yield client
 
 
 @pytest.fixture
 def user(stack: Stack) -> Iterator[httpx.Client]:
     """A visitor who has just signed up through the sign-up form."""
-    with httpx.Client(base_url=stack.url, timeout=10) as client:
+    with WebClient(base_url=stack.url, timeout=10) as client:
         response = client.post("/signup", data={"email": new_email(), "password": PASSWORD})
         assert response.status_code == 303, response.text
         yield client
@@ -306,7 +307,7 @@ def test_another_users_card_cannot_be_moved(user: httpx.Client, stack: Stack) ->
     user.post(f"/jobs/{job_id}/save")
     card = re.search(r'id="card-(\d+)"', user.get("/saved").text)
     assert card
-    with httpx.Client(base_url=stack.url, timeout=10) as other:
+    with WebClient(base_url=stack.url, timeout=10) as other:
         other.post("/signup", data={"email": new_email(), "password": PASSWORD})
         response = other.post(f"/saved/{card.group(1)}/status", data={"status": "offer"})
         assert response.status_code == 404
@@ -318,8 +319,16 @@ def test_production_marks_the_session_cookie_secure(
 ) -> None:
     directory = tmp_path_factory.mktemp("production")
     with run_frontend(stack.backend.url, directory, JOBNAUT_ENV="production") as frontend:
-        response = httpx.post(f"{frontend.url}/signup",
-                              data={"email": new_email(), "password": PASSWORD})
-    assert response.status_code == 303
+        form = httpx.get(f"{frontend.url}/signup")
+        csrf_cookie = form.headers["set-cookie"]
+        # A Secure cookie is not sent back over plain HTTP: pass it on by hand.
+        response = httpx.post(
+            f"{frontend.url}/signup",
+            data={"email": new_email(), "password": PASSWORD,
+                  "csrf_token": page_token(form.text)},
+            headers={"Origin": frontend.url, "Cookie": csrf_cookie.split(";")[0]})
+    assert response.status_code == 303, response.text
     cookie = response.headers["set-cookie"]
+    assert cookie.startswith("__Host-jobnaut_token=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert csrf_cookie.startswith("__Host-jobnaut_csrf=") and "Secure" in csrf_cookie

@@ -127,6 +127,41 @@ def parse_api_key(raw: str) -> str:
     return raw
 
 
+def parse_clerk_issuer(raw: str) -> str:
+    """The `iss` Clerk puts in its session tokens: the instance's Frontend API URL."""
+    url = parse_http_url(raw)
+    if not url.startswith("https://"):
+        raise ValueError("must be the https:// URL of the Clerk instance (its Frontend API)")
+    return url
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """Comma-separated origins (scheme://host[:port], no path): the `azp` values accepted."""
+    origins = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        try:
+            origin = parse_http_url(part)
+        except ValueError:
+            raise ValueError("each authorized party must be an http(s) origin") from None
+        if origin.count("/") != 2:  # "https://host" has exactly two: no path allowed
+            raise ValueError("an authorized party is an origin, without a path")
+        origins.append(origin)
+    if not origins:
+        raise ValueError("name at least one origin, e.g. https://jobnaut.example")
+    return tuple(origins)
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
 def parse_timeout(raw: str) -> float:
     """Seconds to wait: positive and at most five minutes (a page nobody waits that long for)."""
     try:
@@ -177,13 +212,29 @@ CHECKLIST: tuple[Variable, ...] = (
 OPTIONAL: tuple[Variable, ...] = (
     Variable("CLERK_JWT_KEY", parse_pem_public_key, "Clerk's PEM public key for session tokens",
              ("backend",), required=False),
+    Variable("CLERK_ISSUER", parse_clerk_issuer, "the `iss` of Clerk's session tokens",
+             ("backend",), required=False),
+    Variable("CLERK_AUTHORIZED_PARTIES", parse_origins,
+             "origins allowed as the `azp` of Clerk's session tokens", ("backend",),
+             required=False),
     Variable("JSEARCH_API_URL", parse_http_url, "job-feed API base URL", ("backend",),
              required=False),
+    Variable("API_DOCS", parse_bool,
+             "serve /docs, /redoc and /openapi.json (default: on except in production)",
+             ("backend",), required=False),
+    Variable("METRICS_TOKEN", parse_api_key,
+             "bearer token that may read /metrics from off the machine (loopback always may)",
+             ("backend",), required=False, secret=True),
     Variable("JSEARCH_API_KEY", parse_api_key, "job-feed API key", ("backend",),
              required=False, secret=True),
     Variable("API_TIMEOUT_SECONDS", parse_timeout, "how long the web app waits for the API",
              ("frontend",), required=False),
+    Variable("SECURE_COOKIES", parse_bool,
+             "cookies only over HTTPS, with the __Host- prefix (default: on in production)",
+             ("frontend",), required=False),
 )
+# With Clerk sign-in on, a token is accepted only when all of these check out.
+CLERK_NEEDS = ("CLERK_JWT_KEY", "CLERK_ISSUER", "CLERK_AUTHORIZED_PARTIES")
 SETTINGS: dict[str, Variable] = {var.name: var for var in CHECKLIST + OPTIONAL}
 SERVICES = ("backend", "frontend")
 # Only these are secrets: their values are hidden everywhere and masked in command output.
@@ -219,6 +270,10 @@ class CheckResult:
         return self.state in ("ok", "unset")
 
 
+def _clerk_on(env: Mapping[str, str]) -> bool:
+    return any(env.get(name, "").strip() for name in ("CLERK_SECRET_KEY", *CLERK_NEEDS))
+
+
 def check_variables(env: Mapping[str, str], service: str | None = None) -> list[CheckResult]:
     """Validate every checklist variable for `service` (or for both) and say why each fails."""
     results = []
@@ -228,8 +283,8 @@ def check_variables(env: Mapping[str, str], service: str | None = None) -> list[
         raw = env.get(var.name, "")
         if not raw.strip():
             required = var.required
-            if var.name == "CLERK_JWT_KEY" and env.get("CLERK_SECRET_KEY"):
-                required = True  # Clerk sign-in needs the key that verifies its tokens.
+            if var.name in CLERK_NEEDS and _clerk_on(env):
+                required = True  # Clerk sign-in needs everything that verifies its tokens.
             state, reason = ("missing", "required, not set") if required else ("unset", "not set")
             results.append(CheckResult(var.name, state, reason, var.secret))
             continue
@@ -278,6 +333,10 @@ class BackendSettings:
     port: int
     clerk_secret_key: str | None
     clerk_jwt_key: str | None
+    clerk_issuer: str | None
+    clerk_authorized_parties: tuple[str, ...]
+    api_docs: bool
+    metrics_token: str | None
     jsearch_api_url: str | None
     jsearch_api_key: str | None
     release: str
@@ -298,6 +357,13 @@ class BackendSettings:
             clerk_secret_key=values.get("CLERK_SECRET_KEY") or None,
             clerk_jwt_key=(parse_pem_public_key(values["CLERK_JWT_KEY"])
                            if values.get("CLERK_JWT_KEY") else None),
+            clerk_issuer=(parse_clerk_issuer(values["CLERK_ISSUER"])
+                          if values.get("CLERK_ISSUER") else None),
+            clerk_authorized_parties=(parse_origins(values["CLERK_AUTHORIZED_PARTIES"])
+                                      if values.get("CLERK_AUTHORIZED_PARTIES") else ()),
+            api_docs=parse_bool(values["API_DOCS"]) if values.get("API_DOCS")
+            else parse_environment(values["JOBNAUT_ENV"]) != Environment.production,
+            metrics_token=values.get("METRICS_TOKEN") or None,
             jsearch_api_url=values.get("JSEARCH_API_URL") or None,
             jsearch_api_key=values.get("JSEARCH_API_KEY") or None,
             release=values.get("JOBNAUT_RELEASE", "dev"),
@@ -313,6 +379,7 @@ class FrontendSettings:
     release: str
     commit: str
     api_timeout: float = 5.0
+    secure_cookies: bool = False
     status_file: Path | None = None  # the status data the control plane publishes
 
     @classmethod
@@ -326,6 +393,9 @@ class FrontendSettings:
             release=values.get("JOBNAUT_RELEASE", "dev"),
             commit=values.get("JOBNAUT_COMMIT", "unknown"),
             api_timeout=parse_timeout(values.get("API_TIMEOUT_SECONDS") or "5"),
+            # Production is served over HTTPS; staging may be too, and says so.
+            secure_cookies=parse_bool(values["SECURE_COOKIES"]) if values.get("SECURE_COOKIES")
+            else parse_environment(values["JOBNAUT_ENV"]) == Environment.production,
             status_file=Path(values["JOBNAUT_STATUS_FILE"])
             if values.get("JOBNAUT_STATUS_FILE") else None,
         )

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.api.conftest import PASSWORD, ApiUser, unique_email
+from tests.support.processes import Service
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, object]:
@@ -207,3 +208,21 @@ def test_profiles_of_two_users_are_separate(
     assert api.get("/api/profile", headers=alice.headers).json()["skills"] == ["python"]
     assert api.get("/api/profile", headers=bob.headers).json()["full_name"] == "Bob"
     assert api.get("/api/profile", headers=bob.headers).json()["skills"] == ["go"]
+
+
+def test_concurrent_sign_ups_with_one_email_make_one_account_and_409s(
+    api: httpx.Client, backend: Service
+) -> None:
+    """Issue 12, item 5: the losers of the race got a 500 (IntegrityError) before."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    email = unique_email("race")
+
+    def sign_up(_: int) -> httpx.Response:
+        with httpx.Client(base_url=backend.url, timeout=30) as client:
+            return client.post("/api/auth/signup", json={"email": email, "password": PASSWORD})
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(r.status_code for r in pool.map(sign_up, range(6)))
+    assert codes == [201] + [409] * 5, codes
+    assert email not in backend.log_text()

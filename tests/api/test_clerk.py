@@ -39,18 +39,30 @@ def clerk_key() -> RSAPrivateKey:
 def backend(module_database_url: str, encryption_key: str, clerk_key: RSAPrivateKey,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """A backend with Clerk sign-in on; the PEM is passed with its newlines as they are."""
-    env = backend_env(module_database_url, encryption_key,
-                      CLERK_SECRET_KEY=f"sk_test_{secrets.token_urlsafe(24)}",
-                      CLERK_JWT_KEY=public_pem(clerk_key))
+    env = backend_env(module_database_url, encryption_key, **clerk_env(clerk_key))
     with run_service("backend", env, tmp_path_factory.mktemp("logs"), "--migrate") as service:
         yield service
 
 
-def clerk_token(key: RSAPrivateKey | str, *, algorithm: str = "RS256", expires_in: int = 300,
+ISSUER = "https://clerk.jobnaut.test"
+SITE = "https://jobnaut.test"
+
+
+def clerk_env(key: RSAPrivateKey) -> dict[str, str]:
+    """The backend settings that turn Clerk sign-in on, trusting `key`."""
+    return {"CLERK_SECRET_KEY": f"sk_test_{secrets.token_urlsafe(24)}",
+            "CLERK_JWT_KEY": public_pem(key), "CLERK_ISSUER": ISSUER,
+            "CLERK_AUTHORIZED_PARTIES": f"http://localhost:3000, {SITE}"}
+
+
+def clerk_token(key: RSAPrivateKey | str, *, algorithm: str = "RS256", expires_in: int = 60,
                 **claims: Any) -> str:
+    """A session token as Clerk mints one (60 s, its issuer, this site as `azp`); a claim
+    given as None is left out."""
     now = int(time.time())
-    payload = {"iat": now - 5, "exp": now + expires_in, **claims}
-    return jwt.encode(payload, key, algorithm=algorithm)
+    payload = {"iat": now - 5, "exp": now + expires_in, "iss": ISSUER, "azp": SITE, **claims}
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, key,
+                      algorithm=algorithm)
 
 
 def me(api: httpx.Client, token: str) -> httpx.Response:
@@ -116,12 +128,13 @@ def test_an_unsigned_token_is_401(api: httpx.Client) -> None:
     assert me(api, token).status_code == 401
 
 
-@pytest.mark.parametrize("missing", ["sub", "exp", "iat"])
+@pytest.mark.parametrize("missing", ["sub", "exp", "iat", "iss", "azp"])
 def test_a_token_without_a_required_claim_is_401(
     api: httpx.Client, clerk_key: RSAPrivateKey, missing: str
 ) -> None:
     now = int(time.time())
-    claims = {"sub": new_subject(), "iat": now, "exp": now + 300, "email": unique_email()}
+    claims = {"sub": new_subject(), "iat": now, "exp": now + 60, "email": unique_email(),
+              "iss": ISSUER, "azp": SITE}
     del claims[missing]
     token = jwt.encode(claims, clerk_key, algorithm="RS256")
     assert me(api, token).status_code == 401

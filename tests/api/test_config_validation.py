@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from jobnaut.config import SECRET_KEYS, SETTINGS, check_variables, redact, settings_of
+from jobnaut.config import (
+    CLERK_NEEDS,
+    SECRET_KEYS,
+    SETTINGS,
+    check_variables,
+    redact,
+    settings_of,
+)
 from jobnaut.ops.actions.switching import secret_values
 from jobnaut.ops.secrets import MIN_SECRET_LENGTH, mask
 from tests.support.processes import free_port
@@ -101,7 +108,8 @@ def test_config_check_exits_1_and_lists_the_failing_item(
     assert states[name] == "invalid"
     failing = {n for n, state in states.items() if state not in ("ok", "unset")}
     # Turning Clerk on also makes its token key required.
-    assert failing - {name} <= ({"CLERK_JWT_KEY"} if name == "CLERK_SECRET_KEY" else set())
+    # A Clerk secret turns Clerk sign-in on, which then needs the rest of its settings.
+    assert failing - {name} <= (set(CLERK_NEEDS) if name == "CLERK_SECRET_KEY" else set())
     assert "hunter2" not in result.stdout
     assert {"DATABASE_URL", "ENCRYPTION_KEY", "JOBNAUT_ENV"} <= {i["name"] for i in items}
 
@@ -131,6 +139,11 @@ BAD_VALUE_OF = {
     "JSEARCH_API_URL": "not a url",
     "JSEARCH_API_KEY": "has spaces in it",
     "API_TIMEOUT_SECONDS": "-5",
+    "CLERK_ISSUER": "http://clerk.example.com",
+    "SECURE_COOKIES": "maybe",
+    "API_DOCS": "sometimes",
+    "METRICS_TOKEN": "has spaces in it",
+    "CLERK_AUTHORIZED_PARTIES": "https://jobnaut.example/app",
 }
 MORE_BAD_VALUES = [
     ("API_TIMEOUT_SECONDS", "abc"), ("API_TIMEOUT_SECONDS", "0"),
@@ -202,7 +215,7 @@ def test_each_service_reads_only_its_own_settings() -> None:
     assert {"DATABASE_URL", "ENCRYPTION_KEY", "JSEARCH_API_KEY", "CLERK_SECRET_KEY"} <= \
         settings_of("backend")
     assert settings_of("frontend") == {"JOBNAUT_ENV", "PORT", "API_BASE_URL",
-                                       "API_TIMEOUT_SECONDS"}
+                                       "API_TIMEOUT_SECONDS", "SECURE_COOKIES"}
 
 
 def test_config_check_refuses_an_unknown_service(tmp_path: Path) -> None:

@@ -24,6 +24,13 @@ PROFILE = {"full_name": "Grace Brewster Hopper", "location": "Arlington, Virgini
 NOTES = "Referred by Dr. Ada Byron; salary talk on Tuesday"
 
 
+def unbound(plain: bytes) -> bytes:
+    """The value inside a stored plaintext, without the place it is bound to."""
+    marker, place, value = plain.split(b"\x00", 2)
+    assert marker == b"jn-bound-v1" and b"_enc#" in place
+    return value
+
+
 @contextmanager
 def raw_database(url: str) -> Iterator[Engine]:
     """The same database the backend uses, read directly, around the API."""
@@ -67,7 +74,7 @@ def test_profile_name_and_location_are_stored_encrypted(
                           ("location_enc", PROFILE["location"])):
         stored = row[column]
         assert plain not in stored and "Hopper" not in stored and "Arlington" not in stored
-        assert Fernet(encryption_key.encode()).decrypt(stored.encode()).decode() == plain
+        assert unbound(Fernet(encryption_key.encode()).decrypt(stored.encode())).decode() == plain
     assert row["experience_level"] == "lead"  # not personal: kept searchable
 
 
@@ -80,7 +87,7 @@ def test_saved_job_notes_are_stored_encrypted(
     stored = raw_row(module_database_url, "SELECT notes_enc FROM saved_jobs WHERE id = :id",
                      id=saved.json()["id"])["notes_enc"]
     assert "Ada" not in stored and "Tuesday" not in stored
-    assert Fernet(encryption_key.encode()).decrypt(stored.encode()).decode() == NOTES
+    assert unbound(Fernet(encryption_key.encode()).decrypt(stored.encode())).decode() == NOTES
 
     changed = api.patch(f"/api/saved/{saved.json()['id']}", headers=user.headers,
                         json={"notes": "second thoughts"})
@@ -88,7 +95,8 @@ def test_saved_job_notes_are_stored_encrypted(
     stored = raw_row(module_database_url, "SELECT notes_enc FROM saved_jobs WHERE id = :id",
                      id=saved.json()["id"])["notes_enc"]
     assert "second thoughts" not in stored
-    assert Fernet(encryption_key.encode()).decrypt(stored.encode()) == b"second thoughts"
+    assert unbound(Fernet(encryption_key.encode()).decrypt(stored.encode())) == \
+        b"second thoughts"
 
 
 def test_passwords_and_tokens_are_stored_only_as_hashes(
@@ -137,7 +145,7 @@ def test_key_rotation_keeps_old_data_readable_and_dropping_the_old_key_fails_rea
     with server(database_url, k1, tmp_path) as client:
         old = sign_up(client)
         put_profile(client, old, old_profile)
-    assert Fernet(k1).decrypt(stored_name(database_url, old)) == b"Old Key Person"
+    assert unbound(Fernet(k1).decrypt(stored_name(database_url, old))) == b"Old Key Person"
 
     # 2. Rotation: K2 first, K1 kept. Old rows read; new rows are written under K2.
     with server(database_url, f"{k2},{k1}", tmp_path) as client:
@@ -148,10 +156,10 @@ def test_key_rotation_keeps_old_data_readable_and_dropping_the_old_key_fails_rea
         assert client.get("/api/profile", headers=new.headers).json() == new_profile
 
     fresh = stored_name(database_url, new)
-    assert Fernet(k2).decrypt(fresh) == b"New Key Person"
+    assert unbound(Fernet(k2).decrypt(fresh)) == b"New Key Person"
     with pytest.raises(InvalidToken):
         Fernet(k1).decrypt(fresh)
-    assert Fernet(k1).decrypt(stored_name(database_url, old)) == b"Old Key Person"
+    assert unbound(Fernet(k1).decrypt(stored_name(database_url, old))) == b"Old Key Person"
 
     # 3. K1 dropped while rows still need it: not ready, and no garbage is served.
     with server(database_url, k2, tmp_path) as client:

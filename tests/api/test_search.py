@@ -299,11 +299,18 @@ def test_job_detail_has_the_description_and_matches_the_summary(api: httpx.Clien
     assert detail["url"].startswith("https://")
 
 
-@pytest.mark.parametrize("job_id", ["999999", "0", "-5"])
-def test_missing_job_is_404(api: httpx.Client, job_id: str) -> None:
-    response = api.get(f"/api/jobs/{job_id}")
+def test_missing_job_is_404(api: httpx.Client) -> None:
+    response = api.get("/api/jobs/999999")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("job_id", ["0", "-5"])
+def test_a_job_id_below_1_is_422(api: httpx.Client, job_id: str) -> None:
+    # Ids are positive 64-bit integers, as the OpenAPI document says (issue 12).
+    response = api.get(f"/api/jobs/{job_id}")
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
 
 
 def test_non_numeric_job_id_is_422(api: httpx.Client) -> None:

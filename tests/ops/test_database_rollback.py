@@ -100,7 +100,8 @@ def execute(env: Environment, sql: str) -> None:
 
 def sign_up(env: Environment) -> str:
     email = f"u-{uuid.uuid4().hex[:8]}@example.com"
-    r = httpx.post(f"{env.api}/api/auth/signup", json={"email": email, "password": "password1"})
+    r = httpx.post(f"{env.api}/api/auth/signup",
+                   json={"email": email, "password": "correct horse battery"})
     assert r.status_code == 201, r.text
     return email
 

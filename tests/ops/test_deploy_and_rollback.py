@@ -14,6 +14,7 @@ import pytest
 
 from tests.ops.conftest import Environment, SourceRepo
 from tests.ops.helpers import FAULTS, TrafficLoop, UserData
+from tests.support.web_client import WebClient
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +177,7 @@ def test_status_and_releases_json_tell_the_truth(deployed: Environment) -> None:
 
 def test_traffic_switch_never_hands_a_session_to_someone_else(
         deployed: Environment, user: UserData) -> None:
-    with httpx.Client(base_url=deployed.web) as browser:
+    with WebClient(base_url=deployed.web) as browser:  # posts with the form's CSRF token
         signed_in = browser.post("/signin", data={"email": user.email,
                                                   "password": "correct horse battery"})
         assert signed_in.status_code in (200, 303), signed_in.text

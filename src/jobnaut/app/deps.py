@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobnaut.app.accounts.models import User
+from jobnaut.app.accounts.security import ClerkConfig
+from jobnaut.app.accounts.throttle import Throttle
 from jobnaut.app.crypto import FieldCipher
 from jobnaut.app.errors import ApiError
 from jobnaut.config import BackendSettings
@@ -22,6 +25,8 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     cipher: FieldCipher
+    clerk: ClerkConfig | None = None  # None: Clerk sign-in is off
+    throttle: Throttle = field(default_factory=Throttle)
 
 
 def get_state(request: Request) -> AppState:
@@ -53,11 +58,20 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_user(request: Request, db: SessionDep, state: StateDep) -> User:
+# Declares the bearer scheme in OpenAPI (securitySchemes, and `security` on each route that
+# needs a user); the token itself is read by `bearer_token`, which answers in our 401 shape.
+bearer_scheme = HTTPBearer(auto_error=False, description="a token from /api/auth/signin "
+                           "or /api/auth/signup, or a Clerk session token")
+
+
+def current_user(
+    request: Request, db: SessionDep, state: StateDep,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> User:
     from jobnaut.app.accounts import service
 
     return service.authenticate(
-        db=db, token=bearer_token(request), clerk_key=state.settings.clerk_jwt_key
+        db=db, token=bearer_token(request), clerk=state.clerk
     )
 
 

@@ -13,10 +13,12 @@ log = logging.getLogger("jobnaut.api")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None):
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
         super().__init__(message)
 
 
@@ -31,7 +33,8 @@ def _body(code: str, message: str, **extra: object) -> dict[str, object]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status)
+        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status,
+                            headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -48,6 +51,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body": invalid JSON
+            # Answered like any other invalid request, as the OpenAPI document says.
+            return JSONResponse(_body("validation_error", "invalid request: the body is "
+                                      "not valid JSON", fields=[]), status_code=422)
         code = "not_found" if exc.status_code == 404 else "http_error"
         return JSONResponse(
             _body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers

@@ -16,7 +16,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from jobnaut.web.api_client import BackendError, BackendUnavailable
-from jobnaut.web.deps import settings_of
 from jobnaut.web.rendering import render
 from jobnaut.web.session import SignInRequired, clear_session, current_path, signin_url
 
@@ -81,7 +80,7 @@ async def on_backend_error(request: Request, exc: Exception) -> Response:
             response = JSONResponse({"error": {"message": exc.message}}, status_code=401)
         else:
             response = RedirectResponse(signin_url(_return_path(request)), status_code=303)
-        clear_session(response, settings_of(request).environment)
+        clear_session(request, response)
         return response
     return error_page(request, exc.status, exc.message)
 

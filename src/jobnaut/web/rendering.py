@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from jobnaut.web import csrf
 from jobnaut.web.models import JobSummary
 from jobnaut.web.session import current_path, token_of
 
@@ -94,6 +95,7 @@ def _page_context(request: Request) -> dict[str, Any]:
         "signed_in": token_of(request) is not None,
         "current_path": current_path(request),
         "notice": NOTICES.get(notice_key),
+        "csrf_token": csrf.form_token(request),
     }
 
 
@@ -118,4 +120,7 @@ def render(
     status_code: int = 200,
 ) -> Response:
     templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(request, template, context or {}, status_code=status_code)
+    response = templates.TemplateResponse(request, template, context or {},
+                                          status_code=status_code)
+    csrf.remember(request, response)
+    return response

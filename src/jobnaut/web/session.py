@@ -12,8 +12,6 @@ from urllib.parse import quote, urlsplit
 from fastapi import Request
 from starlette.responses import Response
 
-from jobnaut.config import Environment
-
 COOKIE_NAME = "jobnaut_token"
 COOKIE_MAX_AGE = 60 * 60 * 24 * 14  # two weeks; the backend may expire the token sooner
 
@@ -26,8 +24,24 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+def secure_cookies(request: Request) -> bool:
+    """Whether cookies get `Secure` (and so the `__Host-` prefix): the site is on HTTPS."""
+    secure: bool = request.app.state.web.settings.secure_cookies
+    return secure
+
+
+def cookie_name(base: str, secure: bool) -> str:
+    # `__Host-`: the browser accepts the cookie only when Secure, for path "/" and without
+    # a Domain, so neither a sibling subdomain nor a plain-HTTP response can plant it.
+    return f"__Host-{base}" if secure else base
+
+
+def session_cookie(request: Request) -> str:
+    return cookie_name(COOKIE_NAME, secure_cookies(request))
+
+
 def token_of(request: Request) -> str | None:
-    token = request.cookies.get(COOKIE_NAME, "").strip()
+    token = request.cookies.get(session_cookie(request), "").strip()
     return token or None
 
 
@@ -62,23 +76,23 @@ def signin_url(next_path: str) -> str:
     return "/signin?next=" + quote(safe_next(next_path), safe="/")
 
 
-def set_session(response: Response, token: str, environment: Environment) -> None:
+def set_session(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
-        COOKIE_NAME,
+        session_cookie(request),
         token,
         max_age=COOKIE_MAX_AGE,
         path="/",
         httponly=True,
         samesite="lax",
-        secure=environment == Environment.production,
+        secure=secure_cookies(request),
     )
 
 
-def clear_session(response: Response, environment: Environment) -> None:
+def clear_session(request: Request, response: Response) -> None:
     response.delete_cookie(
-        COOKIE_NAME,
+        session_cookie(request),
         path="/",
         httponly=True,
         samesite="lax",
-        secure=environment == Environment.production,
+        secure=secure_cookies(request),
     )

@@ -2,24 +2,39 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, field_validator
+from pydantic import BaseModel, EmailStr, Field, ValidationInfo, field_validator
+
+from jobnaut.app.accounts.passwords import password_problem
+from jobnaut.app.types import Text
 
 ExperienceLevel = Literal["entry", "mid", "senior", "lead"]
 
 
 class Credentials(BaseModel):
     email: EmailStr
-    password: str = Field(min_length=8, max_length=256)
+    password: Text = Field(min_length=8, max_length=256)
+
+    @field_validator("password")
+    @classmethod
+    def not_guessable(cls, password: str, info: ValidationInfo) -> str:
+        problem = password_problem(password, str(info.data.get("email", "")))
+        if problem:
+            raise ValueError(problem)
+        return password
 
 
 class SignInRequest(BaseModel):
     email: EmailStr
-    password: str = Field(min_length=1, max_length=256)
+    password: Text = Field(min_length=1, max_length=256)
 
 
 class UserOut(BaseModel):
     id: int
     email: str
+
+
+class SignedOut(BaseModel):
+    revoked: int = Field(description="how many sessions were ended")
 
 
 class TokenOut(BaseModel):
@@ -28,10 +43,10 @@ class TokenOut(BaseModel):
 
 
 class ProfileIn(BaseModel):
-    full_name: str | None = Field(default=None, max_length=200)
-    location: str | None = Field(default=None, max_length=200)
+    full_name: Text | None = Field(default=None, max_length=200)
+    location: Text | None = Field(default=None, max_length=200)
     experience_level: ExperienceLevel | None = None
-    skills: list[str] = Field(default_factory=list, max_length=50)
+    skills: list[Text] = Field(default_factory=list, max_length=50)
 
     @field_validator("skills")
     @classmethod

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
+from dataclasses import dataclass
 
 import jwt
 from argon2 import PasswordHasher
@@ -37,16 +39,42 @@ class ClerkTokenError(Exception):
     pass
 
 
-def verify_clerk_token(token: str, public_key_pem: str) -> dict[str, object]:
-    """Verify a Clerk session token (RS256 JWT) offline against Clerk's PEM public key."""
+# Clerk's session tokens live 60 seconds and are refreshed by its SDK; a token that claims
+# to live longer than this was not minted as a session token, or its key has leaked.
+CLERK_MAX_LIFETIME = 600
+_CLERK_SUBJECT = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+@dataclass(frozen=True)
+class ClerkConfig:
+    """What a Clerk session token must match: signed by this key, issued by this Clerk
+    instance, for one of these origins (`azp`)."""
+
+    public_key_pem: str
+    issuer: str
+    authorized_parties: tuple[str, ...]
+
+
+def verify_clerk_token(token: str, clerk: ClerkConfig) -> dict[str, object]:
+    """Verify a Clerk session token (RS256 JWT) offline: signature, times, issuer, party,
+    lifetime and subject. Any failure is one ClerkTokenError with the reason."""
     try:
         claims: dict[str, object] = jwt.decode(
             token,
-            public_key_pem,
+            clerk.public_key_pem,
             algorithms=["RS256"],
-            options={"require": ["exp", "sub", "iat"]},
+            issuer=clerk.issuer,
+            options={"require": ["exp", "sub", "iat", "iss", "azp"]},
             leeway=5,
         )
     except jwt.PyJWTError as exc:
         raise ClerkTokenError(f"invalid Clerk session token: {exc}") from None
+    if claims["azp"] not in clerk.authorized_parties:
+        raise ClerkTokenError("invalid Clerk session token: not issued for this site (azp)")
+    exp, iat = claims["exp"], claims["iat"]
+    if not isinstance(exp, int | float) or not isinstance(iat, int | float) \
+            or exp - iat > CLERK_MAX_LIFETIME:
+        raise ClerkTokenError("invalid Clerk session token: lifetime too long")
+    if not isinstance(claims["sub"], str) or not _CLERK_SUBJECT.fullmatch(claims["sub"]):
+        raise ClerkTokenError("invalid Clerk session token: no valid subject")
     return claims

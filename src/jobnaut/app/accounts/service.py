@@ -2,27 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import hashlib
+import logging
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobnaut.app.accounts.models import AuthToken, Profile, User
+from jobnaut.app.accounts.models import Profile, User
 from jobnaut.app.accounts.schemas import ProfileIn, ProfileOut
 from jobnaut.app.accounts.security import (
     TOKEN_PREFIX,
+    ClerkConfig,
     ClerkTokenError,
     hash_password,
-    new_token,
-    token_digest,
     verify_clerk_token,
     verify_password,
 )
-from jobnaut.app.crypto import FieldCipher
+from jobnaut.app.accounts.throttle import Throttle
+from jobnaut.app.accounts.tokens import issue_token, user_for_token
+from jobnaut.app.crypto import FieldCipher, place
 from jobnaut.app.errors import ApiError
 
-TOKEN_LIFETIME = timedelta(days=14)
+log = logging.getLogger("jobnaut.api")
+FULL_NAME, LOCATION = "profiles.full_name_enc", "profiles.location_enc"
+
 # Hash of a throwaway password, so sign-in takes as long for unknown emails as known ones.
 _DUMMY_HASH = hash_password("not-a-real-password")
 
@@ -31,75 +36,71 @@ def _unauthenticated(message: str = "invalid or expired token") -> ApiError:
     return ApiError(401, "unauthenticated", message)
 
 
-def sign_up(*, db: Session, email: str, password: str) -> tuple[User, str]:
+def sign_up(*, db: Session, email: str, password: str, throttle: Throttle,
+            address: str) -> tuple[User, str]:
     email = email.lower()
+    throttle.check(account=None, address=address)
     if db.scalar(select(User.id).where(User.email == email)) is not None:
-        raise ApiError(409, "email_taken", "an account with this email already exists")
-    user = User(email=email, password_hash=hash_password(password))
-    db.add(user)
-    db.flush()
-    return user, issue_token(db=db, user=user)
-
-
-def sign_in(*, db: Session, email: str, password: str) -> tuple[User, str]:
-    user = db.scalar(select(User).where(User.email == email.lower()))
-    if user is None or user.password_hash is None:
-        verify_password(_DUMMY_HASH, password)
-        raise ApiError(401, "bad_credentials", "wrong email or password")
-    if not verify_password(user.password_hash, password):
-        raise ApiError(401, "bad_credentials", "wrong email or password")
-    return user, issue_token(db=db, user=user)
-
-
-def issue_token(*, db: Session, user: User) -> str:
-    token = new_token()
-    db.add(
-        AuthToken(
-            user_id=user.id,
-            token_hash=token_digest(token),
-            expires_at=datetime.now(UTC) + TOKEN_LIFETIME,
-        )
-    )
-    return token
-
-
-def sign_out(*, db: Session, token: str) -> None:
-    row = db.scalar(select(AuthToken).where(AuthToken.token_hash == token_digest(token)))
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = datetime.now(UTC)
-
-
-def authenticate(*, db: Session, token: str, clerk_key: str | None) -> User:
-    if token.startswith(TOKEN_PREFIX):
-        return _user_for_token(db=db, token=token)
-    if clerk_key is None:
-        raise _unauthenticated()
-    return _user_for_clerk_token(db=db, token=token, clerk_key=clerk_key)
-
-
-def _user_for_token(*, db: Session, token: str) -> User:
-    row = db.scalar(select(AuthToken).where(AuthToken.token_hash == token_digest(token)))
-    if row is None or row.revoked_at is not None:
-        raise _unauthenticated()
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=UTC)
-    if expires <= datetime.now(UTC):
-        raise _unauthenticated("token expired; sign in again")
-    user = db.get(User, row.user_id)
-    if user is None:
-        raise _unauthenticated()
-    return user
-
-
-def _user_for_clerk_token(*, db: Session, token: str, clerk_key: str) -> User:
+        raise _email_taken()
+    with throttle.hashing.slot():
+        password_hash = hash_password(password)
+    user = User(email=email, password_hash=password_hash)
+    # Two sign-ups with one email can both pass the check above (hashing takes long):
+    # the unique index decides, in a savepoint so that the loser's transaction survives
+    # to answer 409 rather than 500.
     try:
-        claims = verify_clerk_token(token, clerk_key)
+        with db.begin_nested():
+            db.add(user)
+    except IntegrityError:
+        raise _email_taken() from None
+    return user, issue_token(db=db, user=user)
+
+
+def _email_taken() -> ApiError:
+    return ApiError(409, "email_taken", "an account with this email already exists")
+
+
+def sign_in(*, db: Session, email: str, password: str, throttle: Throttle,
+            address: str) -> tuple[User, str]:
+    email = email.lower()
+    throttle.check(account=email, address=address)
+    user = db.scalar(select(User).where(User.email == email))
+    stored = user.password_hash if user is not None else None
+    with throttle.hashing.slot():
+        # Unknown emails take as long as known ones, so timing does not tell them apart.
+        matches = verify_password(stored or _DUMMY_HASH, password) and stored is not None
+    if user is None or not matches:
+        throttle.account_failures.record(email)
+        # Who and from where, never the password; the email only as a digest (personal
+        # data): an operator matches it with `printf %s EMAIL | sha256sum`.
+        log.warning("failed sign-in: account %s from %s", account_digest(email), address)
+        raise ApiError(401, "bad_credentials", "wrong email or password")
+    throttle.account_failures.clear(email)
+    return user, issue_token(db=db, user=user)
+
+
+def account_digest(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:16]
+
+
+def authenticate(*, db: Session, token: str, clerk: ClerkConfig | None) -> User:
+    if token.startswith(TOKEN_PREFIX):
+        return user_for_token(db=db, token=token)
+    if clerk is None:
+        raise _unauthenticated()
+    return _user_for_clerk_token(db=db, token=token, clerk=clerk)
+
+
+def _user_for_clerk_token(*, db: Session, token: str, clerk: ClerkConfig) -> User:
+    try:
+        claims = verify_clerk_token(token, clerk)
     except ClerkTokenError as exc:
         raise _unauthenticated(str(exc)) from None
     clerk_id = str(claims["sub"])
     user = db.scalar(select(User).where(User.clerk_user_id == clerk_id))
     if user is not None:
         return user
-    email = str(claims.get("email") or f"{clerk_id}@clerk.invalid").lower()
+    email = _clerk_email(claims.get("email"), clerk_id)
     # A new user's first requests often arrive together: create the user in its own
     # transaction, so that the requests that lose the race find the winner's row
     # instead of failing on a unique constraint.
@@ -115,13 +116,30 @@ def _user_for_clerk_token(*, db: Session, token: str, clerk_key: str) -> User:
     return user
 
 
+def _clerk_email(claim: object, clerk_id: str) -> str:
+    """The new user's email: the token's `email` claim when it is a valid address (checked
+    like a sign-up's), a placeholder under the reserved .invalid domain when it has none."""
+    if claim is None or claim == "":
+        return f"{clerk_id}@clerk.invalid".lower()
+    if not isinstance(claim, str):
+        raise _unauthenticated("invalid Clerk session token: email is not an address")
+    try:
+        return validate_email(claim, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise _unauthenticated("invalid Clerk session token: email is not an address") from None
+
+
+def is_clerk_token(token: str) -> bool:
+    return not token.startswith(TOKEN_PREFIX)
+
+
 def get_profile(*, db: Session, cipher: FieldCipher, user: User) -> ProfileOut:
     profile = db.get(Profile, user.id)
     if profile is None:
         return ProfileOut()
     return ProfileOut(
-        full_name=cipher.decrypt(profile.full_name_enc),
-        location=cipher.decrypt(profile.location_enc),
+        full_name=cipher.decrypt(profile.full_name_enc, at=place(FULL_NAME, user.id)),
+        location=cipher.decrypt(profile.location_enc, at=place(LOCATION, user.id)),
         experience_level=profile.experience_level,
         skills=list(profile.skills or []),
     )
@@ -132,8 +150,8 @@ def update_profile(*, db: Session, cipher: FieldCipher, user: User, data: Profil
     if profile is None:
         profile = Profile(user_id=user.id, skills=[])
         db.add(profile)
-    profile.full_name_enc = cipher.encrypt(data.full_name)
-    profile.location_enc = cipher.encrypt(data.location)
+    profile.full_name_enc = cipher.encrypt(data.full_name, at=place(FULL_NAME, user.id))
+    profile.location_enc = cipher.encrypt(data.location, at=place(LOCATION, user.id))
     profile.experience_level = data.experience_level
     profile.skills = list(data.skills)
     db.flush()

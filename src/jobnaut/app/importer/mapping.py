@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jobnaut.app.jobs.demo import ROLES
+from jobnaut.app.types import http_url_or_none
 
 SOURCE = "jsearch"
 
@@ -81,7 +82,7 @@ def map_posting(raw: Mapping[str, Any], *, now: datetime | None = None) -> Mappe
         currency=_currency(raw.get("job_salary_currency")),
         experience_level=experience_level(raw.get("job_required_experience")),
         description=description,
-        url=(_text(raw.get("job_apply_link")) or None),
+        url=http_url_or_none(_text(raw.get("job_apply_link"))),
         posted_at=posted_at(raw, now=now),
         skills=skills(raw.get("job_required_skills"), description),
     )

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,8 @@ from jobnaut.app.errors import ApiError, not_found
 from jobnaut.app.jobs import search
 from jobnaut.app.jobs.models import Job
 from jobnaut.app.jobs.schemas import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
     JobDetail,
     JobPage,
     JobQuery,
@@ -19,24 +20,27 @@ from jobnaut.app.jobs.schemas import (
     job_detail,
     job_summary,
 )
+from jobnaut.app.responses import errors
+from jobnaut.app.types import MAX_SALARY, IdPath, IsoDate
 
-router = APIRouter(prefix="/api", tags=["jobs"])
+router = APIRouter(prefix="/api", tags=["jobs"], responses=errors(422))
 
 
 @router.get("/jobs", response_model=JobPage)
 def search_jobs(
     db: SessionDep,
-    q: str | None = None,
-    location: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    location: Annotated[str | None, Query(max_length=200)] = None,
     remote: bool | None = None,
-    salary_min: int | None = None,
-    salary_max: int | None = None,
+    salary_min: Annotated[int | None, Query(ge=0, le=MAX_SALARY)] = None,
+    salary_max: Annotated[int | None, Query(ge=0, le=MAX_SALARY)] = None,
     experience_level: ExperienceLevel | None = None,
-    skills: Annotated[str | None, Query(description="comma-separated; all must match")] = None,
-    posted_since: date | None = None,
+    skills: Annotated[str | None, Query(max_length=2000,
+                                        description="comma-separated; all must match")] = None,
+    posted_since: Annotated[IsoDate | None, Query(description="YYYY-MM-DD")] = None,
     sort: SortOrder = "relevance",
-    page: int = 1,
-    per_page: int = 20,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
 ) -> JobPage:
     try:
         query = JobQuery(
@@ -57,8 +61,8 @@ def search_jobs(
     )
 
 
-@router.get("/jobs/{job_id}", response_model=JobDetail)
-def get_job(job_id: int, db: SessionDep) -> JobDetail:
+@router.get("/jobs/{job_id}", response_model=JobDetail, responses=errors(404))
+def get_job(job_id: IdPath, db: SessionDep) -> JobDetail:
     job = db.get(Job, job_id)
     if job is None:
         raise not_found("job")

@@ -1,13 +1,23 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from jobnaut.app.accounts.schemas import ExperienceLevel
+from jobnaut.app.types import Salary, Text, http_url_or_none
 
 SortOrder = Literal["relevance", "newest", "salary"]
+MAX_PAGE = 10_000
+MAX_PER_PAGE = 100
 
 
 class JobSummary(BaseModel):
@@ -34,7 +44,8 @@ class JobSummary(BaseModel):
 
 class JobDetail(JobSummary):
     description: str
-    url: str | None
+    # Also on the way out: rows imported before links were checked may hold any scheme.
+    url: Annotated[str | None, AfterValidator(http_url_or_none)]
 
 
 class JobPage(BaseModel):
@@ -47,17 +58,18 @@ class JobPage(BaseModel):
 class JobQuery(BaseModel):
     """Search parameters; bad combinations are a 422, never an empty or wrong result."""
 
-    q: str | None = Field(default=None, max_length=200)
-    location: str | None = Field(default=None, max_length=200)
+    q: Text | None = Field(default=None, max_length=200)
+    location: Text | None = Field(default=None, max_length=200)
     remote: bool | None = None
-    salary_min: int | None = Field(default=None, ge=0)
-    salary_max: int | None = Field(default=None, ge=0)
+    salary_min: Salary | None = None
+    salary_max: Salary | None = None
     experience_level: ExperienceLevel | None = None
-    skills: list[str] = Field(default_factory=list, max_length=20)
+    skills: list[Annotated[Text, Field(max_length=80)]] = Field(default_factory=list,
+                                                                max_length=20)
     posted_since: date | None = None
     sort: SortOrder = "relevance"
-    page: int = Field(default=1, ge=1, le=10_000)
-    per_page: int = Field(default=20, ge=1, le=100)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
+    per_page: int = Field(default=20, ge=1, le=MAX_PER_PAGE)
 
     @model_validator(mode="after")
     def salary_range_in_order(self) -> JobQuery:

@@ -39,10 +39,26 @@ _MAX_LOCATIONS = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+# A query's cost grows with its terms, and a repeated term adds cost but no meaning.
+MAX_TERMS = 8
+
+
+def search_terms(query: str) -> list[str]:
+    """The distinct terms of `query` (first spelling kept, case-insensitively), at most
+    MAX_TERMS of them: "a a a … a" (100 times) is one term, not a hundred joins."""
+    seen: set[str] = set()
+    terms: list[str] = []
+    for term in query.split():
+        if term.lower() not in seen:
+            seen.add(term.lower())
+            terms.append(term)
+    return terms[:MAX_TERMS]
+
+
 def fts5_match(query: str) -> str | None:
     """User text → an FTS5 MATCH expression. Each word is quoted, so no input is a syntax
     error; the last word matches as a prefix, which is what a person typing expects."""
-    words = _WORD.findall(query)
+    words = search_terms(" ".join(_WORD.findall(query)))
     if not words:
         return None
     quoted = [f'"{w}"' for w in words]
@@ -63,7 +79,7 @@ def search_jobs(*, db: Session, query: JobQuery) -> tuple[int, list[Job]]:
     fts_match: str | None = None
     if query.q and query.q.strip():
         if postgresql:
-            tsquery = func.websearch_to_tsquery("english", query.q)
+            tsquery = func.websearch_to_tsquery("english", " ".join(search_terms(query.q)))
             vector: ColumnElement[Any] = literal_column("jobs.search_vector")
             ids = ids.where(vector.op("@@")(tsquery))
             rank = -func.ts_rank(vector, tsquery)

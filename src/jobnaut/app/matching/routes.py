@@ -11,8 +11,10 @@ from jobnaut.app.errors import not_found
 from jobnaut.app.jobs.models import Job
 from jobnaut.app.jobs.schemas import JobSummary, job_summary
 from jobnaut.app.matching.service import match, recommend
+from jobnaut.app.responses import errors
+from jobnaut.app.types import IdPath
 
-router = APIRouter(prefix="/api", tags=["matching"])
+router = APIRouter(prefix="/api", tags=["matching"], responses=errors(401, 409, 422))
 
 
 class MatchOut(BaseModel):
@@ -32,8 +34,8 @@ class RecommendationList(BaseModel):
     items: list[Recommendation]
 
 
-@router.get("/jobs/{job_id}/match", response_model=MatchOut)
-def job_match(job_id: int, user: CurrentUser, db: SessionDep) -> MatchOut:
+@router.get("/jobs/{job_id}/match", response_model=MatchOut, responses=errors(404))
+def job_match(job_id: IdPath, user: CurrentUser, db: SessionDep) -> MatchOut:
     job = db.get(Job, job_id)
     if job is None:
         raise not_found("job")

@@ -3,10 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep
+from jobnaut.app.responses import errors
 from jobnaut.app.saved import service
 from jobnaut.app.saved.schemas import SavedJobList, SavedJobOut, SavedJobUpdate, SaveJobIn
+from jobnaut.app.types import IdPath
 
-router = APIRouter(prefix="/api/saved", tags=["saved"])
+# 409 on every route: a new Clerk user whose email a password account already uses.
+router = APIRouter(prefix="/api/saved", tags=["saved"],
+                   responses=errors(401, 404, 409, 422))
 
 
 @router.get("", response_model=SavedJobList)
@@ -20,18 +24,20 @@ def save(body: SaveJobIn, user: CurrentUser, db: SessionDep, cipher: CipherDep) 
 
 
 @router.get("/{saved_id}", response_model=SavedJobOut)
-def get_saved(saved_id: int, user: CurrentUser, db: SessionDep, cipher: CipherDep) -> SavedJobOut:
+def get_saved(
+    saved_id: IdPath, user: CurrentUser, db: SessionDep, cipher: CipherDep
+) -> SavedJobOut:
     return service.get_saved(db=db, cipher=cipher, user=user, saved_id=saved_id)
 
 
 @router.patch("/{saved_id}", response_model=SavedJobOut)
 def update(
-    saved_id: int, body: SavedJobUpdate, user: CurrentUser, db: SessionDep, cipher: CipherDep
+    saved_id: IdPath, body: SavedJobUpdate, user: CurrentUser, db: SessionDep, cipher: CipherDep
 ) -> SavedJobOut:
     return service.update_saved(db=db, cipher=cipher, user=user, saved_id=saved_id, change=body)
 
 
 @router.delete("/{saved_id}", status_code=204)
-def unsave(saved_id: int, user: CurrentUser, db: SessionDep) -> Response:
+def unsave(saved_id: IdPath, user: CurrentUser, db: SessionDep) -> Response:
     service.unsave(db=db, user=user, saved_id=saved_id)
     return Response(status_code=204)

@@ -7,16 +7,17 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from jobnaut.app.jobs.schemas import JobSummary
 from jobnaut.app.saved.models import ApplicationStatus
+from jobnaut.app.types import IdValue, Text
 
 
 class SaveJobIn(BaseModel):
-    job_id: int = Field(ge=1)
-    notes: str | None = Field(default=None, max_length=5000)
+    job_id: IdValue
+    notes: Text | None = Field(default=None, max_length=5000)
 
 
 class SavedJobUpdate(BaseModel):
     status: ApplicationStatus | None = None
-    notes: str | None = Field(default=None, max_length=5000)
+    notes: Text | None = Field(default=None, max_length=5000)
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -6,12 +6,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobnaut.app.accounts.models import User
-from jobnaut.app.crypto import FieldCipher
+from jobnaut.app.crypto import FieldCipher, place
 from jobnaut.app.errors import ApiError, not_found
 from jobnaut.app.jobs.models import Job
 from jobnaut.app.jobs.schemas import job_summary
 from jobnaut.app.saved.models import ApplicationStatus, SavedJob, StatusChange
 from jobnaut.app.saved.schemas import SavedJobOut, SavedJobUpdate, StatusChangeOut
+
+NOTES = "saved_jobs.notes_enc"
 
 
 def to_out(saved: SavedJob, job: Job, cipher: FieldCipher) -> SavedJobOut:
@@ -19,7 +21,7 @@ def to_out(saved: SavedJob, job: Job, cipher: FieldCipher) -> SavedJobOut:
         id=saved.id,
         job=job_summary(job),
         status=ApplicationStatus(saved.status),
-        notes=cipher.decrypt(saved.notes_enc),
+        notes=cipher.decrypt(saved.notes_enc, at=place(NOTES, saved.id)),
         created_at=saved.created_at,
         updated_at=saved.updated_at,
         events=[
@@ -51,12 +53,11 @@ def save_job(
     )
     if existing is not None:
         raise ApiError(409, "already_saved", "this job is already saved")
-    saved = SavedJob(
-        user_id=user.id, job_id=job_id, status=ApplicationStatus.saved.value,
-        notes_enc=cipher.encrypt(notes),
-    )
+    saved = SavedJob(user_id=user.id, job_id=job_id, status=ApplicationStatus.saved.value)
     saved.events.append(StatusChange(from_status=None, to_status=ApplicationStatus.saved.value))
     db.add(saved)
+    db.flush()  # the notes are bound to the row's id, known from here on
+    saved.notes_enc = cipher.encrypt(notes, at=place(NOTES, saved.id))
     db.flush()
     db.refresh(saved)
     return to_out(saved, job, cipher)
@@ -83,7 +84,7 @@ def update_saved(
         saved.events.append(StatusChange(from_status=saved.status, to_status=change.status.value))
         saved.status = change.status.value
     if "notes" in change.model_fields_set:
-        saved.notes_enc = cipher.encrypt(change.notes)
+        saved.notes_enc = cipher.encrypt(change.notes, at=place(NOTES, saved.id))
     db.flush()
     db.refresh(saved)
     return to_out(saved, db.get_one(Job, saved.job_id), cipher)

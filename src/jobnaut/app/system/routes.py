@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from jobnaut.app import schema
 from jobnaut.app.deps import StateDep
+from jobnaut.app.errors import not_found
 from jobnaut.app.jobs.models import EXPERIENCE_LEVELS
+from jobnaut.app.responses import errors
 from jobnaut.app.saved.models import ApplicationStatus
 from jobnaut.app.system.readiness import run_checks
 
@@ -18,7 +22,7 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", responses={503: {"description": "not ready (which checks fail)"}})
 def ready(
     state: StateDep,
     compatible_schema: str | None = Query(
@@ -51,10 +55,30 @@ def version(state: StateDep) -> dict[str, str | None]:
     }
 
 
-@router.get("/metrics")
-def metrics(request: Request) -> Response:
+@router.get("/metrics", response_class=PlainTextResponse,
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                             "description": "Prometheus text exposition format"},
+                       **errors(404)})
+def metrics(request: Request, state: StateDep) -> Response:
+    if not may_read_metrics(request, state.settings.metrics_token):
+        raise not_found("page")  # as if there were none: nothing to probe for
     return Response(request.app.state.metrics.render(),
                     media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+
+
+def may_read_metrics(request: Request, token: str | None) -> bool:
+    """Loopback callers (the control plane, a local Prometheus) always; others only with
+    METRICS_TOKEN. Behind the traffic switch the client is the X-Forwarded-For address,
+    which uvicorn takes from the switch on 127.0.0.1 only, so the public never counts as
+    loopback."""
+    if request.client is not None and request.client.host in LOOPBACK:
+        return True
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), (token or "").encode())
 
 
 @router.get("/api/meta")

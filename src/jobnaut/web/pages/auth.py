@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from jobnaut.web.api_client import BackendError, BackendUnavailable
-from jobnaut.web.deps import api, settings_of
+from jobnaut.web.deps import api
 from jobnaut.web.rendering import render
 from jobnaut.web.session import clear_session, safe_next, set_session, token_of
 
@@ -76,7 +76,7 @@ async def signup(
             field_errors=fields, status_code=exc.status,
         )
     response = RedirectResponse(_with_notice(next_path, "welcome"), status_code=303)
-    set_session(response, result.token, settings_of(request).environment)
+    set_session(request, response, result.token)
     return response
 
 
@@ -108,7 +108,7 @@ async def signin(
             error=exc.message, field_errors=exc.field_messages(), status_code=exc.status,
         )
     response = RedirectResponse(_with_notice(next_path, "signed_in"), status_code=303)
-    set_session(response, result.token, settings_of(request).environment)
+    set_session(request, response, result.token)
     return response
 
 
@@ -120,5 +120,5 @@ async def signout(request: Request) -> Response:
         with contextlib.suppress(BackendError):
             await api(request).signout()
     response = RedirectResponse("/?notice=signed_out", status_code=303)
-    clear_session(response, settings_of(request).environment)
+    clear_session(request, response)
     return response
