@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,18 +17,43 @@ from typing import Any
 import httpx
 import pytest
 
+from jobnaut.ops import history
+from jobnaut.ops.build import CACHE_VARIABLE
+from jobnaut.ops.context import Env
 from tests.support.databases import PostgresServer
 from tests.support.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+# Fixed dates make a commit's sha depend on its content and parent only: the good release
+# and each fault commit get the same sha in every module and on every xdist worker, so the
+# shared build cache builds each of them once per session.
+COMMIT_DATE = "2026-01-01T00:00:00+00:00"
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
         env={**os.environ, "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "t@example.com",
-             "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "t@example.com"},
+             "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "t@example.com",
+             "GIT_AUTHOR_DATE": COMMIT_DATE, "GIT_COMMITTER_DATE": COMMIT_DATE},
     ).stdout.strip()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_builds(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One build per commit for the whole session: every environment's `builds/<sha>` is
+    hard-linked from here (jobnaut's JOBNAUT_BUILD_CACHE) instead of `git archive` + `uv sync`
+    + bytecode each time. xdist workers share the folder (the build takes a lock per commit).
+    Tests of the build itself unset the variable."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if hasattr(request.config, "workerinput") else base) / "builds"
+    folder.mkdir(exist_ok=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_VARIABLE, str(folder))
+        yield folder
 
 
 @dataclass
@@ -93,11 +119,21 @@ class Environment:
                                  f"{result.stdout}\n{result.stderr}")
         return result
 
+    def set_timeout(self, name: str, seconds: float) -> None:
+        """Change one `[timeouts]` setting of the environment's jobnaut.toml."""
+        path = self.home / "jobnaut.toml"
+        text = path.read_text()
+        changed = re.sub(rf"^{name} = \S+", f"{name} = {seconds}", text, count=1, flags=re.M)
+        assert changed != text, f"no [timeouts] {name} in {path}"
+        path.write_text(changed)
+
     def json(self, *args: str) -> Any:
         return json.loads(self.jobnaut(*args, "--json").stdout)
 
     def releases(self) -> list[dict[str, Any]]:
-        return list(self.json("releases"))
+        """What `jobnaut releases --json` prints, read in this process: a command start per
+        call would cost ~0.5 s (test_deploy_and_rollback checks the command's output)."""
+        return history.release_list(Env.open(self.home))
 
     def serving_release(self) -> str:
         return str(httpx.get(f"{self.api}/version", timeout=5).json()["release"])
@@ -131,7 +167,17 @@ def deployed(request: pytest.FixtureRequest, source_repo: SourceRepo, postgres: 
         yield from _up(make_environment(home, source_repo, None))
 
 
+@pytest.fixture(scope="module")
+def deployed_sqlite(source_repo: SourceRepo,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
+    """The good release deployed on SQLite only, for scenarios the database takes no part in
+    (processes, the switch, faulty code, configuration): a module overrides `deployed` with
+    it. Scenarios where the database matters (backups, migrations, restores) use both."""
+    yield from _up(make_environment(tmp_path_factory.mktemp("home") / "env", source_repo, None))
+
+
 def _up(env: Environment) -> Iterator[Environment]:
+    env.set_timeout("stability", 0)  # the emergency procedure's rounds, back to back
     try:
         env.jobnaut("up")  # first deploy of main, with the demo jobs
         yield env

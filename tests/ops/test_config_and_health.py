@@ -16,6 +16,12 @@ from tests.ops.helpers import UserData
 
 
 @pytest.fixture(scope="module")
+def deployed(deployed_sqlite: Environment) -> Environment:
+    """Configuration is kept in the ledger, whatever the database: SQLite only."""
+    return deployed_sqlite
+
+
+@pytest.fixture(scope="module")
 def user(deployed: Environment) -> UserData:
     return UserData(deployed.api).create()
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.ops.conftest import Environment, SourceRepo
-from tests.ops.helpers import FAULTS, TrafficLoop, UserData
+from tests.ops.helpers import TrafficLoop, UserData
 from tests.support.web_client import WebClient
 
 
@@ -24,27 +24,6 @@ def user(deployed: Environment) -> UserData:
 
 def active(env: Environment) -> str:
     return str(env.json("status")["active_release"])
-
-
-@pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_faulty_release_never_takes_traffic(deployed: Environment, source_repo: SourceRepo,
-                                            user: UserData, fault: str) -> None:
-    before = active(deployed)
-    sha = source_repo.commit_variant(fault, FAULTS[fault])
-
-    result = deployed.jobnaut("deploy", sha, check=False)
-
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "FAILED" in result.stderr
-    releases = deployed.releases()
-    newest = releases[0]
-    assert newest["ref"] == sha and newest["status"] == "failed"
-    assert active(deployed) == before
-    assert deployed.serving_release() == before
-    status = deployed.json("status")
-    assert status["services"]["backend"]["healthy"] and status["services"]["frontend"]["healthy"]
-    assert not [s for s in status["services"].get("standby", []) if s["release"] == newest["id"]]
-    user.assert_intact(deployed.api)
 
 
 def test_deploy_and_code_rollback_drop_no_request(deployed: Environment, user: UserData) -> None:
@@ -168,7 +147,9 @@ def test_status_and_releases_json_tell_the_truth(deployed: Environment) -> None:
         assert entry["healthy"] is True and entry["pid"] > 0
     version = httpx.get(f"{deployed.api}/version").json()
     assert version["release"] == state["active_release"]
-    releases = deployed.releases()
+    releases = deployed.json("releases")  # the command itself, not the in-process reading
+    assert [(r["id"], r["status"]) for r in releases] == [
+        (r["id"], r["status"]) for r in deployed.releases()]
     assert {"id", "ref", "status", "schema_revision", "backup_id", "created_at"} <= set(
         releases[0])
     assert sum(1 for r in releases if r["status"] == "active") == 1

@@ -50,8 +50,9 @@ def test_reentrant_in_one_process(tmp_path: Path) -> None:
     assert taken.returncode == 0, taken.stderr
 
 
-def test_two_builds_of_one_commit_wait_for_each_other(source_repo: SourceRepo,
-                                                      tmp_path: Path) -> None:
+def test_two_builds_of_one_commit_wait_for_each_other(source_repo: SourceRepo, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(build.CACHE_VARIABLE)  # the real build, not a link from the cache
     commit = build.resolve_ref(source_repo.path, "main")
     target = tmp_path / "builds" / commit
     script = ("import sys; from pathlib import Path; from jobnaut.ops import build\n"
@@ -71,6 +72,7 @@ def test_two_builds_of_one_commit_wait_for_each_other(source_repo: SourceRepo,
 
 def test_a_killed_build_leaves_no_half_build_in_place(source_repo: SourceRepo,
                                                       tmp_path: Path) -> None:
+    # Through the session's build cache: the stale folder is the environment's own.
     commit = build.resolve_ref(source_repo.path, "main")
     target = tmp_path / "builds" / commit
     # A folder left by a build killed mid-way, as an older version would have left it.
@@ -79,3 +81,26 @@ def test_a_killed_build_leaves_no_half_build_in_place(source_repo: SourceRepo,
     (stale / "half").write_text("x")
     assert build.build(source_repo.path, commit, target)
     assert not stale.exists() and build.is_built(target)
+
+
+def test_builds_from_the_shared_cache_are_links_and_pruning_one_spares_the_cache(
+        source_repo: SourceRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(build.CACHE_VARIABLE, str(cache))
+    commit = build.resolve_ref(source_repo.path, "main")
+    first, second = (tmp_path / name / "builds" / commit for name in ("staging", "production"))
+
+    assert build.build(source_repo.path, commit, first)
+    assert build.is_built(cache / commit)
+    marker = cache / commit / build.COMPLETE_MARKER
+    # Built once: the second environment's build is the same files, linked.
+    assert build.build(source_repo.path, commit, second)
+    for built in (first, second):
+        assert build.is_built(built)
+        assert (built / build.COMPLETE_MARKER).stat().st_ino == marker.stat().st_ino
+        assert (built / ".venv" / "bin" / "python").is_symlink()
+    assert build.expected_schema(second)
+
+    build.remove(first)  # as prune does
+    assert build.is_built(cache / commit) and build.is_built(second)
+    assert build.expected_schema(second)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from jobnaut.ops import pids, serving
 from jobnaut.ops.actions import switching
@@ -21,6 +22,12 @@ from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import Home
 from tests.ops.conftest import Environment
 from tests.ops.test_database_rollback import execute, revision
+
+
+@pytest.fixture(scope="module")
+def deployed(deployed_sqlite: Environment) -> Environment:
+    """Processes, routes and the switch are the same whatever the database: SQLite only."""
+    return deployed_sqlite
 
 
 def _status(env: Environment) -> tuple[int, dict[str, Any]]:

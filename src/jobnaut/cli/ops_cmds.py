@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from jobnaut.cli.output import console, err_console, fail, print_json
-from jobnaut.ops import lock, operation
+from jobnaut.ops import history, lock, operation
 from jobnaut.ops.actions import configuration, lifecycle
 from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
@@ -176,9 +176,7 @@ def deploy(
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
     """List releases, newest first."""
-    env = open_env()
-    items = [{**r.as_json(), "rollback_ready": env.ledger.rollback_verdict(r.id)}
-             for r in reversed(env.ledger.releases())]
+    items = history.release_list(open_env())
     if as_json:
         print_json(items)
         return

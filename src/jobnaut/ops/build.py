@@ -14,6 +14,11 @@ from jobnaut.ops import commands, runner
 from jobnaut.ops.errors import OpsError
 
 COMPLETE_MARKER = ".jobnaut-build-complete"
+# A folder of complete builds shared by the environments of one host (a test session's
+# environments, staging and production): a commit built once there is hard-linked into each
+# environment's `builds/`. A build is the same for every environment (`git archive` of the
+# commit, `uv sync --frozen`), and nothing writes into a build after it is complete.
+CACHE_VARIABLE = "JOBNAUT_BUILD_CACHE"
 
 
 def resolve_ref(source: Path, ref: str) -> str:
@@ -49,8 +54,13 @@ def build(source: Path, commit: str, build_dir: Path) -> bool:
                 shutil.rmtree(stale, ignore_errors=True)
         shutil.rmtree(build_dir, ignore_errors=True)  # an incomplete build of older code
         work = build_dir.parent / f".{build_dir.name}.{os.getpid()}"
+        cache = _shared_cache(build_dir)
         try:
-            _build_into(source, commit, work)
+            if cache is None:
+                _build_into(source, commit, work)
+            else:
+                build(source, commit, cache / commit)  # once per host, under its own lock
+                _link_tree(cache / commit, work)
             work.rename(build_dir)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -66,6 +76,25 @@ def _build_into(source: Path, commit: str, work: Path) -> None:
     runner.run(commands.uv_sync(work), env={"UV_PROJECT_ENVIRONMENT": str(work / ".venv")},
                timeout=900)
     (work / COMPLETE_MARKER).write_text(commit + "\n")
+
+
+def _shared_cache(build_dir: Path) -> Path | None:
+    folder = os.environ.get(CACHE_VARIABLE)
+    if not folder or Path(folder).resolve() == build_dir.parent.resolve():
+        return None
+    return Path(folder).resolve()
+
+
+def _link_tree(cached: Path, work: Path) -> None:
+    """Hard links, not copies: a build is ~140 MB and linking takes a fraction of a second.
+    Removing (pruning) the linked copy leaves the cache whole. Copies across filesystems."""
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(cached, work, symlinks=True, copy_function=link)
 
 
 @contextmanager

@@ -20,9 +20,12 @@ def tar_extract(destination: Path) -> list[str]:
 
 
 def uv_sync(project: Path) -> list[str]:
-    # The release's own virtualenv, exactly as its lock file says; no dev tools.
-    return ["uv", "sync", "--frozen", "--no-dev", "--no-editable", "--quiet",
-            "--project", str(project), "--python", sys.executable]
+    # The release's own virtualenv, exactly as its lock file says; no dev tools. Bytecode is
+    # compiled once here, else every process of the release (and every `schema` subprocess)
+    # recompiles every module at each start wherever .pyc files are not written
+    # (PYTHONDONTWRITEBYTECODE, a read-only build): about 1 s per start.
+    return ["uv", "sync", "--frozen", "--no-dev", "--no-editable", "--compile-bytecode",
+            "--quiet", "--project", str(project), "--python", sys.executable]
 
 
 def release_python(build: Path) -> str:

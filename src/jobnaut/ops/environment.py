@@ -51,6 +51,7 @@ class OpsConfig:
     start_timeout: float = 60.0
     drain_timeout: float = 20.0
     check_timeout: float = 10.0
+    stability_interval: float = 2.0  # between the emergency procedure's stability rounds
     endpoints: tuple[Endpoint, ...] = ()
     flows: tuple[str, ...] = ("sign_in", "search", "save_job")
     switch: SwitchConfig = field(default_factory=SwitchConfig)
@@ -146,6 +147,7 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             start_timeout=float(timeouts.get("start", 60)),
             drain_timeout=float(timeouts.get("drain", 20)),
             check_timeout=float(timeouts.get("check", 10)),
+            stability_interval=max(0.0, float(timeouts.get("stability", 2))),
             endpoints=endpoints,
             flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
             switch=_switch(raw.get("switch", {})),
@@ -242,6 +244,7 @@ restart = true             # restart a serving process that died (with backoff)
 start = 60   # seconds a new process has to become healthy
 drain = 20   # seconds in-flight requests get before an old process is stopped
 check = 10   # seconds any single check may take
+stability = 2  # seconds between the emergency procedure's three rounds of checks
 
 [checks]
 # Critical user flows, run against a release before it takes traffic and after every

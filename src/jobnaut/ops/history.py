@@ -9,6 +9,8 @@ because something was wrong, and must never be put back by default.
 
 from __future__ import annotations
 
+from typing import Any
+
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Release
@@ -46,3 +48,9 @@ def warn_if_bad_target(target: Release) -> str | None:
     if target.status in NEVER_TARGETS:
         return f"{target.name} was {target.status.replace('_', ' ')}"
     return None
+
+
+def release_list(env: Env) -> list[dict[str, Any]]:
+    """Every release, newest first, with its rollback readiness (`jobnaut releases`)."""
+    return [{**r.as_json(), "rollback_ready": env.ledger.rollback_verdict(r.id)}
+            for r in reversed(env.ledger.releases())]

@@ -65,14 +65,14 @@ def plan_emergency(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[
 
     def stability(run: Run) -> str:
         # The plan's "confirm system stability": the whole Appendix C checklist, three
-        # times a few seconds apart, must pass every time.
+        # times a few seconds apart ([timeouts] stability), must pass every time.
         config = env.config_of(env.current_config_id())
         for round_number in range(1, 4):
             results = checks.appendix_c(env.home, config)
             if checks.failures(results):
                 raise OpsError(f"not stable (round {round_number}): {checks.summary(results)}")
             if round_number < 3:
-                time.sleep(2)
+                time.sleep(env.home.config.stability_interval)
         return f"Appendix C passed 3 times ({len(results)} checks each)"
 
     def communicate(run: Run) -> str:
