@@ -10,7 +10,6 @@ took traffic (stopped) and that release itself, still `pending` (marked `failed`
 from __future__ import annotations
 
 from jobnaut.ops import children, serving
-from jobnaut.ops.backups import core as backups
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.errors import OpsError
@@ -30,6 +29,10 @@ def survivors(env: Env) -> list[children.ChildRecord]:
 def clear_interrupted(env: Env, operation: OperationRecord) -> list[str]:
     """Before resuming or abandoning `operation`: kill its surviving children, drop the
     scratch copies their dead creators left. Returns what was done, for the timeline."""
+    # Imported here: the backup engine pulls in SQLAlchemy and psycopg (~0.5 s), which
+    # `status` and every other command that imports this module would otherwise pay.
+    from jobnaut.ops.backups import core as backups
+
     notes = []
     for child in children.kill_survivors(children.directory_of(env.home.run)):
         notes.append(f"killed pid {child.pid} left running by the interrupted operation: "
