@@ -11,14 +11,14 @@ import pytest
 from cryptography.fernet import Fernet
 
 from jobnaut.ops.context import Env
-from tests.ops.conftest import Environment
+from tests.ops.conftest import Environment, quick_outage_answers
 from tests.ops.helpers import UserData
 
 
 @pytest.fixture(scope="module")
 def deployed(deployed_sqlite: Environment) -> Environment:
     """Configuration is kept in the ledger, whatever the database: SQLite only."""
-    return deployed_sqlite
+    return quick_outage_answers(deployed_sqlite)
 
 
 @pytest.fixture(scope="module")

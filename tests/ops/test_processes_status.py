@@ -20,14 +20,14 @@ from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import Home
-from tests.ops.conftest import Environment
+from tests.ops.conftest import Environment, quick_outage_answers
 from tests.ops.test_database_rollback import execute, revision
 
 
 @pytest.fixture(scope="module")
 def deployed(deployed_sqlite: Environment) -> Environment:
     """Processes, routes and the switch are the same whatever the database: SQLite only."""
-    return deployed_sqlite
+    return quick_outage_answers(deployed_sqlite)
 
 
 def _status(env: Environment) -> tuple[int, dict[str, Any]]:

@@ -52,6 +52,7 @@ class OpsConfig:
     drain_timeout: float = 20.0
     check_timeout: float = 10.0
     stability_interval: float = 2.0  # between the emergency procedure's stability rounds
+    upstream_retry: float = 5.0  # how long the switch retries a request while no release answers
     endpoints: tuple[Endpoint, ...] = ()
     flows: tuple[str, ...] = ("sign_in", "search", "save_job")
     switch: SwitchConfig = field(default_factory=SwitchConfig)
@@ -148,6 +149,7 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             drain_timeout=float(timeouts.get("drain", 20)),
             check_timeout=float(timeouts.get("check", 10)),
             stability_interval=max(0.0, float(timeouts.get("stability", 2))),
+            upstream_retry=max(0.1, float(timeouts.get("upstream_retry", 5))),
             endpoints=endpoints,
             flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
             switch=_switch(raw.get("switch", {})),
@@ -245,6 +247,8 @@ start = 60   # seconds a new process has to become healthy
 drain = 20   # seconds in-flight requests get before an old process is stopped
 check = 10   # seconds any single check may take
 stability = 2  # seconds between the emergency procedure's three rounds of checks
+upstream_retry = 5  # seconds the switch holds a request while no release answers (a
+                    # restart, a kill) before it answers with the outage page
 
 [checks]
 # Critical user flows, run against a release before it takes traffic and after every

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from jobnaut.ops.comms import notify, statuspage
+from jobnaut.ops.comms import notify, sender, statuspage
 from jobnaut.ops.comms.clock import parse_time, parse_when
 from jobnaut.ops.comms.settings import COMPONENTS, load
 from jobnaut.ops.comms.store import CommsStore
@@ -35,5 +35,5 @@ def schedule(env: Env, *, start: str, end: str, message: str, components: list[s
         notify.enqueue(env, settings, audience=audience, impact="minor",
                        subject="Scheduled maintenance", body=body, incident_id=None)
     statuspage.publish(env)
-    notify.kick(env)
+    sender.kick(env)
     return window

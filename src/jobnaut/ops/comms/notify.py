@@ -8,9 +8,6 @@ failed attempt is retried with backoff, then recorded as failed and shown in `st
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -182,15 +179,3 @@ def _with_params(url: str, params: dict[str, str]) -> str:
     query = dict(parse_qsl(parts.query))
     query.update(params)
     return urlunsplit(parts._replace(query=urlencode(query, safe="@,")))
-
-
-def kick(env: Env) -> None:
-    """Start a detached sender (`comms.sender`); if one already runs, the new one waits
-    for it and then looks again, so no notice is left behind."""
-    env.home.run.mkdir(parents=True, exist_ok=True)
-    env.home.logs.mkdir(parents=True, exist_ok=True)
-    with (env.home.logs / "notify.log").open("ab") as log:
-        subprocess.Popen([sys.executable, "-m", "jobnaut", "--home", str(env.home.root),
-                          "notify", "send"], stdout=log, stderr=subprocess.STDOUT,
-                         stdin=subprocess.DEVNULL, start_new_session=True,
-                         env={**os.environ})

@@ -215,7 +215,8 @@ def traffic_switch(home: Home) -> CaddySwitch:
         run_dir=home.run / "switch", log_dir=home.logs,
         ports={"backend": cfg.backend_port, "frontend": cfg.frontend_port}, tls=tls,
         max_body_bytes=production.max_body_mb * MIB,
-        timeouts=Timeouts(shutdown_grace=cfg.drain_timeout)))
+        timeouts=Timeouts(shutdown_grace=cfg.drain_timeout,
+                          upstream_retry=cfg.upstream_retry)))
 
 
 def switch_identity(home: Home) -> tuple[int, int | None] | None:
