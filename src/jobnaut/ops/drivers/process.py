@@ -130,7 +130,9 @@ def _launch(launch: _Launch, port: int) -> ProcessRecord:
 
 def _base_env() -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SSL_CERT_FILE")
-    return {k: os.environ[k] for k in keep if k in os.environ}
+    # A service that dies of a signal (a crash in a C extension) leaves its Python stack
+    # in its log instead of nothing.
+    return {**{k: os.environ[k] for k in keep if k in os.environ}, "PYTHONFAULTHANDLER": "1"}
 
 
 def wait_healthy(process: ProcessRecord, timeout: float) -> ProcessRecord:
