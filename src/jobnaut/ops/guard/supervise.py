@@ -25,14 +25,23 @@ class Supervisor:
     restarts: dict[str, list[float]] = field(default_factory=dict)  # service -> times
     next_try: dict[str, float] = field(default_factory=dict)
     alerted_at: dict[str, float] = field(default_factory=dict)
+    # The live process last seen alive per service: another command's `status` may have
+    # already recorded a dead one as stopped, and the restart must still name it.
+    last_alive: dict[str, ProcessRecord] = field(default_factory=dict)
 
     def dead_services(self) -> list[str]:
         """Services with no live process alive (the environment being up)."""
         env = self.env
         if env.ledger.active_release() is None or not driver.switch_running(env.home):
             return []
-        return [service for service in SERVICES
-                if not any(driver.alive(p) for p in switching.live_processes(env, service))]
+        dead = []
+        for service in SERVICES:
+            alive = [p for p in switching.live_processes(env, service) if driver.alive(p)]
+            if alive:
+                self.last_alive[service] = alive[0]
+            else:
+                dead.append(service)
+        return dead
 
     def tick(self, now: float) -> list[str]:
         """Restart what died, when its backoff allows; returns the services restarted."""
@@ -41,7 +50,7 @@ class Supervisor:
         dead = [s for s in self.dead_services() if now >= self.next_try.get(s, 0.0)]
         if not dead:
             return []
-        gone = {p.service: p for p in switching.live_processes(self.env) if p.service in dead}
+        gone = {s: self.last_alive[s] for s in dead if s in self.last_alive}
         from jobnaut.ops.actions import lifecycle  # lifecycle starts the guard: no import loop
 
         try:
