@@ -18,12 +18,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
+from tests.ops.conftest import Environment, SourceRepo
 from tests.ops.helpers import UserData
 from tests.ops.test_database_rollback import ADD_NICKNAME, commit_migration, revision
 
@@ -57,10 +56,8 @@ def assert_consistent(env: Environment, users: list[UserData]) -> None:
 
 
 @pytest.fixture(scope="module")
-def sqlite_env(source_repo: SourceRepo, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[Environment]:
-    yield from _up(make_environment(tmp_path_factory.mktemp("crash") / "env", source_repo,
-                                    None))
+def sqlite_env(deployed_sqlite: Environment) -> Environment:
+    return deployed_sqlite
 
 
 @pytest.fixture(scope="module")

@@ -4,20 +4,16 @@ each step; `--resume` returns a serving, consistent environment with nothing los
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
+from tests.ops.conftest import Environment
 from tests.ops.helpers import UserData
 from tests.ops.test_crash_recovery import assert_consistent, killed_at
 
 
 @pytest.fixture(scope="module")
-def sqlite_env(source_repo: SourceRepo, tmp_path_factory: pytest.TempPathFactory
-               ) -> Iterator[Environment]:
-    yield from _up(make_environment(tmp_path_factory.mktemp("crash") / "env", source_repo,
-                                    None))
+def sqlite_env(deployed_sqlite: Environment) -> Environment:
+    return deployed_sqlite
 
 
 @pytest.fixture(scope="module")

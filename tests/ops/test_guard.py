@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import pytest
 
 from tests.ops.conftest import Environment, SourceRepo, _up
 from tests.ops.helpers import UserData
+from tests.support.inbox import wait_for
 from tests.support.processes import free_port
 
 RECOVERY_LIMIT = 10.0  # seconds; the goal is 3 (see bench/guard_bench.py for the figures)
@@ -101,14 +102,6 @@ class Users:
         return first_good - first_bad, failed
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 
