@@ -9,6 +9,7 @@ from rich.table import Table
 
 from jobnaut.cli.ops_cmds import _confirm, locked, open_env, rollback_app, run_procedure
 from jobnaut.cli.output import console, fail, print_json
+from jobnaut.cli.tables import Column, human_size, print_table
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
 
@@ -46,14 +47,16 @@ def rollback_migration(
     yes: bool = typer.Option(False, "--yes", help="accept destroying or discarding data (kept "
                                                   "in the safety backup)"),
     resume: bool = typer.Option(False, "--resume"),
+    reason: str = typer.Option("", "--reason", "-m"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan scenario 2: stop the backend, downgrade with the newer release's scripts (or
     restore its pre-deploy backup), verify integrity, re-deploy the target release."""
     from jobnaut.ops.actions.database import MIGRATION_ROLLBACK
 
-    args = {"to": to, "restore_db": restore_db, "yes": yes, "dry_run": dry_run}
-    if not (dry_run or yes or resume or as_json):
+    args = {"to": to, "restore_db": restore_db, "yes": yes, "dry_run": dry_run,
+            "reason": reason or "operator request"}
+    if not (dry_run or yes or resume):
         _confirm(MIGRATION_ROLLBACK, args)
     run_procedure(MIGRATION_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json)
 
@@ -81,11 +84,14 @@ def backup_list(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print_json([m.as_json() for m in items])
         return
-    table = Table("id", "kind", "release", "schema", "size", "rows", "verified")
-    for m in items:
-        table.add_row(m.id, m.kind, m.release or "", m.schema_revision or "", str(m.size),
-                      str(sum(m.tables.values())), (m.verified_at or "")[:19])
-    console.print(table)
+    columns = [Column("id", identifier=True), Column("kind", drop_order=3),
+               Column("release", drop_order=4), Column("schema", drop_order=5),
+               Column("size", justify="right"), Column("rows", drop_order=2, justify="right"),
+               Column("verified", drop_order=1)]
+    print_table(console, columns, [
+        [m.id, m.kind, m.release or "", m.schema_revision or "", human_size(m.size),
+         f"{sum(m.tables.values()):,}", (m.verified_at or "no")[:16].replace("T", " ")]
+        for m in items])
 
 
 @backup_app.command("verify")
@@ -307,7 +313,7 @@ def rollback_emergency(
         fail("say what is wrong with --reason", code=2)
     args = {"to": to, "restore_db": restore_db, "yes": yes, "dry_run": dry_run,
             "reason": reason}
-    if not (dry_run or yes or resume or as_json):
+    if not (dry_run or yes or resume):
         _confirm(EMERGENCY, args)
     run_procedure(EMERGENCY, args, dry_run=dry_run, resume=resume, as_json=as_json)
 

@@ -15,6 +15,7 @@ from jobnaut.cli import (
     ops_cmds,
     schema_cmd,
 )
+from jobnaut.cli.conventions import describe_standard_options
 from jobnaut.cli.output import report_failure
 from jobnaut.cli.serve import serve
 from jobnaut.ops.errors import OpsError
@@ -24,7 +25,16 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"jobnaut {version('jobnaut')}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -32,6 +42,8 @@ def global_options(
     home: str | None = typer.Option(None, "--home", help="environment home (default: "
                                                          "$JOBNAUT_HOME or ./.jobnaut)"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="print the version of this jobnaut and exit"),
 ) -> None:
     ops_cmds.STATE.home_option = home
     ops_cmds.STATE.debug = debug
@@ -50,8 +62,10 @@ app.add_typer(guard_cmd.app, name="guard", hidden=True)
 
 
 def main() -> None:
+    command = typer.main.get_command(app)
+    describe_standard_options(command)
     try:
-        app()
+        command(prog_name="jobnaut")
     except OpsError as exc:  # raised outside a command's own handling: same one-line form
         if ops_cmds.STATE.debug:
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from jobnaut.cli.output import console, err_console, fail, print_json
+from jobnaut.cli.output import ask_yes_no, console, err_console, fail, print_json
+from jobnaut.cli.tables import Column, print_table
 from jobnaut.ops import history, lock, operation
 from jobnaut.ops.actions import configuration, lifecycle
 from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
-from jobnaut.ops.context import Env
+from jobnaut.ops.context import Env, operator_name
 from jobnaut.ops.environment import SERVICES, resolve_home
 from jobnaut.ops.operation import OperationResult, Procedure, Step
 
@@ -67,6 +69,7 @@ def _reporter(as_json: bool) -> operation.Reporter:
 def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, resume: bool,
                   as_json: bool) -> OperationResult | None:
     env = open_env()
+    args = {"actor": operator_name(), **args}  # every release and rollback says who
     if dry_run:
         steps = operation.plan_only(env, procedure, args)
         if as_json:
@@ -175,24 +178,41 @@ def deploy(
 
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
-    """List releases, newest first."""
-    items = history.release_list(open_env())
+    """List releases and the rollbacks between them, newest first."""
+    env = open_env()
+    items = history.release_list(env)
     if as_json:
         print_json(items)
         return
-    table = Table(box=None, pad_edge=False)
-    widths = {"id": 4, "status": 11, "kind": 6, "ref": 8, "schema": 6, "rollback": 9,
-              "created": 16, "by": 4}
-    for column, width in widths.items():
-        table.add_column(column, no_wrap=True, min_width=width)
-    table.add_column("why", overflow="ellipsis", no_wrap=True, max_width=40)
-    for r in items:
-        colour = {"active": "green", "failed": "red", "rolled_back": "yellow"}.get(r["status"], "")
-        table.add_row(r["id"], f"[{colour}]{r['status']}[/]" if colour else r["status"],
-                      r["kind"], r["ref"][:8], r["schema_revision"] or "",
-                      _readiness_mark(r["rollback_ready"]), r["created_at"][:16].replace("T", " "),
-                      r["actor"], escape(r["reason"]))
-    console.print(table)
+    entries = [(r["created_at"], _release_row(r)) for r in items]
+    entries += [(rb["at"], _rollback_row(rb)) for rb in history.rollbacks(env)]
+    print_table(console, RELEASE_COLUMNS, [row for _, row in sorted(entries, reverse=True)])
+
+
+RELEASE_COLUMNS = [
+    Column("id", identifier=True), Column("status"), Column("kind", drop_order=3),
+    Column("ref", identifier=True, drop_order=2), Column("schema", drop_order=4),
+    Column("rollback", drop_order=5), Column("when"), Column("by", drop_order=1),
+    Column("why", folds=True),
+]
+
+
+def _release_row(r: dict[str, Any]) -> list[str]:
+    colour = {"active": "green", "failed": "red", "rolled_back": "yellow"}.get(r["status"], "")
+    return [r["id"], f"[{colour}]{r['status']}[/]" if colour else r["status"], r["kind"],
+            r["ref"][:12], r["schema_revision"] or "", _readiness_mark(r["rollback_ready"]),
+            _when(r["created_at"]), escape(r["actor"]), escape(r["reason"])]
+
+
+def _rollback_row(rb: dict[str, Any]) -> list[str]:
+    kind = rb["kind"].removeprefix("rollback-")
+    why = f"Rollback {rb['from']} → {rb['to']}" + (f": {rb['reason']}" if rb["reason"] else "")
+    return ["", "[yellow]rollback[/]", kind, "", "", "", _when(rb["at"]), escape(rb["by"]),
+            escape(why)]
+
+
+def _when(timestamp: str) -> str:
+    return timestamp[:16].replace("T", " ")
 
 
 def _readiness_mark(verdict: dict[str, Any] | None) -> str:
@@ -379,11 +399,18 @@ rollback_app = typer.Typer(help="Roll back code, migrations or configuration.",
                            no_args_is_help=True)
 
 
+class Service(StrEnum):
+    """The services an option may name (its help lists them; anything else is refused)."""
+    backend = "backend"
+    frontend = "frontend"
+
+
 @rollback_app.command("code")
 def rollback_code(
     to: str | None = typer.Option(None, "--to", help="release to go back to (default: the "
                                                      "previous good one)"),
-    service: str | None = typer.Option(None, "--service", help="only backend or frontend"),
+    service: Service | None = typer.Option(None, "--service",
+                                           help="only this service (default: both)"),
     reason: str = typer.Option("", "--reason", "-m"),
     dry_run: bool = typer.Option(False, "--dry-run"),
     yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation"),
@@ -392,11 +419,9 @@ def rollback_code(
 ) -> None:
     """Plan scenario 1: identify, stop the faulty release, restore and re-deploy the previous
     one with the same checks, verify, record."""
-    if service is not None and service not in SERVICES:
-        fail(f"--service must be backend or frontend, not {service!r}", code=2)
-    args = {"to": to, "services": [service] if service else list(SERVICES),
+    args = {"to": to, "services": [service.value] if service else list(SERVICES),
             "reason": reason or "operator request"}
-    if not (dry_run or yes or resume or as_json):
+    if not (dry_run or yes or resume):
         _confirm(CODE_ROLLBACK, args)
     run_procedure(CODE_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json)
 
@@ -407,6 +432,7 @@ def rollback_config(
     dry_run: bool = typer.Option(False, "--dry-run"),
     yes: bool = typer.Option(False, "--yes"),
     resume: bool = typer.Option(False, "--resume"),
+    reason: str = typer.Option("", "--reason", "-m"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan scenario 3: restore a previous configuration snapshot, restart, verify."""
@@ -414,24 +440,28 @@ def rollback_config(
     if resume:
         run_procedure(CONFIG_RELEASE, {}, dry_run=False, resume=True, as_json=as_json)
         return
-    config_id, reason = configuration.rollback_target_config(env, to)
-    args = {"config_id": config_id, "reason": reason, "rollback": True}
-    if not (dry_run or yes or as_json):
+    config_id, restored = configuration.rollback_target_config(env, to)
+    args = {"config_id": config_id, "rollback": True,
+            "reason": f"{reason}: {restored}" if reason else restored}
+    if not (dry_run or yes):
         _confirm(CONFIG_RELEASE, args)
     run_procedure(CONFIG_RELEASE, args, dry_run=dry_run, resume=False, as_json=as_json)
 
 
 def _confirm(procedure: Procedure, args: dict[str, Any]) -> None:
+    """The one rule for asking: at a terminal, a rollback shows its plan and asks, unless
+    --yes, --dry-run or --resume was given. --json does not skip the question (a person at a
+    terminal still confirms); plan and question go to stderr so stdout stays pure JSON.
+    Without a terminal (scripts, CI, the guard) nobody is asked, and the procedure's own
+    guards still hold: whatever would destroy or discard data is refused unless --yes."""
     import sys
 
-    # Asked only at a terminal. Without one (scripts, CI) the procedure's own guards still
-    # hold: whatever would destroy or discard data is refused unless --yes was given.
     if not sys.stdin.isatty():
         return
     env = open_env()
     steps = operation.plan_only(env, procedure, {**args, "dry_run": True})
-    console.print(f"[bold]{procedure.kind}[/] will:")
+    err_console.print(f"[bold]{procedure.kind}[/] will:")
     for n, step in enumerate(steps, start=1):
-        console.print(f"{n:>2}. {step.description}")
-    if not typer.confirm("Go ahead?"):
+        err_console.print(f"{n:>2}. {escape(step.description)}")
+    if not ask_yes_no("Go ahead?"):
         raise typer.Exit(1)

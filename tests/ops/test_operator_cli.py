@@ -1,0 +1,143 @@
+"""The operator's command line as a tired person uses it: IDs copied out of an 80-column
+table work, every option says what it does, `--json` never skips the question at a
+terminal, the record says who rolled back and why, and `.venv/bin/jobnaut` finds uv and
+a relative --home where the caller meant. SQLite only: nothing here depends on the database."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from jobnaut.cli.conventions import describe_standard_options
+from jobnaut.cli.main import app
+from tests.ops.conftest import REPO_ROOT, Environment, SourceRepo
+
+pytestmark = pytest.mark.usefixtures("rolled_back")
+
+
+@pytest.fixture(scope="module")
+def rolled_back(deployed_sqlite: Environment, source_repo: SourceRepo) -> Iterator[Environment]:
+    """v1 good, v2 deployed and then rolled back by an operator with a reason, a backup."""
+    env = deployed_sqlite
+    bad = source_repo.commit_variant("comms-bad", {"README.md": ("JobNaut", "JobNaut (bad)")})
+    env.jobnaut("deploy", bad, "-m", "new readme")
+    env.jobnaut("rollback", "code", "--yes", "-m", "the readme is wrong")
+    env.jobnaut("backup", "create")
+    yield env
+
+
+def narrow(env: Environment, *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "jobnaut", "--home", str(env.home), *args],
+                            capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL,
+                            env={**os.environ, "COLUMNS": "80", "TERM": "dumb"})
+    for line in result.stdout.splitlines():
+        assert len(line) <= 80, f"wider than the terminal: {line!r}"
+    return result.stdout
+
+
+def test_a_backup_id_copied_from_an_80_column_table_is_accepted(
+        deployed_sqlite: Environment) -> None:
+    table = narrow(deployed_sqlite, "backup", "list")
+    ids = [line.split()[0] for line in table.splitlines()[1:] if re.match(r"\d{8}T", line)]
+    assert ids, table
+    assert "…" not in table.split("hidden at")[0]
+    verified = deployed_sqlite.jobnaut("backup", "verify", ids[0])
+    assert "sha256" in verified.stdout or "✓" in verified.stdout
+    assert re.search(r"\d+(\.\d)? (B|kB|MB)", table), "sizes in human units"
+
+
+def test_releases_fit_80_columns_with_whole_ids_and_the_rollback_entry(
+        deployed_sqlite: Environment) -> None:
+    table = narrow(deployed_sqlite, "releases")
+    rows = table.splitlines()[1:]
+    ids = [row.split()[0] for row in rows if re.match(r"v\d+ ", row)]
+    assert ids == ["v2", "v1"], table
+    # Heroku-style entry: the rollback itself is in the list, with who and why.
+    flat = " ".join(table.split())  # free text folds onto more lines
+    assert re.search(r"rollback code .*Rollback v2 → v1: the readme is wrong", flat), table
+    user = deployed_sqlite.json("releases")[0]["rolled_back"]["by"]
+    deployed_sqlite.jobnaut("rollback", "code", "--to", ids[0], "--dry-run")  # the copied id works
+    assert user in table
+
+
+def test_a_rolled_back_release_says_who_when_and_why(deployed_sqlite: Environment) -> None:
+    newest, first = deployed_sqlite.json("releases")
+    assert newest["status"] == "rolled_back"
+    ended = newest["rolled_back"]
+    assert ended["reason"] == "the readme is wrong" and ended["to"] == "v1"
+    assert ended["by"] == newest["actor"]  # the same person, named the same way
+    assert ended["at"] >= newest["created_at"]
+    assert first["rolled_back"] is None
+
+
+def test_json_at_a_terminal_still_asks_and_no_changes_nothing(
+        deployed_sqlite: Environment) -> None:
+    before = deployed_sqlite.json("status")["active_release"]
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jobnaut", "--home", str(deployed_sqlite.home), "rollback",
+             "code", "--to", "v2", "--json"], stdin=slave, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        os.close(slave)
+        slave = -1
+        deadline = time.monotonic() + 30
+        while proc.poll() is None and time.monotonic() < deadline:
+            os.write(master, b"n\n")  # answers the question whenever it comes
+            time.sleep(0.2)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert proc.returncode == 1
+    assert b"Go ahead?" in err and b"will:" in err
+    assert out == b"", "stdout stays for JSON only"
+    assert deployed_sqlite.json("status")["active_release"] == before
+
+
+def test_every_option_says_what_it_does_and_version_prints() -> None:
+    command = typer.main.get_command(app)
+    describe_standard_options(command)
+    undescribed = []
+
+    def walk(cmd: object, path: str) -> None:
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+        for param in getattr(cmd, "params", []):
+            if param.param_type_name == "option" and not param.help:
+                undescribed.append(f"{path} {param.opts[0]}")
+
+    walk(command, "jobnaut")
+    assert undescribed == []
+    version = subprocess.run([sys.executable, "-m", "jobnaut", "--version"], capture_output=True,
+                             text=True, check=True).stdout
+    assert re.fullmatch(r"jobnaut \d+\.\d+\.\d+\S*\n", version)
+    unknown = subprocess.run([sys.executable, "-m", "jobnaut", "rollback", "code", "--service",
+                              "database"], capture_output=True, text=True)
+    assert unknown.returncode == 2 and "backend" in unknown.stderr
+
+
+def test_uv_is_found_off_path_and_a_relative_home_means_the_callers_folder(
+        deployed_sqlite: Environment) -> None:
+    without_uv = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
+                                 if p and not (Path(p) / "uv").exists())
+    found = subprocess.run(
+        [sys.executable, "-c", "from jobnaut.ops.commands import uv_binary; print(uv_binary())"],
+        capture_output=True, text=True, check=True, env={**os.environ, "PATH": without_uv},
+    ).stdout.strip()
+    assert subprocess.run([found, "--version"], capture_output=True, text=True,
+                          check=True).stdout.startswith("uv ")
+    launcher = subprocess.run(
+        [str(REPO_ROOT / "jobnaut"), "--home", deployed_sqlite.home.name, "status", "--json"],
+        cwd=deployed_sqlite.home.parent, capture_output=True, text=True)
+    assert launcher.returncode == 0, launcher.stderr
+    assert str(deployed_sqlite.home) in launcher.stdout or '"active_release"' in launcher.stdout
