@@ -18,7 +18,8 @@ import typer.main
 
 from jobnaut.cli.conventions import describe_standard_options
 from jobnaut.cli.main import app
-from tests.ops.conftest import REPO_ROOT, Environment, SourceRepo
+from jobnaut.ops.commit_schema import VERSIONS
+from tests.ops.conftest import REPO_ROOT, Environment, SourceRepo, git
 
 pytestmark = pytest.mark.usefixtures("rolled_back")
 
@@ -141,3 +142,47 @@ def test_uv_is_found_off_path_and_a_relative_home_means_the_callers_folder(
         cwd=deployed_sqlite.home.parent, capture_output=True, text=True)
     assert launcher.returncode == 0, launcher.stderr
     assert str(deployed_sqlite.home) in launcher.stdout or '"active_release"' in launcher.stdout
+
+
+def test_deploy_dry_run_says_what_would_change_and_changes_nothing(
+        deployed_sqlite: Environment, source_repo: SourceRepo) -> None:
+    head = deployed_sqlite.json("migrate", "status")["database_revision"]
+    git(source_repo.path, "checkout", "-q", "-B", "preview-migration", "main")
+    (source_repo.path / VERSIONS / "zz_preview.py").write_text(
+        f'revision = "zz_preview"\ndown_revision = "{head}"\n')
+    git(source_repo.path, "add", "-A")
+    git(source_repo.path, "commit", "-qm", "add a preview column")
+    sha = git(source_repo.path, "rev-parse", "HEAD")
+    git(source_repo.path, "checkout", "-q", "main")
+    releases_before = deployed_sqlite.json("releases")
+
+    planned = deployed_sqlite.json("deploy", "preview-migration", "--dry-run")
+    preview = planned["preview"]
+    assert preview["commit"] == sha
+    assert preview["commits_total"] == 1 and preview["commits"][0].endswith("add a preview column")
+    assert preview["migrations"] == ["zz_preview"] and preview["schema_now"] == head
+    assert preview["frozen"] is None and not preview["backwards"]
+    said = deployed_sqlite.jobnaut("deploy", "preview-migration", "--dry-run").stdout
+    assert f"preview-migration is {sha[:12]}; serving now: v1" in said
+    assert "migrations to run: zz_preview" in " ".join(said.split())
+
+    deployed_sqlite.jobnaut("freeze", "-m", "investigating")
+    try:
+        assert deployed_sqlite.json("deploy", "main", "--dry-run")["preview"]["frozen"] == \
+            "investigating"
+    finally:
+        deployed_sqlite.jobnaut("freeze", "--lift", "-m", "test over")
+    assert deployed_sqlite.json("releases") == releases_before
+
+
+def test_migrate_down_dry_run_names_what_it_would_undo_and_changes_nothing(
+        deployed_sqlite: Environment) -> None:
+    state = deployed_sqlite.json("migrate", "status")
+    backups = len(deployed_sqlite.json("backup", "list"))
+    previous = state["applied"][-2]["revision"]
+    said = deployed_sqlite.jobnaut("migrate", "down", "--to", previous, "--dry-run").stdout
+    flat = " ".join(said.split())
+    assert f"from {state['database_revision']} to {previous} would undo" in flat
+    assert deployed_sqlite.json("migrate", "status")["database_revision"] == \
+        state["database_revision"]
+    assert len(deployed_sqlite.json("backup", "list")) == backups

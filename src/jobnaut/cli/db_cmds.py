@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from jobnaut.cli.ops_cmds import _confirm, locked, open_env, rollback_app, run_procedure
@@ -231,12 +232,16 @@ def migrate_up() -> None:
 def migrate_down(
     to: str = typer.Option(..., "--to", help="revision (or base)"),
     yes: bool = typer.Option(False, "--yes", help="accept a downgrade that destroys data"),
+    dry_run: bool = typer.Option(False, "--dry-run"),
 ) -> None:
     """Downgrade with the active release's scripts (backup first). Prefer `rollback
     migration`, which also stops the backend and switches the code."""
     from jobnaut.ops.actions import schema_ops
 
     env = open_env()
+    if dry_run:
+        console.print(escape(schema_ops.migrate_down(env, to, yes=yes, dry_run=True)))
+        return
     with locked(env, "migrate down"):
         console.print(schema_ops.migrate_down(env, to, yes=yes))
 

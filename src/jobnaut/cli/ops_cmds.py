@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.markup import escape
@@ -66,17 +66,27 @@ def _reporter(as_json: bool) -> operation.Reporter:
     return report
 
 
+class Preview(Protocol):
+    def lines(self) -> list[str]: ...
+    def as_json(self) -> dict[str, Any]: ...
+
+
 def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, resume: bool,
-                  as_json: bool) -> OperationResult | None:
+                  as_json: bool, preview: Preview | None = None) -> OperationResult | None:
+    """Run (or with `dry_run`, only plan) a procedure; a dry run says first what `preview`
+    found would change."""
     env = open_env()
     args = {"actor": operator_name(), **args}  # every release and rollback says who
     if dry_run:
         steps = operation.plan_only(env, procedure, args)
         if as_json:
             print_json({"kind": procedure.kind, "dry_run": True,
+                        **({"preview": preview.as_json()} if preview else {}),
                         "steps": [{"name": s.name, "description": s.description}
                                   for s in steps]})
         else:
+            for line in preview.lines() if preview else []:
+                console.print(escape(line))
             console.print(f"[bold]Plan for {procedure.kind}[/] (dry run: nothing changes)")
             for n, step in enumerate(steps, start=1):
                 console.print(f"{n:>2}. [bold]{step.name}[/]: {escape(step.description)}")
@@ -171,10 +181,16 @@ def deploy(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Build, record, migrate, start, check, switch, verify. A failing release never takes
-    traffic; the previous one keeps serving."""
+    traffic; the previous one keeps serving. --dry-run says what would change: the commit,
+    the commits since the active release, the migrations, the freeze and the backup."""
+    preview = None
+    if dry_run and not resume:
+        from jobnaut.ops.deploy_preview import preview_deploy
+
+        preview = preview_deploy(open_env(), ref)
     run_procedure(DEPLOY, {"ref": ref, "reason": reason or f"deploy {ref}",
                            "maintenance": maintenance},
-                  dry_run=dry_run, resume=resume, as_json=as_json)
+                  dry_run=dry_run, resume=resume, as_json=as_json, preview=preview)
 
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
