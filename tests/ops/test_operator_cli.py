@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -16,12 +17,10 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from jobnaut.cli.conventions import describe_standard_options
+from jobnaut.cli.conventions import EXAMPLES, describe_standard_options
 from jobnaut.cli.main import app
 from jobnaut.ops.commit_schema import VERSIONS
 from tests.ops.conftest import REPO_ROOT, Environment, SourceRepo, git
-
-pytestmark = pytest.mark.usefixtures("rolled_back")
 
 
 @pytest.fixture(scope="module")
@@ -45,32 +44,32 @@ def narrow(env: Environment, *args: str) -> str:
 
 
 def test_a_backup_id_copied_from_an_80_column_table_is_accepted(
-        deployed_sqlite: Environment) -> None:
-    table = narrow(deployed_sqlite, "backup", "list")
+        rolled_back: Environment) -> None:
+    table = narrow(rolled_back, "backup", "list")
     ids = [line.split()[0] for line in table.splitlines()[1:] if re.match(r"\d{8}T", line)]
     assert ids, table
     assert "…" not in table.split("hidden at")[0]
-    verified = deployed_sqlite.jobnaut("backup", "verify", ids[0])
+    verified = rolled_back.jobnaut("backup", "verify", ids[0])
     assert "sha256" in verified.stdout or "✓" in verified.stdout
     assert re.search(r"\d+(\.\d)? (B|kB|MB)", table), "sizes in human units"
 
 
 def test_releases_fit_80_columns_with_whole_ids_and_the_rollback_entry(
-        deployed_sqlite: Environment) -> None:
-    table = narrow(deployed_sqlite, "releases")
+        rolled_back: Environment) -> None:
+    table = narrow(rolled_back, "releases")
     rows = table.splitlines()[1:]
     ids = [row.split()[0] for row in rows if re.match(r"v\d+ ", row)]
     assert ids == ["v2", "v1"], table
     # Heroku-style entry: the rollback itself is in the list, with who and why.
     flat = " ".join(table.split())  # free text folds onto more lines
     assert re.search(r"rollback code .*Rollback v2 → v1: the readme is wrong", flat), table
-    user = deployed_sqlite.json("releases")[0]["rolled_back"]["by"]
-    deployed_sqlite.jobnaut("rollback", "code", "--to", ids[0], "--dry-run")  # the copied id works
+    user = rolled_back.json("releases")[0]["rolled_back"]["by"]
+    rolled_back.jobnaut("rollback", "code", "--to", ids[0], "--dry-run")  # the copied id works
     assert user in table
 
 
-def test_a_rolled_back_release_says_who_when_and_why(deployed_sqlite: Environment) -> None:
-    newest, first = deployed_sqlite.json("releases")
+def test_a_rolled_back_release_says_who_when_and_why(rolled_back: Environment) -> None:
+    newest, first = rolled_back.json("releases")
     assert newest["status"] == "rolled_back"
     ended = newest["rolled_back"]
     assert ended["reason"] == "the readme is wrong" and ended["to"] == "v1"
@@ -80,12 +79,12 @@ def test_a_rolled_back_release_says_who_when_and_why(deployed_sqlite: Environmen
 
 
 def test_json_at_a_terminal_still_asks_and_no_changes_nothing(
-        deployed_sqlite: Environment) -> None:
-    before = deployed_sqlite.json("status")["active_release"]
+        rolled_back: Environment) -> None:
+    before = rolled_back.json("status")["active_release"]
     master, slave = os.openpty()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "jobnaut", "--home", str(deployed_sqlite.home), "rollback",
+            [sys.executable, "-m", "jobnaut", "--home", str(rolled_back.home), "rollback",
              "code", "--to", "v2", "--json"], stdin=slave, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE)
         os.close(slave)
@@ -102,7 +101,7 @@ def test_json_at_a_terminal_still_asks_and_no_changes_nothing(
     assert proc.returncode == 1
     assert b"Go ahead?" in err and b"will:" in err
     assert out == b"", "stdout stays for JSON only"
-    assert deployed_sqlite.json("status")["active_release"] == before
+    assert rolled_back.json("status")["active_release"] == before
 
 
 def test_every_option_says_what_it_does_and_version_prints() -> None:
@@ -119,6 +118,15 @@ def test_every_option_says_what_it_does_and_version_prints() -> None:
 
     walk(command, "jobnaut")
     assert undescribed == []
+    for path, examples in EXAMPLES.items():  # every example parses as the command it shows
+        for example in examples:
+            words = shlex.split(example.split("#")[0].split("|")[0])[1:]
+            target = command
+            while words and words[0] in getattr(target, "commands", {}):
+                target = target.commands[words.pop(0)]
+            assert target.name == path.split()[-1], example
+            assert "Examples:" in (target.epilog or "")
+            target.make_context(target.name, words)  # raises on an unknown option
     version = subprocess.run([sys.executable, "-m", "jobnaut", "--version"], capture_output=True,
                              text=True, check=True).stdout
     assert re.fullmatch(r"jobnaut \d+\.\d+\.\d+\S*\n", version)
@@ -128,7 +136,7 @@ def test_every_option_says_what_it_does_and_version_prints() -> None:
 
 
 def test_uv_is_found_off_path_and_a_relative_home_means_the_callers_folder(
-        deployed_sqlite: Environment) -> None:
+        rolled_back: Environment) -> None:
     without_uv = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep)
                                  if p and not (Path(p) / "uv").exists())
     found = subprocess.run(
@@ -138,15 +146,15 @@ def test_uv_is_found_off_path_and_a_relative_home_means_the_callers_folder(
     assert subprocess.run([found, "--version"], capture_output=True, text=True,
                           check=True).stdout.startswith("uv ")
     launcher = subprocess.run(
-        [str(REPO_ROOT / "jobnaut"), "--home", deployed_sqlite.home.name, "status", "--json"],
-        cwd=deployed_sqlite.home.parent, capture_output=True, text=True)
+        [str(REPO_ROOT / "jobnaut"), "--home", rolled_back.home.name, "status", "--json"],
+        cwd=rolled_back.home.parent, capture_output=True, text=True)
     assert launcher.returncode == 0, launcher.stderr
-    assert str(deployed_sqlite.home) in launcher.stdout or '"active_release"' in launcher.stdout
+    assert str(rolled_back.home) in launcher.stdout or '"active_release"' in launcher.stdout
 
 
 def test_deploy_dry_run_says_what_would_change_and_changes_nothing(
-        deployed_sqlite: Environment, source_repo: SourceRepo) -> None:
-    head = deployed_sqlite.json("migrate", "status")["database_revision"]
+        rolled_back: Environment, source_repo: SourceRepo) -> None:
+    head = rolled_back.json("migrate", "status")["database_revision"]
     git(source_repo.path, "checkout", "-q", "-B", "preview-migration", "main")
     (source_repo.path / VERSIONS / "zz_preview.py").write_text(
         f'revision = "zz_preview"\ndown_revision = "{head}"\n')
@@ -154,35 +162,35 @@ def test_deploy_dry_run_says_what_would_change_and_changes_nothing(
     git(source_repo.path, "commit", "-qm", "add a preview column")
     sha = git(source_repo.path, "rev-parse", "HEAD")
     git(source_repo.path, "checkout", "-q", "main")
-    releases_before = deployed_sqlite.json("releases")
+    releases_before = rolled_back.json("releases")
 
-    planned = deployed_sqlite.json("deploy", "preview-migration", "--dry-run")
+    planned = rolled_back.json("deploy", "preview-migration", "--dry-run")
     preview = planned["preview"]
     assert preview["commit"] == sha
     assert preview["commits_total"] == 1 and preview["commits"][0].endswith("add a preview column")
     assert preview["migrations"] == ["zz_preview"] and preview["schema_now"] == head
     assert preview["frozen"] is None and not preview["backwards"]
-    said = deployed_sqlite.jobnaut("deploy", "preview-migration", "--dry-run").stdout
+    said = rolled_back.jobnaut("deploy", "preview-migration", "--dry-run").stdout
     assert f"preview-migration is {sha[:12]}; serving now: v1" in said
     assert "migrations to run: zz_preview" in " ".join(said.split())
 
-    deployed_sqlite.jobnaut("freeze", "-m", "investigating")
+    rolled_back.jobnaut("freeze", "-m", "investigating")
     try:
-        assert deployed_sqlite.json("deploy", "main", "--dry-run")["preview"]["frozen"] == \
+        assert rolled_back.json("deploy", "main", "--dry-run")["preview"]["frozen"] == \
             "investigating"
     finally:
-        deployed_sqlite.jobnaut("freeze", "--lift", "-m", "test over")
-    assert deployed_sqlite.json("releases") == releases_before
+        rolled_back.jobnaut("freeze", "--lift", "-m", "test over")
+    assert rolled_back.json("releases") == releases_before
 
 
 def test_migrate_down_dry_run_names_what_it_would_undo_and_changes_nothing(
-        deployed_sqlite: Environment) -> None:
-    state = deployed_sqlite.json("migrate", "status")
-    backups = len(deployed_sqlite.json("backup", "list"))
+        rolled_back: Environment) -> None:
+    state = rolled_back.json("migrate", "status")
+    backups = len(rolled_back.json("backup", "list"))
     previous = state["applied"][-2]["revision"]
-    said = deployed_sqlite.jobnaut("migrate", "down", "--to", previous, "--dry-run").stdout
+    said = rolled_back.jobnaut("migrate", "down", "--to", previous, "--dry-run").stdout
     flat = " ".join(said.split())
     assert f"from {state['database_revision']} to {previous} would undo" in flat
-    assert deployed_sqlite.json("migrate", "status")["database_revision"] == \
+    assert rolled_back.json("migrate", "status")["database_revision"] == \
         state["database_revision"]
-    assert len(deployed_sqlite.json("backup", "list")) == backups
+    assert len(rolled_back.json("backup", "list")) == backups
