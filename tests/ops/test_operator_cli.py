@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -194,3 +195,23 @@ def test_migrate_down_dry_run_names_what_it_would_undo_and_changes_nothing(
     assert rolled_back.json("migrate", "status")["database_revision"] == \
         state["database_revision"]
     assert len(rolled_back.json("backup", "list")) == backups
+
+
+def test_logs_since_and_follow(rolled_back: Environment) -> None:
+    log = rolled_back.home / "logs" / "v1-backend.log"  # v1 serves again after the rollback
+    recent = rolled_back.jobnaut("logs", "backend", "--since", "1d").stdout
+    assert "Started server process" in recent
+    assert rolled_back.jobnaut("logs", "backend", "--since", "2099-01-01T00:00:00Z").stdout == ""
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "jobnaut", "--home", str(rolled_back.home), "logs", "backend",
+         "-n", "0", "--follow"], stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)  # the follower reads the file's end first
+        with log.open("a") as f:
+            f.write("2099-01-01T00:00:00.000Z INFO test: a line written while following\n")
+        assert follower.stdout is not None
+        assert follower.stdout.readline().strip().endswith("a line written while following")
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=10)
+    assert follower.returncode in (0, 1, 130)

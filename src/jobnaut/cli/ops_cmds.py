@@ -353,6 +353,10 @@ def logs(
                                                   "through it, with the release that answered)"),
     lines: int = typer.Option(100, "--lines", "-n"),
     release: str | None = typer.Option(None, help="a release's log (default: the live one)"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines as "
+                                                              "they are written (Ctrl-C ends)"),
+    since: str | None = typer.Option(None, help="only lines written since: ISO time, or "
+                                                "back from now: 30m, 2h, 7d"),
 ) -> None:
     """Show a service's log."""
     env = open_env()
@@ -374,8 +378,26 @@ def logs(
         path = env.home.logs / f"v{number}-{service}.log"
     if not path.exists():
         fail(f"no log at {path}")
-    for line in path.read_text(errors="replace").splitlines()[-lines:]:
+    _print_log(path, lines, follow, since)
+
+
+def _print_log(path: Path, lines: int, follow: bool, since: str | None) -> None:
+    from jobnaut.ops import logread
+    from jobnaut.ops.comms.timeline import parse_since
+
+    with path.open("rb") as handle:  # what is read now, and where following starts
+        text = handle.read().decode(errors="replace").splitlines()
+        end = handle.tell()
+    shown = list(logread.since(text, parse_since(since))) if since else \
+        text[max(0, len(text) - lines):]
+    for line in shown:
         typer.echo(line)
+    if follow:
+        try:
+            for line in logread.follow(path, start=end):
+                typer.echo(line)
+        except KeyboardInterrupt:
+            pass
 
 
 def resume(as_json: bool = typer.Option(False, "--json")) -> None:
