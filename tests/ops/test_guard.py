@@ -255,3 +255,40 @@ def test_a_killed_guard_is_a_problem_until_up_starts_it_again(env: Environment) 
     env.jobnaut("up")
     again = status(env)["guard"]
     assert again["running"] and again["pid"] != guard["pid"]
+
+
+def test_a_guard_restarting_a_backend_does_not_start_a_second_guard(env: Environment) -> None:
+    """The supervisor restarts through `up`, which ends by making sure a guard runs: inside
+    the guard that must not start another one. A guard started by hand (`guard run`, no pid
+    file written by `up`) records itself, so nothing else starts a second guard either."""
+    from jobnaut.ops.environment import load_home
+    from jobnaut.ops.guard import process as guard_process
+
+    guard_process.stop(load_home(env.home))
+    first_event = timeline(env)[-1]["id"] + 1
+    with (env.home / "logs" / "guard-by-hand.log").open("ab") as out:
+        by_hand = subprocess.Popen(
+            [sys.executable, "-m", "jobnaut", "--home", str(env.home), "guard", "run"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: status(env)["guard"]["pid"] == by_hand.pid, 30,
+                 "the guard started by hand to record itself")
+        backend = status(env)["services"]["backend"]
+        os.kill(backend["pid"], signal.SIGKILL)
+        wait_for(lambda: any(e["message"].startswith(
+            f"guard: restarted backend (pid {backend['pid']} died)")
+            for e in _events_since(env, first_event)), 60, "the guard to restart the backend")
+        assert by_hand.poll() is None, "the guard exited: another one was started"
+        assert status(env)["guard"]["pid"] == by_hand.pid
+        started = [e["message"] for e in _events_since(env, first_event)
+                   if e["message"].startswith("guard started")
+                   or "another guard" in e["message"]]
+        assert started == [f"guard started (pid {by_hand.pid})"], started
+    finally:
+        by_hand.terminate()
+        by_hand.wait(20)
+        env.jobnaut("up")  # the usual guard again, for the tests after this one
+
+
+def _events_since(env: Environment, first_id: int) -> list[dict[str, Any]]:
+    return [e for e in timeline(env) if e["id"] >= first_id]

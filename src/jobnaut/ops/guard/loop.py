@@ -175,6 +175,9 @@ def run(env: Env) -> None:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    if not process.claim(env.home):
+        env.ledger.event(f"guard (pid {os.getpid()}) not started: another guard is recorded")
+        return
     guard = Guard(env)
     _preload()
     guard.write_state(time.time())
