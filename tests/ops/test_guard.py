@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -292,3 +293,49 @@ def test_a_guard_restarting_a_backend_does_not_start_a_second_guard(env: Environ
 
 def _events_since(env: Environment, first_id: int) -> list[dict[str, Any]]:
     return [e for e in timeline(env) if e["id"] >= first_id]
+
+
+def _restart_guard(env: Environment, auto_rollback: str) -> None:
+    """Set `[guard] auto_rollback` and start the guard again (it reads jobnaut.toml once)."""
+    from jobnaut.ops.environment import load_home
+    from jobnaut.ops.guard import process as guard_process
+
+    path = env.home / "jobnaut.toml"
+    path.write_text(re.sub(r'^auto_rollback = "\w+"', f'auto_rollback = "{auto_rollback}"',
+                           path.read_text(), count=1, flags=re.M))
+    guard_process.stop(load_home(env.home))
+    env.jobnaut("up")
+
+
+def test_an_alert_is_open_in_health_status_and_metrics_until_the_errors_stop(
+        env: Environment, flaky_commit: str, flags: Path) -> None:
+    _restart_guard(env, "never")  # alert only: the same path as a breach after the bake
+    try:
+        with Users(env.api):
+            time.sleep(2)
+            bad = deploy(env, flaky_commit)
+            (flags / bad).touch()
+            wait_for(lambda: status(env)["guard"].get("open_alerts"), 30, "an open alert")
+            health = env.jobnaut("health", check=False)
+            assert health.returncode == 1 and "guard alert" in health.stdout, health.stdout
+            text = env.jobnaut("status", check=False).stdout
+            assert f"ALERT OPEN: guard alert: {bad} backend" in " ".join(text.split())
+            url = status(env)["guard"]["metrics_url"]
+            assert url.startswith("http://127.0.0.1:")
+            figures = httpx.get(url, timeout=5).text
+            assert "jobnaut_guard_open_alerts 1" in figures
+            assert f'jobnaut_release_requests{{service="backend",release="{bad}",class="5xx"}}' \
+                in figures
+            assert httpx.get(url.replace("/metrics", "/other"), timeout=5).status_code == 404
+            (flags / bad).unlink()  # the errors stop: the alert closes by itself
+            wait_for(lambda: not status(env)["guard"].get("open_alerts"), 60,
+                     "the alert to resolve")
+        assert env.serving_release() == bad  # "never": the guard did not roll it back
+        assert any(e["message"].startswith(f"guard: alert resolved: {bad} backend")
+                   for e in timeline(env))
+        health = env.jobnaut("health", "--json", check=False)
+        guard_checks = [c for c in json.loads(health.stdout)["checks"]
+                        if c["name"].startswith("guard")]
+        assert [c["ok"] for c in guard_checks] == [True], guard_checks
+    finally:
+        _restart_guard(env, "bake")

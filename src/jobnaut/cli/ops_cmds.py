@@ -268,8 +268,14 @@ def _print_guard(guard: dict[str, Any]) -> None:
     restarts = {s: n for s, n in (guard.get("restarts") or {}).items() if n}
     if restarts:
         console.print("  restarts: " + ", ".join(f"{s} {n}" for s, n in restarts.items()))
+    open_alerts = guard.get("open_alerts") or []
+    for alert in open_alerts:
+        console.print(f"  [bold red]ALERT OPEN:[/] {escape(alert)}")
     for alert in guard.get("alerts") or []:
-        console.print(f"  [red]alert:[/] {escape(alert)}")
+        if alert not in open_alerts:
+            console.print(f"  [dim]earlier alert:[/] {escape(alert)}")
+    if guard.get("metrics_url"):
+        console.print(f"  figures: {guard['metrics_url']} (Prometheus)")
 
 
 def _yes_no(value: bool) -> str:
@@ -291,13 +297,16 @@ def _print_interrupted(interrupted: dict[str, Any]) -> None:
 
 def health(as_json: bool = typer.Option(False, "--json")) -> None:
     """The traffic switch and each live process, then the plan's Appendix C checklist
-    through the public ports; exit 1 if a critical check fails."""
+    through the public ports, then the guard's open alerts; exit 1 if a critical check
+    fails or an alert is open."""
     from jobnaut.ops import checks, serving
+    from jobnaut.ops.guard import process as guard
 
     env = open_env()
     lifecycle.reconcile(env)
     results = serving.as_checks(serving.inspect(env))
     results += checks.appendix_c(env.home, env.config_of(env.current_config_id()))
+    results += guard.health_checks(env.home)
     if as_json:
         print_json({"ok": not checks.failures(results),
                     "checks": [r.as_json() for r in results]})

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jobnaut.ops import pids
+from jobnaut.ops.checks import CheckOutcome
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import Home
 from jobnaut.ops.errors import OpsError
@@ -121,6 +122,24 @@ def stop(home: Home) -> bool:
         driver.terminate(found[0], STOP_GRACE, found[1])
     pid_file(home).unlink(missing_ok=True)
     return was_running
+
+
+def health_checks(home: Home) -> list[CheckOutcome]:
+    """For `jobnaut health`: each alert the guard has open is a failed critical check (a
+    release serving errors or slowly, a service that keeps crashing); a guard that should
+    run and does not is a warning (nothing watches, but users are served)."""
+    if not home.config.guard.enabled:
+        return []
+    report = state(home)
+    if not report["running"]:
+        return [CheckOutcome("guard", False, "not running: nothing watches releases "
+                             "(`jobnaut up` starts it)", 0.0, critical=False)]
+    alerts = report.get("open_alerts") or []
+    outcomes = [CheckOutcome("guard alert", False, alert, 0.0) for alert in alerts]
+    watching = report.get("watching") or {}
+    detail = (f"watching {watching['release']} ({watching['phase']})" if watching
+              else "running, no switch to watch")
+    return outcomes or [CheckOutcome("guard", True, f"{detail}; no alert open", 0.0)]
 
 
 def state(home: Home) -> dict[str, Any]:
