@@ -339,3 +339,47 @@ def test_an_alert_is_open_in_health_status_and_metrics_until_the_errors_stop(
         assert [c["ok"] for c in guard_checks] == [True], guard_checks
     finally:
         _restart_guard(env, "bake")
+
+
+def test_deploy_shows_old_and_new_figures_and_follows_the_bake_to_the_guards_rollback(
+        env: Environment, flaky_commit: str, flags: Path) -> None:
+    with Users(env.api):
+        time.sleep(2.5)
+        previous = env.serving_release()
+        deploying = subprocess.Popen(
+            [sys.executable, "-m", "jobnaut", "--home", str(env.home), "deploy", flaky_commit,
+             "-m", "followed", "--follow"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+        assert deploying.stderr is not None
+        said: list[str] = []
+        bad = ""
+        for line in deploying.stderr:  # not a terminal: plain lines
+            said.append(line.rstrip())
+            found = re.match(r"monitor: following the bake window of (v\d+) ", line)
+            if found:
+                bad = found.group(1)
+                (flags / bad).touch()  # now the new release fails its users
+                break
+        _, rest = deploying.communicate(timeout=120)
+        said += rest.splitlines()
+        assert bad, "\n".join(said)
+        # The follow ended with the guard's rollback, and said so.
+        assert deploying.returncode == 0, "\n".join(said)
+        assert env.serving_release() == previous
+        assert any(m.startswith(f"monitor: {bad} no longer serves ({previous} does): "
+                                f"guard: {bad} ") for m in said), "\n".join(said)
+        # Old and new release's figures, while the deploy ran and during the bake.
+        figures = [m for m in said if m.startswith("monitor: backend: ")]
+        assert any(f"{previous} " in m and "req/s" in m and "p95" in m for m in figures), \
+            "\n".join(said)
+        assert any(f"{bad} " in m and "5xx" in m for m in figures), \
+            "\n".join(said)
+        watched = env.jobnaut("watch", "--once").stdout.splitlines()
+        snapshot = env.json("watch")
+    wait_for(lambda: release_status(env, bad) == "rolled_back", 60, "the rollback to end")
+    assert f"serving: backend {previous}, frontend {previous}" in watched, watched
+    assert any(re.match(rf"  backend {previous}: [\d.]+ req/s, 5xx 0\.0% of \d+, p50 \d+ ms",
+                        line) for line in watched), watched
+    assert any(line.startswith("guard: running (pid ") for line in watched), watched
+    assert "last events:" in watched
+    assert snapshot["serving"]["backend"] == previous and snapshot["traffic"]

@@ -13,8 +13,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from jobnaut.cli.monitoring import OperationMonitor
 from jobnaut.cli.output import console, err_console, fail, print_json
-from jobnaut.ops import history, lock, operation
+from jobnaut.ops import history, lock, monitor, operation
 from jobnaut.ops.actions import configuration, lifecycle
 from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
@@ -65,7 +66,7 @@ def _reporter(as_json: bool) -> operation.Reporter:
 
 
 def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, resume: bool,
-                  as_json: bool) -> OperationResult | None:
+                  as_json: bool, follow: bool | None = False) -> OperationResult | None:
     env = open_env()
     if dry_run:
         steps = operation.plan_only(env, procedure, args)
@@ -79,9 +80,40 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
                 console.print(f"{n:>2}. [bold]{step.name}[/]: {escape(step.description)}")
         return None
     started = time.monotonic()
-    result = operation.execute(env, procedure, args, resume=resume,
-                               reporter=_reporter(as_json))
-    elapsed = time.monotonic() - started
+    watcher = None if as_json else OperationMonitor(env)
+    reporter = _reporter(as_json)
+    try:
+        if watcher is None:
+            result = operation.execute(env, procedure, args, resume=resume, reporter=reporter)
+        else:
+            with watcher:
+                result = operation.execute(env, procedure, args, resume=resume,
+                                           reporter=watcher.wrap(reporter))
+        elapsed = time.monotonic() - started
+        _report_result(procedure, result, elapsed, as_json)
+        if watcher is not None and result.ok and _following(follow):
+            serving = monitor.serving(env)
+            watcher.follow_bake(str(serving["backend"] or serving["frontend"]))
+    finally:
+        if watcher is not None:
+            watcher.close()
+    if not result.ok:
+        fail(f"{procedure.kind} #{result.operation_id}: {result.error}", result.hint)
+    return result
+
+
+def _following(follow: bool | None) -> bool:
+    """Follow the bake window after the operation: as asked, or by default at a terminal
+    (a script gets its exit code at once)."""
+    return err_console.is_terminal if follow is None else follow
+
+
+FOLLOW_HELP = ("after it, show the figures for the guard's bake window (default: at a "
+               "terminal); ends when the window passes or the guard rolls back")
+
+
+def _report_result(procedure: Procedure, result: OperationResult, elapsed: float,
+                   as_json: bool) -> None:
     if as_json:
         print_json({**result.as_json(), "seconds": round(elapsed, 2)})
     elif result.ok:
@@ -89,9 +121,6 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
         console.print(f"[green]✓ {procedure.kind} succeeded[/] in {elapsed:.1f}s (operation "
                       f"#{result.operation_id}" + (f"; release v{release}" if release else "")
                       + ")")
-    if not result.ok:
-        fail(f"{procedure.kind} #{result.operation_id}: {result.error}", result.hint)
-    return result
 
 
 def register(app: typer.Typer) -> None:
@@ -166,12 +195,14 @@ def deploy(
                                           "rename, tighten): the API answers 503 while they "
                                           "run"),
     as_json: bool = typer.Option(False, "--json"),
+    follow: bool | None = typer.Option(None, "--follow/--no-follow", help=FOLLOW_HELP),
 ) -> None:
     """Build, record, migrate, start, check, switch, verify. A failing release never takes
-    traffic; the previous one keeps serving."""
+    traffic; the previous one keeps serving. While it runs, the old and new release's
+    figures are shown (when users send traffic)."""
     run_procedure(DEPLOY, {"ref": ref, "reason": reason or f"deploy {ref}",
                            "maintenance": maintenance},
-                  dry_run=dry_run, resume=resume, as_json=as_json)
+                  dry_run=dry_run, resume=resume, as_json=as_json, follow=follow)
 
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
@@ -398,6 +429,7 @@ def rollback_code(
     yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation"),
     resume: bool = typer.Option(False, "--resume"),
     as_json: bool = typer.Option(False, "--json"),
+    follow: bool | None = typer.Option(None, "--follow/--no-follow", help=FOLLOW_HELP),
 ) -> None:
     """Plan scenario 1: identify, stop the faulty release, restore and re-deploy the previous
     one with the same checks, verify, record."""
@@ -407,7 +439,8 @@ def rollback_code(
             "reason": reason or "operator request"}
     if not (dry_run or yes or resume or as_json):
         _confirm(CODE_ROLLBACK, args)
-    run_procedure(CODE_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json)
+    run_procedure(CODE_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json,
+                  follow=follow)
 
 
 @rollback_app.command("config")

@@ -17,7 +17,13 @@ from jobnaut.ops.guard import process, respond
 from jobnaut.ops.guard.bake import Switch, Watch, compare, reference, switches
 from jobnaut.ops.guard.exporter import MetricsServer
 from jobnaut.ops.guard.supervise import Supervisor
-from jobnaut.ops.guard.traffic import LogTailer, TrafficWindows, parse_line, prometheus
+from jobnaut.ops.guard.traffic import (
+    LogTailer,
+    TrafficWindows,
+    parse_line,
+    prometheus,
+    release_rows,
+)
 from jobnaut.ops.guard.verdict import Verdict
 from jobnaut.ops.ledger import now as iso_now
 
@@ -150,15 +156,8 @@ class Guard:
         baking = self.watch is not None and self.watch.baking(now)
         busy = lock.holder(self.env.home.lock_path) is not None
         if baking or busy:
-            rows = []
-            for service, release in self.windows.series():
-                figures = self.windows.figures(service, release, now - span, now + 1)
-                if figures.requests:
-                    rows.append({"service": service, "release": release, "seconds": span,
-                                 "requests": figures.requests, "errors": figures.errors,
-                                 "p50": figures.quantile(0.5), "p95": figures.quantile(0.95),
-                                 "p99": figures.quantile(0.99),
-                                 "phase": "bake" if baking else "operation"})
+            phase = "bake" if baking else "operation"
+            rows = [{**row, "phase": phase} for row in release_rows(self.windows, now, span)]
             if rows:
                 self.env.ledger.add_traffic_samples(rows)
         self.write_state(now)
