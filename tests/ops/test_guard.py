@@ -382,4 +382,5 @@ def test_deploy_shows_old_and_new_figures_and_follows_the_bake_to_the_guards_rol
                         line) for line in watched), watched
     assert any(line.startswith("guard: running (pid ") for line in watched), watched
     assert "last events:" in watched
+    assert any(line.startswith("database: sqlite: query ") for line in watched), watched
     assert snapshot["serving"]["backend"] == previous and snapshot["traffic"]

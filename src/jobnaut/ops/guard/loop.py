@@ -13,8 +13,9 @@ import time
 from jobnaut.ops import lock
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import process as driver
-from jobnaut.ops.guard import process, respond
+from jobnaut.ops.guard import database, process, respond
 from jobnaut.ops.guard.bake import Switch, Watch, compare, reference, switches
+from jobnaut.ops.guard.database import DatabaseWatch
 from jobnaut.ops.guard.exporter import MetricsServer
 from jobnaut.ops.guard.supervise import Supervisor
 from jobnaut.ops.guard.traffic import (
@@ -52,6 +53,7 @@ class Guard:
         # Alerts open now (key: "traffic:<service>"): `health` exits 1 while one is open.
         self.open_alerts: dict[str, str] = {}
         self.exporter: MetricsServer | None = None
+        self.database: DatabaseWatch | None = None
 
     # --- one tick -----------------------------------------------------------------------
 
@@ -149,7 +151,8 @@ class Guard:
 
     def _sample(self, now: float) -> None:
         span = self.s.sample_seconds
-        text = prometheus(self.windows, now, span) + self._own_metrics(now)
+        text = (prometheus(self.windows, now, span) + self._own_metrics(now)
+                + database.prometheus(self.database.latest if self.database else None))
         process.metrics_file(self.env.home).write_text(text)
         if self.exporter is not None:
             self.exporter.publish(text)
@@ -193,7 +196,8 @@ class Guard:
         data = {"updated_at": iso_now(), "watching": watching, "alerts": self.alerts,
                 "open_alerts": self.current_alerts(now),
                 "restarts": self.supervisor.counts(now),
-                "metrics_url": self.exporter.url if self.exporter else None}
+                "metrics_url": self.exporter.url if self.exporter else None,
+                "database": self.database.latest if self.database else None}
         path = process.state_file(self.env.home)
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_text(json.dumps(data))
@@ -218,6 +222,9 @@ def run(env: Env) -> None:
         return
     guard = Guard(env)
     guard.exporter = MetricsServer(guard.s.metrics_port).start()
+    guard.database = DatabaseWatch(
+        lambda: env.config_of(env.current_config_id())["DATABASE_URL"],
+        guard.s.database_seconds).start()
     _preload()
     guard.write_state(time.time())
     env.ledger.event(f"guard started (pid {os.getpid()})")
@@ -237,4 +244,5 @@ def run(env: Env) -> None:
                                  f"{type(exc).__name__}: {exc}", level="error")
         stopping.wait(max(0.0, guard.s.interval - (time.monotonic() - started)))
     guard.exporter.stop()
+    guard.database.stop()
     env.ledger.event(f"guard stopped (pid {os.getpid()})")

@@ -50,6 +50,9 @@ class GuardSettings:
     # The loopback port of the guard's `GET /metrics` (Prometheus text); 0 picks a free one,
     # shown by `jobnaut status`.
     metrics_port: int = 0
+    # Seconds between two looks at the database (a timed query; on PostgreSQL connections,
+    # lock waits and long transactions from pg_stat_activity).
+    database_seconds: float = 5.0
 
 
 def parse_guard(section: dict[str, Any]) -> GuardSettings:
@@ -82,7 +85,8 @@ def _check(s: GuardSettings) -> None:
         raise ValueError(f"[guard] auto_rollback must be one of {', '.join(AUTO_ROLLBACK)}, "
                          f"not {s.auto_rollback!r}")
     positive = ("bake_seconds", "interval", "window_seconds", "baseline_seconds",
-                "confidence_z", "latency_ratio", "sample_seconds", "crash_window")
+                "confidence_z", "latency_ratio", "sample_seconds", "crash_window",
+                "database_seconds")
     for name in positive:
         if getattr(s, name) <= 0:
             raise ValueError(f"[guard] {name} must be positive")
