@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 
 from tests.ops.conftest import Environment, SourceRepo, _up
 from tests.ops.helpers import UserData
+from tests.support.browser import in_a_browser
 from tests.support.inbox import wait_for
 from tests.support.processes import free_port
 
@@ -384,3 +386,59 @@ def test_deploy_shows_old_and_new_figures_and_follows_the_bake_to_the_guards_rol
     assert "last events:" in watched
     assert any(line.startswith("database: sqlite: query ") for line in watched), watched
     assert snapshot["serving"]["backend"] == previous and snapshot["traffic"]
+
+
+@pytest.fixture()
+def dashboard(env: Environment) -> Iterator[str]:
+    """`jobnaut dashboard` on a free loopback port; yields its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobnaut", "--home", str(env.home), "dashboard", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    try:
+        found = re.match(r"dashboard: (http://127\.0\.0\.1:\d+/) ", line)
+        assert found, line + (proc.stdout.read() if proc.poll() is not None else "")
+        yield found.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_the_dashboard_shows_charts_and_markers_during_a_deploy_and_the_guards_rollback(
+        env: Environment, flaky_commit: str, flags: Path, dashboard: str) -> None:
+    from playwright.sync_api import Page, expect
+
+    page_open = threading.Event()
+    rolled_back = threading.Event()
+    seen: dict[str, Any] = {}
+
+    def watch_it(page: Page, url: str) -> None:
+        page.goto(url)
+        expect(page.locator('[data-chart="backend/rate"] canvas').first).to_be_visible()
+        page_open.set()  # the deploy starts now, with the page open
+        assert rolled_back.wait(180)
+        markers = page.locator("#markers li")
+        expect(page.locator("#markers li.rollback").first).to_be_visible(timeout=30_000)
+        expect(page.locator("#markers li.alert").first).to_contain_text("breached")
+        expect(page.locator("#markers li.switch").first).to_contain_text("switch to")
+        errors = page.locator('[data-chart="backend/errors"]')
+        expect(errors.locator(".u-legend")).to_contain_text(seen["bad"], timeout=30_000)
+        expect(errors.locator(".uplot")).to_have_attribute("data-markers-drawn",
+                                                           re.compile(r"^[1-9]"))
+        expect(page.locator("#timeline")).to_contain_text(f"guard: {seen['bad']} rolled back")
+        expect(page.locator("#serving")).to_contain_text(f"backend {seen['previous']}")
+        seen["markers"] = markers.all_inner_texts()
+
+    with Users(env.api), ThreadPoolExecutor(max_workers=1) as pool:
+        browsing = pool.submit(in_a_browser, watch_it, dashboard)
+        assert page_open.wait(60) or browsing.result(1)
+        seen["previous"] = env.serving_release()
+        seen["bad"] = deploy(env, flaky_commit)
+        (flags / seen["bad"]).touch()
+        wait_for(lambda: env.serving_release() == seen["previous"], 60, "the guard's rollback")
+        rolled_back.set()
+        browsing.result(120)
+    wait_for(lambda: release_status(env, seen["bad"]) == "rolled_back", 60,
+             "the rollback to end")
+    print("\n".join(seen["markers"]))

@@ -49,6 +49,7 @@ app.add_typer(importer_cmd.app, name="import")
 comms_cmds.register(app)
 app.add_typer(guard_cmd.app, name="guard", hidden=True)
 app.command("watch")(watch_cmd.watch)
+app.command("dashboard")(watch_cmd.dashboard)
 
 
 def main() -> None:

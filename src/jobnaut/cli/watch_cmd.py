@@ -83,3 +83,16 @@ def render(snap: dict[str, Any]) -> Group:
         events.add_row(e["at"][11:19], e["level"], escape(e["message"]))
     parts.append(events)
     return Group(*parts)
+
+
+def dashboard(
+    port: int = typer.Option(8900, "--port", min=0, max=65535,
+                             help="loopback port (0: any free one, printed)"),
+) -> None:
+    """The operator dashboard in the browser, on 127.0.0.1: charts per release (request
+    rate, 5xx rate, p95) with switch, rollback and alert markers, and the timeline.
+    Runs until Ctrl-C."""
+    from jobnaut.ops.dashboard import server
+
+    env = open_env()
+    server.serve(env, port, lambda url: typer.echo(f"dashboard: {url} (Ctrl-C stops it)"))
