@@ -442,3 +442,16 @@ def test_the_dashboard_shows_charts_and_markers_during_a_deploy_and_the_guards_r
     wait_for(lambda: release_status(env, seen["bad"]) == "rolled_back", 60,
              "the rollback to end")
     print("\n".join(seen["markers"]))
+
+
+def test_the_frontend_has_metrics_for_loopback_callers_only(env: Environment) -> None:
+    assert httpx.get(f"{env.web}/health", timeout=5).status_code == 200
+    figures = httpx.get(f"{env.web}/metrics", timeout=5)
+    assert figures.status_code == 200
+    assert 'jobnaut_http_requests_total{method="GET",route="/health",status="200"}' \
+        in figures.text
+    # A user's request as the switch forwards it: the client is the user's address.
+    port = status(env)["services"]["frontend"]["port"]
+    outside = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5,
+                        headers={"x-forwarded-for": "203.0.113.9"})
+    assert outside.status_code == 404 and "jobnaut_http" not in outside.text
