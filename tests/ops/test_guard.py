@@ -343,49 +343,28 @@ def test_an_alert_is_open_in_health_status_and_metrics_until_the_errors_stop(
         _restart_guard(env, "bake")
 
 
-def test_deploy_shows_old_and_new_figures_and_follows_the_bake_to_the_guards_rollback(
-        env: Environment, flaky_commit: str, flags: Path) -> None:
-    with Users(env.api):
-        time.sleep(2.5)
-        previous = env.serving_release()
-        deploying = subprocess.Popen(
-            [sys.executable, "-m", "jobnaut", "--home", str(env.home), "deploy", flaky_commit,
-             "-m", "followed", "--follow"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
-        assert deploying.stderr is not None
-        said: list[str] = []
-        bad = ""
-        for line in deploying.stderr:  # not a terminal: plain lines
-            said.append(line.rstrip())
-            found = re.match(r"monitor: following the bake window of (v\d+) ", line)
-            if found:
-                bad = found.group(1)
-                (flags / bad).touch()  # now the new release fails its users
-                break
-        _, rest = deploying.communicate(timeout=120)
-        said += rest.splitlines()
-        assert bad, "\n".join(said)
-        # The follow ended with the guard's rollback, and said so.
-        assert deploying.returncode == 0, "\n".join(said)
-        assert env.serving_release() == previous
-        assert any(m.startswith(f"monitor: {bad} no longer serves ({previous} does): "
-                                f"guard: {bad} ") for m in said), "\n".join(said)
-        # Old and new release's figures, while the deploy ran and during the bake.
-        figures = [m for m in said if m.startswith("monitor: backend: ")]
-        assert any(f"{previous} " in m and "req/s" in m and "p95" in m for m in figures), \
-            "\n".join(said)
-        assert any(f"{bad} " in m and "5xx" in m for m in figures), \
-            "\n".join(said)
-        watched = env.jobnaut("watch", "--once").stdout.splitlines()
-        snapshot = env.json("watch")
-    wait_for(lambda: release_status(env, bad) == "rolled_back", 60, "the rollback to end")
-    assert f"serving: backend {previous}, frontend {previous}" in watched, watched
-    assert any(re.match(rf"  backend {previous}: [\d.]+ req/s, 5xx 0\.0% of \d+, p50 \d+ ms",
-                        line) for line in watched), watched
-    assert any(line.startswith("guard: running (pid ") for line in watched), watched
-    assert "last events:" in watched
-    assert any(line.startswith("database: sqlite: query ") for line in watched), watched
-    assert snapshot["serving"]["backend"] == previous and snapshot["traffic"]
+def _followed_deploy(env: Environment, commit: str, flags: Path) -> tuple[str, str, list[str]]:
+    """`deploy --follow` of the faulty commit, not at a terminal; the new release starts
+    failing once the follow begins. Returns (previous, bad, what the deploy said)."""
+    previous = env.serving_release()
+    deploying = subprocess.Popen(
+        [sys.executable, "-m", "jobnaut", "--home", str(env.home), "deploy", commit,
+         "-m", "followed", "--follow"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    assert deploying.stderr is not None
+    said: list[str] = []
+    bad = ""
+    for line in deploying.stderr:  # plain lines
+        said.append(line.rstrip())
+        found = re.match(r"monitor: following the bake window of (v\d+) ", line)
+        if found:
+            bad = found.group(1)
+            (flags / bad).touch()  # now the new release fails its users
+            break
+    _, rest = deploying.communicate(timeout=120)
+    said += rest.splitlines()
+    assert bad and deploying.returncode == 0, "\n".join(said)
+    return previous, bad, said
 
 
 @pytest.fixture()
@@ -405,8 +384,10 @@ def dashboard(env: Environment) -> Iterator[str]:
         proc.wait(20)
 
 
-def test_the_dashboard_shows_charts_and_markers_during_a_deploy_and_the_guards_rollback(
+def test_a_followed_deploy_rolled_back_by_the_guard_in_the_monitor_watch_and_dashboard(
         env: Environment, flaky_commit: str, flags: Path, dashboard: str) -> None:
+    """The dashboard is open in the browser during the deploy; the deploy shows the old and
+    new release's figures and follows the bake window until the guard's rollback."""
     from playwright.sync_api import Page, expect
 
     page_open = threading.Event()
@@ -418,7 +399,6 @@ def test_the_dashboard_shows_charts_and_markers_during_a_deploy_and_the_guards_r
         expect(page.locator('[data-chart="backend/rate"] canvas').first).to_be_visible()
         page_open.set()  # the deploy starts now, with the page open
         assert rolled_back.wait(180)
-        markers = page.locator("#markers li")
         expect(page.locator("#markers li.rollback").first).to_be_visible(timeout=30_000)
         expect(page.locator("#markers li.alert").first).to_contain_text("breached")
         expect(page.locator("#markers li.switch").first).to_contain_text("switch to")
@@ -428,20 +408,34 @@ def test_the_dashboard_shows_charts_and_markers_during_a_deploy_and_the_guards_r
                                                            re.compile(r"^[1-9]"))
         expect(page.locator("#timeline")).to_contain_text(f"guard: {seen['bad']} rolled back")
         expect(page.locator("#serving")).to_contain_text(f"backend {seen['previous']}")
-        seen["markers"] = markers.all_inner_texts()
 
     with Users(env.api), ThreadPoolExecutor(max_workers=1) as pool:
         browsing = pool.submit(in_a_browser, watch_it, dashboard)
         assert page_open.wait(60) or browsing.result(1)
-        seen["previous"] = env.serving_release()
-        seen["bad"] = deploy(env, flaky_commit)
-        (flags / seen["bad"]).touch()
-        wait_for(lambda: env.serving_release() == seen["previous"], 60, "the guard's rollback")
+        time.sleep(2.5)  # a few monitor lines of the release serving now
+        previous, bad, said = _followed_deploy(env, flaky_commit, flags)
+        seen.update(previous=previous, bad=bad)
+        # The follow ended with the guard's rollback, and said so.
+        assert env.serving_release() == previous
         rolled_back.set()
+        assert any(m.startswith(f"monitor: {bad} no longer serves ({previous} does): "
+                                f"guard: {bad} ") for m in said), "\n".join(said)
+        # Old and new release's figures, while the deploy ran and during the bake.
+        figures = [m for m in said if m.startswith("monitor: backend: ")]
+        assert any(f"{previous} " in m and "req/s" in m and "p95" in m for m in figures), \
+            "\n".join(said)
+        assert any(f"{bad} " in m and "5xx" in m for m in figures), "\n".join(said)
+        watched = env.jobnaut("watch", "--once").stdout.splitlines()
+        snapshot = env.json("watch")
         browsing.result(120)
-    wait_for(lambda: release_status(env, seen["bad"]) == "rolled_back", 60,
-             "the rollback to end")
-    print("\n".join(seen["markers"]))
+    wait_for(lambda: release_status(env, bad) == "rolled_back", 60, "the rollback to end")
+    assert f"serving: backend {previous}, frontend {previous}" in watched, watched
+    assert any(re.match(rf"  backend {previous}: [\d.]+ req/s, 5xx 0\.0% of \d+, p50 \d+ ms",
+                        line) for line in watched), watched
+    assert any(line.startswith("guard: running (pid ") for line in watched), watched
+    assert "last events:" in watched
+    assert any(line.startswith("database: sqlite: query ") for line in watched), watched
+    assert snapshot["serving"]["backend"] == previous and snapshot["traffic"]
 
 
 def test_the_frontend_has_metrics_for_loopback_callers_only(env: Environment) -> None:
