@@ -449,3 +449,19 @@ def test_the_frontend_has_metrics_for_loopback_callers_only(env: Environment) ->
     outside = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5,
                         headers={"x-forwarded-for": "203.0.113.9"})
     assert outside.status_code == 404 and "jobnaut_http" not in outside.text
+
+
+def test_the_live_view_renders_what_watch_json_says(env: Environment) -> None:
+    """The terminal view (Rich Live) draws the same snapshot as `watch --json`."""
+    from rich.console import Console
+
+    from jobnaut.cli.watch_cmd import render
+
+    snapshot = env.json("watch")
+    terminal = Console(record=True, width=140, force_terminal=True)
+    terminal.print(render(snapshot))
+    shown = terminal.export_text()
+    serving = snapshot["serving"]["backend"]
+    assert f"serving: backend {serving}" in shown and "traffic, last 10 s" in shown
+    assert "guard: running (pid" in shown and "last events" in shown
+    assert snapshot["events"][-1]["at"][11:19] in shown  # the newest event's time
