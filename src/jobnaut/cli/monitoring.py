@@ -30,7 +30,8 @@ class OperationMonitor:
     def __init__(self, env: Env, every: float = EVERY):
         self.env = env
         self.every = every
-        self.view = monitor.TrafficView(env)
+        # From now on: the lines before the operation are older than any line it prints.
+        self.view = monitor.TrafficView(env, seed=False)
         self._lock = threading.Lock()
         self._step_open = False  # a step's line is half printed: hold monitor lines
         self._pending: str | None = None

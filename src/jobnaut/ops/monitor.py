@@ -26,9 +26,12 @@ class TrafficView:
     """Follows the access log; `rows()` gives the last `span` seconds per release."""
 
     def __init__(self, env: Env, *, seed: bool = True):
+        # Without a seed (an operation's monitor, the dashboard's sampler): from the end of
+        # the file on, never reading what came before (one byte back: the tailer then
+        # starts after the line that byte is in).
         self.tailer = LogTailer(driver.traffic_switch(env.home).access_log_path,
-                                start_back_bytes=SEED_BYTES if seed else 0)
-        if not seed:  # an operation's monitor: from now on, not what came before
+                                start_back_bytes=SEED_BYTES if seed else 1)
+        if not seed:
             self.tailer.read()
         self.windows = TrafficWindows(KEEP_SECONDS)
 
