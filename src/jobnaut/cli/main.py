@@ -14,6 +14,7 @@ from jobnaut.cli import (
     importer_cmd,
     ops_cmds,
     schema_cmd,
+    watch_cmd,
 )
 from jobnaut.cli.conventions import describe_standard_options
 from jobnaut.cli.output import report_failure
@@ -59,6 +60,8 @@ app.command("freeze")(db_cmds.freeze_cmd)
 app.add_typer(importer_cmd.app, name="import")
 comms_cmds.register(app)
 app.add_typer(guard_cmd.app, name="guard", hidden=True)
+app.command("watch")(watch_cmd.watch)
+app.command("dashboard")(watch_cmd.dashboard)
 
 
 def main() -> None:

@@ -14,9 +14,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from jobnaut.cli.monitoring import OperationMonitor
 from jobnaut.cli.output import ask_yes_no, console, err_console, fail, print_json
 from jobnaut.cli.tables import Column, print_table
-from jobnaut.ops import history, lock, operation
+from jobnaut.ops import history, lock, monitor, operation
 from jobnaut.ops.actions import configuration, lifecycle
 from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
@@ -72,7 +73,8 @@ class Preview(Protocol):
 
 
 def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, resume: bool,
-                  as_json: bool, preview: Preview | None = None) -> OperationResult | None:
+                  as_json: bool, follow: bool | None = False,
+                  preview: Preview | None = None) -> OperationResult | None:
     """Run (or with `dry_run`, only plan) a procedure; a dry run says first what `preview`
     found would change."""
     env = open_env()
@@ -92,9 +94,40 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
                 console.print(f"{n:>2}. [bold]{step.name}[/]: {escape(step.description)}")
         return None
     started = time.monotonic()
-    result = operation.execute(env, procedure, args, resume=resume,
-                               reporter=_reporter(as_json))
-    elapsed = time.monotonic() - started
+    watcher = None if as_json else OperationMonitor(env)
+    reporter = _reporter(as_json)
+    try:
+        if watcher is None:
+            result = operation.execute(env, procedure, args, resume=resume, reporter=reporter)
+        else:
+            with watcher:
+                result = operation.execute(env, procedure, args, resume=resume,
+                                           reporter=watcher.wrap(reporter))
+        elapsed = time.monotonic() - started
+        _report_result(procedure, result, elapsed, as_json)
+        if watcher is not None and result.ok and _following(follow):
+            serving = monitor.serving(env)
+            watcher.follow_bake(str(serving["backend"] or serving["frontend"]))
+    finally:
+        if watcher is not None:
+            watcher.close()
+    if not result.ok:
+        fail(f"{procedure.kind} #{result.operation_id}: {result.error}", result.hint)
+    return result
+
+
+def _following(follow: bool | None) -> bool:
+    """Follow the bake window after the operation: as asked, or by default at a terminal
+    (a script gets its exit code at once)."""
+    return err_console.is_terminal if follow is None else follow
+
+
+FOLLOW_HELP = ("after it, show the figures for the guard's bake window (default: at a "
+               "terminal); ends when the window passes or the guard rolls back")
+
+
+def _report_result(procedure: Procedure, result: OperationResult, elapsed: float,
+                   as_json: bool) -> None:
     if as_json:
         print_json({**result.as_json(), "seconds": round(elapsed, 2)})
     elif result.ok:
@@ -102,9 +135,6 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
         console.print(f"[green]✓ {procedure.kind} succeeded[/] in {elapsed:.1f}s (operation "
                       f"#{result.operation_id}" + (f"; release v{release}" if release else "")
                       + ")")
-    if not result.ok:
-        fail(f"{procedure.kind} #{result.operation_id}: {result.error}", result.hint)
-    return result
 
 
 def register(app: typer.Typer) -> None:
@@ -179,10 +209,12 @@ def deploy(
                                           "rename, tighten): the API answers 503 while they "
                                           "run"),
     as_json: bool = typer.Option(False, "--json"),
+    follow: bool | None = typer.Option(None, "--follow/--no-follow", help=FOLLOW_HELP),
 ) -> None:
     """Build, record, migrate, start, check, switch, verify. A failing release never takes
-    traffic; the previous one keeps serving. --dry-run says what would change: the commit,
-    the commits since the active release, the migrations, the freeze and the backup."""
+    traffic; the previous one keeps serving. While it runs, the old and new release's
+    figures are shown (when users send traffic). --dry-run says what would change: the
+    commit, the commits since the active release, the migrations, the freeze and the backup."""
     preview = None
     if dry_run and not resume:
         from jobnaut.ops.deploy_preview import preview_deploy
@@ -190,7 +222,8 @@ def deploy(
         preview = preview_deploy(open_env(), ref)
     run_procedure(DEPLOY, {"ref": ref, "reason": reason or f"deploy {ref}",
                            "maintenance": maintenance},
-                  dry_run=dry_run, resume=resume, as_json=as_json, preview=preview)
+                  dry_run=dry_run, resume=resume, as_json=as_json, follow=follow,
+                  preview=preview)
 
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
@@ -304,8 +337,14 @@ def _print_guard(guard: dict[str, Any]) -> None:
     restarts = {s: n for s, n in (guard.get("restarts") or {}).items() if n}
     if restarts:
         console.print("  restarts: " + ", ".join(f"{s} {n}" for s, n in restarts.items()))
+    open_alerts = guard.get("open_alerts") or []
+    for alert in open_alerts:
+        console.print(f"  [bold red]ALERT OPEN:[/] {escape(alert)}")
     for alert in guard.get("alerts") or []:
-        console.print(f"  [red]alert:[/] {escape(alert)}")
+        if alert not in open_alerts:
+            console.print(f"  [dim]earlier alert:[/] {escape(alert)}")
+    if guard.get("metrics_url"):
+        console.print(f"  figures: {guard['metrics_url']} (Prometheus)")
 
 
 def _yes_no(value: bool) -> str:
@@ -327,13 +366,16 @@ def _print_interrupted(interrupted: dict[str, Any]) -> None:
 
 def health(as_json: bool = typer.Option(False, "--json")) -> None:
     """The traffic switch and each live process, then the plan's Appendix C checklist
-    through the public ports; exit 1 if a critical check fails."""
+    through the public ports, then the guard's open alerts; exit 1 if a critical check
+    fails or an alert is open."""
     from jobnaut.ops import checks, serving
+    from jobnaut.ops.guard import process as guard
 
     env = open_env()
     lifecycle.reconcile(env)
     results = serving.as_checks(serving.inspect(env))
     results += checks.appendix_c(env.home, env.config_of(env.current_config_id()))
+    results += guard.health_checks(env.home)
     if as_json:
         print_json({"ok": not checks.failures(results),
                     "checks": [r.as_json() for r in results]})
@@ -454,6 +496,7 @@ def rollback_code(
     yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation"),
     resume: bool = typer.Option(False, "--resume"),
     as_json: bool = typer.Option(False, "--json"),
+    follow: bool | None = typer.Option(None, "--follow/--no-follow", help=FOLLOW_HELP),
 ) -> None:
     """Plan scenario 1: identify, stop the faulty release, restore and re-deploy the previous
     one with the same checks, verify, record."""
@@ -461,7 +504,8 @@ def rollback_code(
             "reason": reason or "operator request"}
     if not (dry_run or yes or resume):
         _confirm(CODE_ROLLBACK, args)
-    run_procedure(CODE_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json)
+    run_procedure(CODE_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json,
+                  follow=follow)
 
 
 @rollback_app.command("config")
