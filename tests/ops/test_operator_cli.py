@@ -11,6 +11,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,13 +206,24 @@ def test_logs_since_and_follow(rolled_back: Environment) -> None:
     follower = subprocess.Popen(
         [sys.executable, "-m", "jobnaut", "--home", str(rolled_back.home), "logs", "backend",
          "-n", "0", "--follow"], stdout=subprocess.PIPE, text=True)
+    written = threading.Event()
+
+    def write_until_read() -> None:  # however long the follower takes to start
+        for n in range(600):
+            if written.wait(0.3):
+                return
+            with log.open("a") as f:
+                f.write(f"2099-01-01T00:00:00.000Z INFO test: written while following #{n}\n")
+
+    writer = threading.Thread(target=write_until_read)
+    writer.start()
     try:
-        time.sleep(1.5)  # the follower reads the file's end first
-        with log.open("a") as f:
-            f.write("2099-01-01T00:00:00.000Z INFO test: a line written while following\n")
         assert follower.stdout is not None
-        assert follower.stdout.readline().strip().endswith("a line written while following")
+        first = follower.stdout.readline()
+        assert re.search(r"INFO test: written while following #\d+$", first.strip()), first
     finally:
+        written.set()
+        writer.join()
         follower.send_signal(signal.SIGINT)
-        follower.wait(timeout=10)
+        follower.wait(timeout=30)
     assert follower.returncode in (0, 1, 130)
