@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 from jobnaut import __version__
 from jobnaut.app.schema import expected_revision
+from jobnaut.app.system.metrics import SLOW_QUERY_SECONDS, Metrics
 
 
 def test_health_is_ok(api: httpx.Client) -> None:
@@ -112,3 +118,39 @@ def test_openapi_lists_the_api(api: httpx.Client) -> None:
     for path, methods in expected.items():
         assert path in paths, path
         assert methods <= set(paths[path]), (path, set(paths[path]))
+
+
+def test_metrics_show_the_database_pool_and_query_times(api: httpx.Client) -> None:
+    def count(text: str) -> float:
+        found = re.search(r"^jobnaut_db_query_duration_seconds_count (\S+)$", text, re.M)
+        assert found, text
+        return float(found[1])
+
+    before = count(api.get("/metrics").text)
+    api.get("/api/jobs", params={"q": "python"})
+    text = api.get("/metrics").text
+    assert count(text) >= before + 2  # the count and the page, at least
+    assert re.search(r"^jobnaut_db_pool_size \d", text, re.M)
+    assert re.search(r"^jobnaut_db_pool_checked_out \d", text, re.M)
+    assert re.search(r"^jobnaut_db_slow_queries_total \d", text, re.M)
+
+
+def test_a_slow_statement_is_counted_as_slow(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'slow.db'}")
+    metrics = Metrics()
+    metrics.watch_database(engine)
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        started = time.perf_counter()
+        conn.execute(text("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                          "WHERE x < 3000000) SELECT count(*) FROM c"))
+        took = time.perf_counter() - started
+        with pytest.raises(OperationalError):
+            conn.execute(text("SELECT * FROM no_such_table"))
+    rendered = metrics.render().decode()
+    found = re.search(r"^jobnaut_db_slow_queries_total (\S+)$", rendered, re.M)
+    assert found, rendered
+    slow = float(found[1])
+    assert slow == (1.0 if took >= SLOW_QUERY_SECONDS else 0.0)
+    assert re.search(r"^jobnaut_db_query_duration_seconds_count 3\.0$", rendered, re.M)
+    engine.dispose()

@@ -49,6 +49,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
         clerk=clerk_config(settings),
     )
     app.state.metrics = Metrics()
+    app.state.metrics.watch_database(engine)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders, production=settings.environment == Environment.production)
     install_error_handlers(app)
