@@ -14,6 +14,7 @@ from jobnaut.cli import (
     importer_cmd,
     ops_cmds,
     schema_cmd,
+    staging_cmds,
 )
 from jobnaut.cli.output import report_failure
 from jobnaut.cli.serve import serve
@@ -47,6 +48,7 @@ app.command("freeze")(db_cmds.freeze_cmd)
 app.add_typer(importer_cmd.app, name="import")
 comms_cmds.register(app)
 app.add_typer(guard_cmd.app, name="guard", hidden=True)
+app.add_typer(staging_cmds.app, name="staging")
 
 
 def main() -> None:
