@@ -4,8 +4,10 @@ here only; test_staging_drills_pg runs the ones where the database takes part.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,3 +46,30 @@ def test_staging_create_refuses_without_a_verified_backup(
 
 def test_production_untouched(pair: Pair) -> None:
     assert production_fingerprint(pair.production) == pair.fingerprint
+
+
+def test_a_drill_on_production_needs_allow_production(pair: Pair) -> None:
+    refused = pair.production.jobnaut("drill", "run", "crash", check=False)
+    assert refused.returncode == 1
+    assert "not a staging environment" in refused.stderr and "--allow-production" in \
+        refused.stderr
+    plan = pair.production.json("drill", "run", "crash", "--dry-run", "--allow-production")
+    assert plan["dry_run"] and plan["steps"]
+    unknown = pair.staging.jobnaut("drill", "run", "meteor", check=False)
+    assert unknown.returncode == 2 and "unknown scenario" in unknown.stderr
+    assert production_fingerprint(pair.production) == pair.fingerprint
+
+
+def drill(pair: Pair, scenario: str) -> dict[str, Any]:
+    result = pair.staging.jobnaut("drill", "run", scenario, "--json", check=False)
+    record = json.loads(result.stdout)
+    assert result.returncode == 0, (record, result.stderr)
+    assert record["status"] == "passed"
+    return record
+
+
+def test_crash_drill(pair: Pair) -> None:
+    record = drill(pair, "crash")
+    m = record["metrics"]
+    assert m["acknowledged_writes"] > 0 and m["rpo_rows"] == 0
+    assert 0 < m["detect_seconds"] <= m["mttr_seconds"]

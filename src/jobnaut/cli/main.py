@@ -10,6 +10,7 @@ from jobnaut.cli import (
     comms_cmds,
     config_cmd,
     db_cmds,
+    drill_cmds,
     guard_cmd,
     importer_cmd,
     ops_cmds,
@@ -49,6 +50,7 @@ app.add_typer(importer_cmd.app, name="import")
 comms_cmds.register(app)
 app.add_typer(guard_cmd.app, name="guard", hidden=True)
 app.add_typer(staging_cmds.app, name="staging")
+app.add_typer(drill_cmds.app, name="drill")
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from jobnaut.ops.backups import core as backups
 from jobnaut.ops.backups import postgres, store
 from jobnaut.ops.backups.store import Manifest
 from jobnaut.ops.context import Env
+from jobnaut.ops.drills import settings as drill_settings
 from jobnaut.ops.environment import CONFIG_NAME
 from jobnaut.ops.errors import OpsError
 
@@ -159,6 +160,8 @@ def _copy_settings(production: Env, staging: Env) -> None:
                        ("backend", str(mine.backend_port)),
                        ("frontend", str(mine.frontend_port))):
         text = re.sub(rf"^{key} = .*$", f"{key} = {value}", text, count=1, flags=re.M)
+    if not re.search(r"^\[drill\]", text, flags=re.M):
+        text += drill_settings.SECTION
     (staging.home.root / CONFIG_NAME).write_text(text)
 
 
