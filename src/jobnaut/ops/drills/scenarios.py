@@ -154,9 +154,10 @@ def crash(d: Drill) -> list[Outcome]:
         d.wait_for("the guard's restart", lambda: _backend_pid(d) not in (None, pid), 60)
         detected = d.phase("the guard restarted the backend")
     else:
-        d.wait_for("`jobnaut status` showing the dead backend",
-                   lambda: bool(d.json("status", check=False).get("problems")), 30, every=0.3)
-        detected = d.phase("detected: status reports the dead backend")
+        # Whichever notices first: users' failed requests, or `status` (a monitor's probe).
+        d.wait_for("the dead backend noticed", lambda: d.failures_since(injected) >= 2 or
+                   bool(d.json("status", check=False).get("problems")), 30, every=0.3)
+        detected = d.phase("detected: the backend is dead")
         d.jobnaut("up")
     recovered = d.phase("backend serving", f"pid {_backend_pid(d)}")
     return [Outcome("crash", injected, detected, max(d.wait_served(injected), recovered))]

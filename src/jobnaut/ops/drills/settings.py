@@ -18,7 +18,7 @@ KNOWN = ("mttr_seconds", "rpo_rows", "max_failed_requests", "detect_seconds",
 class DrillTargets:
     mttr_seconds: float = 60.0  # fault injected → users served again
     rpo_rows: int = 0  # acknowledged writes missing afterwards (a restore: what it announced)
-    max_failed_requests: int = 100  # failed load requests over the whole drill
+    max_failed_requests: int = 250  # failed load requests over the whole drill
     detect_seconds: float = 30.0  # fault injected → detected (the guard, a check or the drill)
     rto_seconds: float = 120.0  # backup scenario: restoring the last good backup
     load_users: int = 2  # threads of synthetic users
@@ -30,7 +30,7 @@ SECTION = """
 # when every measured figure is within them. Unknown settings are refused.
 mttr_seconds = 60          # fault injected -> users served again
 rpo_rows = 0               # acknowledged writes missing afterwards (restore: as announced)
-max_failed_requests = 100  # failed synthetic-load requests over the whole drill
+max_failed_requests = 250  # failed synthetic-load requests over the whole drill
 detect_seconds = 30        # fault injected -> detected
 rto_seconds = 120          # backup scenario: restoring the last good backup
 load_users = 2             # synthetic users during a drill
