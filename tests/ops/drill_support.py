@@ -59,3 +59,40 @@ def make_pair(production: Environment, staging_home: Path) -> Iterator[Pair]:
         parsed = backups.parse(url)
         if backups.engine_of(parsed) == "postgresql":
             postgres.drop_database(parsed, str(parsed.database))
+
+
+def lost_rows(env: Environment, acknowledged: list[list[Any]]) -> int:
+    """Recounted from the database itself (not through the drill's own reading): the
+    saved-job rows whose notes lack a word the synthetic load had been acknowledged."""
+    from sqlalchemy import text
+
+    from jobnaut.app.crypto import FieldCipher, place
+    from jobnaut.app.db import make_engine
+    from jobnaut.app.saved.service import NOTES
+    from jobnaut.config import parse_database_url, parse_encryption_keys
+
+    ops = Env.open(env.home)
+    config = ops.config_of(ops.current_config_id())
+    cipher = FieldCipher(parse_encryption_keys(config["ENCRYPTION_KEY"]))
+    engine = make_engine(parse_database_url(config["DATABASE_URL"]))
+    try:
+        with engine.connect() as conn:
+            rows = {int(r[0]): (r[1], r[2]) for r in conn.execute(
+                text("SELECT id, created_at, notes_enc FROM saved_jobs"))}
+    finally:
+        engine.dispose()
+    lost = 0
+    for saved_id, created_at, words in acknowledged:
+        row = rows.get(int(saved_id))
+        same = row is not None and _same_time(row[0], created_at)
+        notes = (cipher.decrypt(row[1], at=place(NOTES, int(saved_id))) or "") if same else ""
+        if row is None or not same or any(w not in notes.split() for w in words):
+            lost += 1
+    return lost
+
+
+def _same_time(stored: Any, answered: str) -> bool:
+    from datetime import UTC, datetime
+
+    when = stored if isinstance(stored, datetime) else datetime.fromisoformat(str(stored))
+    return when.replace(tzinfo=when.tzinfo or UTC) == datetime.fromisoformat(answered)
