@@ -121,18 +121,26 @@ def test_backup_drill_catches_the_corrupted_backup(pair: Pair) -> None:
     assert not listed[m["parts"][0]["detail"].split()[1].rstrip(";")]["verified_at"]
 
 
+def test_migration_drill_loses_exactly_what_the_restore_announced(pair: Pair) -> None:
+    m = drill(pair, "migration")["metrics"]
+    restore = m["parts"][1]
+    assert restore["announced_rows"] > 0, "the load wrote while the release served"
+    assert m["rpo_rows"] == restore["announced_rows"] == lost_rows(pair.staging,
+                                                                   m["acknowledged"])
+
+
 def test_report_history_and_schedule(pair: Pair) -> None:
-    written = pair.staging.jobnaut("drill", "report").stdout
-    markdown = pair.staging.home / "reports" / "drill-5.md"
+    history = pair.staging.json("drill", "history")
+    assert {d["scenario"] for d in history["drills"]} == {
+        "crash", "code", "config", "emergency", "backup", "migration"}
+    assert all(s["last_passed"] for s in history["scenarios"].values())
+    backup = next(d["id"] for d in history["drills"] if d["scenario"] == "backup")
+    written = pair.staging.jobnaut("drill", "report", str(backup)).stdout
+    markdown = pair.staging.home / "reports" / f"drill-{backup}.md"
     assert str(markdown) in written
     text = markdown.read_text()
-    assert "backup" in text and "| mttr_seconds |" in text and "drill-5.svg" in text
-    assert "<svg" in (pair.staging.home / "reports" / "drill-5.html").read_text()
-    history = pair.staging.json("drill", "history")
-    assert {d["scenario"] for d in history["drills"]} == {"crash", "code", "config",
-                                                          "emergency", "backup"}
-    assert history["scenarios"]["crash"]["last_passed"]
-    assert history["scenarios"]["migration"]["last_passed"] is None
+    assert "| rto_seconds |" in text and "| pass |" in text and f"drill-{backup}.svg" in text
+    assert "<svg" in (pair.staging.home / "reports" / f"drill-{backup}.html").read_text()
     missing = pair.staging.jobnaut("drill", "report", "99", check=False)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     units = pair.staging.jobnaut("drill", "schedule", "--monthly", "--print").stdout
