@@ -14,6 +14,7 @@ import pytest
 
 from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
 from tests.ops.drill_support import Pair, lost_rows, make_pair, production_fingerprint
+from tests.ops.helpers import UserData
 from tests.support.inbox import WebhookInbox, wait_for, webhook_inbox
 
 
@@ -90,7 +91,7 @@ def test_code_drill(pair: Pair) -> None:
     assert m["failed_requests"] > 0, "the faulty release failed users before the rollback"
     assert m["rpo_rows"] == 0 == lost_rows(pair.staging, m["acknowledged"])
     releases = pair.staging.releases()
-    assert releases[1]["status"] == "rolled_back" and releases[0]["status"] == "active"
+    assert releases[0]["status"] == "rolled_back" and releases[1]["status"] == "active"
 
 
 def test_config_drill(pair: Pair) -> None:
@@ -145,6 +146,21 @@ def test_report_history_and_schedule(pair: Pair) -> None:
     assert missing.returncode == 2 and "does not exist" in missing.stderr
     units = pair.staging.jobnaut("drill", "schedule", "--monthly", "--print").stdout
     assert "OnCalendar=" in units and "drill run crash" in units
+
+
+def test_staging_refresh_brings_production_back_and_keeps_staging_data(pair: Pair) -> None:
+    def safety_backups() -> set[str]:
+        return {b["id"] for b in pair.staging.json("backup", "list") if b["kind"] == "safety"}
+
+    ours = UserData(pair.staging.api).create()  # written on staging only
+    before = safety_backups()
+    pair.staging.jobnaut("staging", "refresh")
+    assert safety_backups() - before, "the staging database was backed up before the swap"
+    pair.user.assert_intact(pair.staging.api)
+    gone = httpx.get(f"{pair.staging.api}/api/me",
+                     headers={"authorization": f"Bearer {ours.token}"}, timeout=5)
+    assert gone.status_code == 401
+    assert pair.staging.json("status")["environment"] == "staging"
 
 
 def test_production_untouched(pair: Pair) -> None:

@@ -13,6 +13,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from jobnaut.ops import runner
 from jobnaut.ops.actions import lifecycle
 from jobnaut.ops.backups import core as backups
@@ -117,7 +119,7 @@ def refresh(staging: Env) -> StagingCopy:
     manifest = latest_verified_backup(production)
     live_url = staging.config_of(staging.current_config_id())["DATABASE_URL"]
     active = staging.ledger.active_release()
-    kept = backups.create_backup(staging.home, live_url, kind="pre-refresh",
+    kept = backups.create_backup(staging.home, live_url, kind="safety",
                                  release=active.name if active else None, schema_revision=None)
     staging.ledger.event(f"staging refresh: the staging database kept in backup {kept.id}")
     runner.run(git_fetch(staging.home.config.source))
@@ -148,7 +150,8 @@ def _staging_database(production_url: str, staging_root: Path) -> str:
         if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             raise OpsError(f"database {name} already exists on production's server",
                            hint="drop it, or refresh the staging environment that uses it")
-    return url.set(database=name).render_as_string(hide_password=False)
+    # Production's URL as written (its scheme and options), only the database changed.
+    return make_url(production_url).set(database=name).render_as_string(hide_password=False)
 
 
 def _copy_settings(production: Env, staging: Env) -> None:

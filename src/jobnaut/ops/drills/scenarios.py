@@ -21,6 +21,7 @@ from jobnaut.ops.drills.harness import Drill, DrillFailed, Outcome
 from jobnaut.ops.guard import process as guard_process
 
 LOAD_DURING_FAULT = 3.0  # seconds of writes on a release before it is rolled back
+STATUS_PROBE_EVERY = 3.0  # seconds between `jobnaut status` probes of the crash scenario
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,19 @@ def crash(d: Drill) -> list[Outcome]:
         d.wait_for("the guard's restart", lambda: _backend_pid(d) not in (None, pid), 60)
         detected = d.phase("the guard restarted the backend")
     else:
-        # Whichever notices first: users' failed requests, or `status` (a monitor's probe).
-        d.wait_for("the dead backend noticed", lambda: d.failures_since(injected) >= 2 or
-                   bool(d.json("status", check=False).get("problems")), 30, every=0.3)
+        # Whichever notices first: users' failed requests, or `status` (a monitor's probe,
+        # every few seconds: one costs a command start, the load is watched in between).
+        probed = [injected]
+
+        def noticed() -> bool:
+            if d.failures_since(injected) >= 2:
+                return True
+            if time.time() - probed[0] < STATUS_PROBE_EVERY:
+                return False
+            probed[0] = time.time()
+            return bool(d.json("status", check=False).get("problems"))
+
+        d.wait_for("the dead backend noticed", noticed, 60)
         detected = d.phase("detected: the backend is dead")
         d.jobnaut("up")
     recovered = d.phase("backend serving", f"pid {_backend_pid(d)}")
