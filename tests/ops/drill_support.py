@@ -40,6 +40,8 @@ def production_fingerprint(env: Environment) -> dict[str, Any]:
     }
 
 
+DRILL_TIMEOUT = 900.0  # seconds: a migration drill builds two releases on shared cores
+
 # Tests assert what a drill does, not how fast two shared cores make it (bench/drill_bench.py
 # prints the times): the time targets are far, the data target (rpo_rows = 0) is not.
 RELAXED = {"mttr_seconds": 900, "detect_seconds": 600, "rto_seconds": 600,

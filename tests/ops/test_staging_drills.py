@@ -13,7 +13,13 @@ import httpx
 import pytest
 
 from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
-from tests.ops.drill_support import Pair, lost_rows, make_pair, production_fingerprint
+from tests.ops.drill_support import (
+    DRILL_TIMEOUT,
+    Pair,
+    lost_rows,
+    make_pair,
+    production_fingerprint,
+)
 from tests.ops.helpers import UserData
 from tests.support.inbox import WebhookInbox, wait_for, webhook_inbox
 
@@ -37,7 +43,8 @@ def hooks(pair: Pair) -> Iterator[WebhookInbox]:
 
 
 def drill(pair: Pair, scenario: str) -> dict[str, Any]:
-    result = pair.staging.jobnaut("drill", "run", scenario, "--json", check=False)
+    result = pair.staging.jobnaut("drill", "run", scenario, "--json", check=False,
+                                  timeout=DRILL_TIMEOUT)
     record: dict[str, Any] = json.loads(result.stdout)
     assert result.returncode == 0 and record["status"] == "passed", (record, result.stderr)
     return record

@@ -11,6 +11,7 @@ import pytest
 
 from tests.ops.conftest import SourceRepo, _up, make_environment
 from tests.ops.drill_support import (
+    DRILL_TIMEOUT,
     Pair,
     database_url,
     lost_rows,
@@ -39,7 +40,8 @@ def test_staging_has_its_own_database_on_the_same_server(pair: Pair) -> None:
 
 
 def test_migration_drill_loses_exactly_what_the_restore_announced(pair: Pair) -> None:
-    result = pair.staging.jobnaut("drill", "run", "migration", "--json", check=False)
+    result = pair.staging.jobnaut("drill", "run", "migration", "--json", check=False,
+                                  timeout=DRILL_TIMEOUT)
     record = json.loads(result.stdout)
     assert result.returncode == 0 and record["status"] == "passed", (record, result.stderr)
     m = record["metrics"]
