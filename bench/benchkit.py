@@ -1,5 +1,6 @@
-"""What the benchmarks share: a free port, and a real backend started and stopped around
-a measurement (`jobnaut serve backend` on loopback, ready when /health/ready says so)."""
+"""What the benchmarks share: a free port, git, a copy of this checkout as a repository,
+and a real backend started and stopped around a measurement (`jobnaut serve backend` on
+loopback, ready when /health/ready says so)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,37 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
+REPO = Path(__file__).resolve().parents[1]
+
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
+        env={**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@example.com",
+             "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "b@example.com"},
+    ).stdout.strip()
+
+
+def source_copy(root: Path) -> Path:
+    """This checkout's files (tracked and new) as a fresh git repository with one commit."""
+    import shutil
+
+    repo = root / "source"
+    listed = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    for relative in filter(None, listed.split("\0")):
+        if (REPO / relative).is_file():
+            (repo / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / relative, repo / relative)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "good")
+    return repo
 
 
 @contextmanager

@@ -20,9 +20,7 @@ loop:
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from benchkit import free_port, git, source_copy
 from jobnaut.ops.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,31 +41,9 @@ FAULT_LINE = ("    ranked = recommend(db=db, user_skills=user_skills(db=db, user
               "limit=limit)")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-        env={**os.environ, "GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "b@example.com",
-             "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "b@example.com"},
-    ).stdout.strip()
-
-
 def source_with_fault(root: Path, flags: Path) -> tuple[Path, str]:
     """A copy of this checkout as a git repository; returns it and the faulty commit."""
-    repo = root / "source"
-    listed = git(REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    for relative in filter(None, listed.split("\0")):
-        if (REPO / relative).is_file():
-            (repo / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / relative, repo / relative)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "good")
+    repo = source_copy(root)
     path = repo / FAULT_FILE
     text = path.read_text()
     assert FAULT_LINE in text, "the fault's anchor line moved: update FAULT_LINE"

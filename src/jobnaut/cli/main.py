@@ -10,10 +10,12 @@ from jobnaut.cli import (
     comms_cmds,
     config_cmd,
     db_cmds,
+    drill_cmds,
     guard_cmd,
     importer_cmd,
     ops_cmds,
     schema_cmd,
+    staging_cmds,
     watch_cmd,
 )
 from jobnaut.cli.conventions import describe_standard_options
@@ -62,6 +64,8 @@ comms_cmds.register(app)
 app.add_typer(guard_cmd.app, name="guard", hidden=True)
 app.command("watch")(watch_cmd.watch)
 app.command("dashboard")(watch_cmd.dashboard)
+app.add_typer(staging_cmds.app, name="staging")
+app.add_typer(drill_cmds.app, name="drill")
 
 
 def main() -> None:

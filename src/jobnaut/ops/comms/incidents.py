@@ -11,7 +11,7 @@ from __future__ import annotations
 from jobnaut.ops.comms import notify, sender, statuspage
 from jobnaut.ops.comms.clock import in_minutes, now_iso, parse_when
 from jobnaut.ops.comms.settings import COMPONENTS, IMPACTS, NotifySettings, load
-from jobnaut.ops.comms.store import CommsStore, Incident
+from jobnaut.ops.comms.store import DRILL_PREFIX, CommsStore, Incident, is_drill
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
 
@@ -25,6 +25,9 @@ AUDIENCES_BY_IMPACT = {
     "major": ("team", "stakeholders", "users"),
     "critical": ("team", "stakeholders", "users"),
 }
+# An incident opened while a drill runs (ledger state "drill", ops/drills/run.py) is a
+# drill: its title says so, only the team hears of it, the status page shows no outage.
+DRILL_STATE = "drill"
 
 
 def book(env: Env) -> CommsStore:
@@ -39,6 +42,8 @@ def open_incident(env: Env, *, title: str, impact: str, components: list[str], m
         raise OpsError("an incident needs a title and a message", exit_code=2)
     settings = load(env.home)
     state = "in_progress" if kind == "maintenance" else "investigating"
+    if env.ledger.get_state(DRILL_STATE) and not title.startswith(DRILL_PREFIX):
+        title = DRILL_PREFIX + title.strip()
     store = book(env)
     incident_id = store.add_incident(
         title=title.strip(), kind=kind, state=state, impact=impact, components=components,
@@ -156,6 +161,11 @@ def _tell(env: Env, settings: NotifySettings, incident: Incident, subject: str,
     audiences = ("team", "stakeholders", "users") if incident.kind == "maintenance" else \
         AUDIENCES_BY_IMPACT[incident.impact]
     body = _body(incident, message)
+    if is_drill(incident):
+        audiences = ("team",)
+        body = "THIS IS A DRILL: the fault was injected on purpose.\n\n" + body
+    if env.home.config.name == "staging":  # a copy of production: never mistaken for it
+        subject = "[staging] " + subject
     for audience in audiences:
         notify.enqueue(env, settings, audience=audience, impact=incident.impact,
                        subject=subject, body=body, incident_id=incident.id)

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from jobnaut.ops.comms.clock import parse_time
 from jobnaut.ops.comms.settings import COMPONENTS
-from jobnaut.ops.comms.store import CommsStore, Incident
+from jobnaut.ops.comms.store import CommsStore, Incident, is_drill
 from jobnaut.ops.context import Env
 
 UPTIME_DAYS = 90
@@ -33,7 +33,8 @@ def snapshot(env: Env, at: datetime | None = None) -> dict[str, Any]:
     """Everything the page shows, as the JSON document served at /status.json."""
     at = at or datetime.now(UTC)
     store = CommsStore(env.home.ledger_path)
-    incidents = store.incidents(limit=500)
+    # A drill is no outage: its incidents stay off the public page (the team has them).
+    incidents = [i for i in store.incidents(limit=500) if not is_drill(i)]
     open_ones = [i for i in incidents if i.open]
     states = {key: "operational" for key in COMPONENTS}
     for incident in open_ones:

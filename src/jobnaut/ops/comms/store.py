@@ -16,6 +16,10 @@ from typing import Any
 
 from jobnaut.ops.ledger import connect, now
 
+# The title mark of an incident opened during a drill (ops/comms/incidents.py).
+DRILL_PREFIX = "[drill] "
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY,
@@ -261,3 +265,7 @@ def _incident(row: sqlite3.Row) -> Incident:
     data = dict(row)
     data["components"] = tuple(json.loads(data["components"]))
     return Incident(**data)
+
+
+def is_drill(incident: Incident) -> bool:
+    return incident.title.startswith(DRILL_PREFIX)
