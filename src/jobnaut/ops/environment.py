@@ -40,6 +40,35 @@ class SwitchConfig:
         return bool(self.domain or self.certificate or self.key)
 
 
+DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
+
+
+@dataclass(frozen=True)
+class DriverConfig:
+    """`[driver]`: how the services of a release run (ADR 0008). `process`: local processes;
+    `compose`: one Docker Compose project per release, from an image per commit."""
+
+    kind: str = "process"
+    base_image: str = DEFAULT_BASE_IMAGE  # compose: what release images are built on
+    docker_host: str | None = None  # compose: the engine (default: DOCKER_HOST, the system's)
+
+
+DRIVER_SETTINGS = ("kind", "base_image", "docker_host")
+
+
+def _driver(section: dict[str, Any]) -> DriverConfig:
+    unknown = sorted(set(section) - set(DRIVER_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown [driver] setting {', '.join(unknown)} "
+                         f"(known: {', '.join(DRIVER_SETTINGS)})")
+    kind = str(section.get("kind", "process"))
+    if kind not in ("process", "compose"):
+        raise ValueError(f"[driver] kind = {kind!r}: expected \"process\" or \"compose\"")
+    return DriverConfig(kind=kind, base_image=str(section.get("base_image") or
+                                                  DEFAULT_BASE_IMAGE),
+                        docker_host=section.get("docker_host") or None)
+
+
 @dataclass(frozen=True)
 class OpsConfig:
     name: str
@@ -57,6 +86,7 @@ class OpsConfig:
     flows: tuple[str, ...] = ("sign_in", "search", "save_job")
     switch: SwitchConfig = field(default_factory=SwitchConfig)
     guard: GuardSettings = field(default_factory=GuardSettings)  # [guard], ADR 0006
+    driver: DriverConfig = field(default_factory=DriverConfig)  # [driver], ADR 0008
 
     def public_port(self, service: str) -> int:
         return self.backend_port if service == "backend" else self.frontend_port
@@ -154,6 +184,7 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
             switch=_switch(raw.get("switch", {})),
             guard=parse_guard(raw.get("guard", {})),
+            driver=_driver(raw.get("driver", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OpsError(f"{path}: invalid setting: {exc}") from None
@@ -207,6 +238,11 @@ keep_releases = 5
 # rolling back to it is a traffic switch rather than a cold start.
 keep_warm = true
 
+[driver]
+# How releases run: "process" (local processes from each release's build) or "compose"
+# (an image per commit, each release its own Docker Compose project; ADR 0008).
+kind = "{driver}"
+{base_image_line}
 [ports]
 # Public ports: the traffic switch (a reverse proxy run by the control plane) listens here
 # and forwards to whichever release is live. Each release's processes get private ports.
