@@ -18,7 +18,7 @@ import pytest
 from jobnaut.ops import pids, serving
 from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import driver_for, traffic
+from jobnaut.ops.drivers import driver_for, process, traffic
 from jobnaut.ops.environment import Home
 from tests.ops.conftest import Environment, quick_outage_answers
 from tests.ops.test_database_rollback import execute, revision
@@ -115,12 +115,15 @@ def test_taken_port_is_retried_and_status_follows_the_routes(deployed: Environme
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        first = driver_for(env.home).start_service(env.home, env.ledger, release=active,
-                                     service="frontend",
-                                     env=release_env.service_env(env, active, "frontend"),
-                                     port=taken)
-        proc = driver_for(env.home).wait_healthy(first, env.home.config.start_timeout)
-    assert proc.port != taken and driver_for(env.home).alive(proc)
+        # The process driver's own retry (a port is the process driver's to choose).
+        first = process.start_service(env.home, env.ledger, release_id=active.id,
+                                      build_dir=env.home.build_dir(active.ref),
+                                      service="frontend",
+                                      env=release_env.service_env(env, active, "frontend"),
+                                      port=taken)
+        proc = process.wait_healthy(first, env.home.config.start_timeout)
+    runs = driver_for(env.home)
+    assert proc.port != taken and runs.alive(proc)
     assert first.id not in {p.id for p in env.ledger.running_processes()}
     assert any("was taken by another program" in e["message"] for e in env.ledger.events(10))
 
@@ -136,7 +139,7 @@ def test_taken_port_is_retried_and_status_follows_the_routes(deployed: Environme
         assert report.services["frontend"].process == proc
     finally:
         traffic.route(env.home, "frontend", live.port)
-        driver_for(env.home).stop_process(env.ledger, proc, 5)
+        runs.stop_process(env.ledger, proc, 5)
     assert _status(deployed)[0] == 0
 
 

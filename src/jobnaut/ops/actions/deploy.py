@@ -15,7 +15,7 @@ from jobnaut.ops.actions.backup_step import take_backup
 from jobnaut.ops.actions.preflight import preflight_config
 from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import traffic
+from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Release
 from jobnaut.ops.operation import Procedure, Run, Step
@@ -94,10 +94,9 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
     def build_step(run: Run) -> str:
         commit = run.ctx["commit"]
         build_dir = env.home.build_dir(commit)
-        built = build.build(env.home.config.source, commit, build_dir)
+        made = driver_for(env.home).prepare(env.home, commit)  # files, and an image
         run.ctx["schema_revision"] = build.expected_schema(build_dir)
-        verb = "built" if built else "reused build of"
-        return f"{verb} {commit[:12]}; expects schema {run.ctx['schema_revision']}"
+        return f"{made}; expects schema {run.ctx['schema_revision']}"
 
     def compatibility(run: Run) -> str:
         return _check_compatibility(run, args)

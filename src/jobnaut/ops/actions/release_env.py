@@ -56,7 +56,7 @@ def run_schema(env: Env, release: Release, *args: str, config: dict[str, str] | 
 
 def ensure_built(env: Env, release: Release) -> str:
     """The release's artifact, made by the environment's driver unless it exists."""
-    return driver_for(env.home).prepare(env.home, release)
+    return driver_for(env.home).prepare(env.home, release.ref)
 
 
 def database_revision(env: Env, release: Release) -> str | None:

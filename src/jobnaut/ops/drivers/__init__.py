@@ -18,7 +18,7 @@ def driver_for(home: Home) -> Driver:
     if home.config.driver.kind == "compose":
         from jobnaut.ops.drivers.compose import ComposeDriver
 
-        return ComposeDriver(home.config.driver)
+        return ComposeDriver(home)
     from jobnaut.ops.drivers.process import ProcessDriver
 
     return ProcessDriver()

@@ -15,7 +15,7 @@ from jobnaut.ops.ledger import Ledger, ProcessRecord, Release
 class Driver(Protocol):
     kind: str
 
-    def prepare(self, home: Home, release: Release) -> str:
+    def prepare(self, home: Home, commit: str) -> str:
         """Make the release's artifact (files and virtualenv; an image) unless it exists;
         says what it did. The host build is always made: schema commands run from it."""
         ...

@@ -203,11 +203,11 @@ class ProcessDriver:
 
     kind = "process"
 
-    def prepare(self, home: Home, release: Release) -> str:
-        build_dir = home.build_dir(release.ref)
-        if build.build(home.config.source, release.ref, build_dir):
-            return f"built {release.ref[:12]} into {build_dir.name[:12]}"
-        return f"files of {release.ref[:12]} already built"
+    def prepare(self, home: Home, commit: str) -> str:
+        build_dir = home.build_dir(commit)
+        if build.build(home.config.source, commit, build_dir):
+            return f"built {commit[:12]} into {build_dir.name[:12]}"
+        return f"files of {commit[:12]} already built"
 
     def start_service(self, home: Home, ledger: Ledger, *, release: Release, service: str,
                       env: Mapping[str, str], role: str = "candidate") -> ProcessRecord:
