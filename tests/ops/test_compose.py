@@ -5,54 +5,36 @@ processes. One environment and one image per commit for the whole module."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.ops.compose_env import compose_environment, engine, unique_name
 from tests.ops.conftest import Environment, SourceRepo
 from tests.ops.helpers import TrafficLoop, UserData
-from tests.support.docker import DockerEngine, start_engine
+from tests.support.docker import DockerEngine
 from tests.support.inbox import wait_for
 from tests.support.processes import free_port
 
 pytestmark = pytest.mark.compose
+__all__ = ["engine"]  # the module's fixture
 
 
-@pytest.fixture(scope="module")
-def engine() -> DockerEngine:
-    found = start_engine()
-    if found.host is None:
-        pytest.skip(f"no Docker engine: {found.reason}")
-    return found
+NAME = unique_name("ct")
 
 
 @pytest.fixture(scope="module")
 def compose_env(engine: DockerEngine, source_repo: SourceRepo,
                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
-    home = tmp_path_factory.mktemp("compose") / "env"
-    env = Environment(home, free_port(), free_port())
-    # A name of its own: Compose projects are named after the environment on a shared engine.
-    env.jobnaut("init", "--source", str(source_repo.path), "--driver", "compose",
-                "--base-image", engine.base_image, "--name", f"ct{os.getpid()}",
-                "--backend-port", str(env.backend_port),
-                "--frontend-port", str(env.frontend_port), "--no-guard")
-    toml = home / "jobnaut.toml"
-    toml.write_text(toml.read_text().replace(
-        'kind = "compose"', f'kind = "compose"\ndocker_host = "{engine.host}"', 1))
-    env.set_timeout("stability", 0)
-    try:
-        env.jobnaut("up")
-        yield env
-    finally:
-        env.jobnaut("down", check=False)
+    yield from compose_environment(engine, source_repo,
+                                   tmp_path_factory.mktemp("compose") / "env", NAME)
 
 
 def containers(engine: DockerEngine, env: Environment) -> dict[str, str]:
     """Running containers of this environment: name -> the release label."""
-    name = f"jobnaut-ct{os.getpid()}-"
+    name = f"jobnaut-{NAME}-"
     out = engine.docker("ps", "--filter", f"name={name}", "--format",
                         '{{.Names}} {{.Label "jobnaut.release"}}')
     return dict(line.split() for line in out.splitlines() if line.strip())
@@ -66,12 +48,12 @@ def test_a_deploy_runs_the_release_as_a_compose_project(compose_env: Environment
                                                        engine: DockerEngine) -> None:
     first = active(compose_env)
     assert compose_env.serving_release() == first
-    project = f"jobnaut-ct{os.getpid()}-{first}"
+    project = f"jobnaut-{NAME}-{first}"
     assert containers(engine, compose_env) == {f"{project}-backend": first,
                                                f"{project}-frontend": first}
     ids = engine.docker("images", "--format", "{{.Repository}}:{{.Tag}}").split()
     commit = compose_env.releases()[0]["ref"]
-    assert f"jobnaut-ct{os.getpid()}:{commit}" in ids  # an image per commit, tagged with it
+    assert f"jobnaut-{NAME}:{commit}" in ids  # an image per commit, tagged with it
     # The container's output is the service's log.
     assert "Uvicorn running" in compose_env.jobnaut("logs", "backend").stdout
     # Settings reach the container through an env file only the owner reads.
@@ -125,20 +107,20 @@ def test_a_configuration_change_and_its_rollback(compose_env: Environment) -> No
     compose_env.jobnaut("config", "set", "API_TIMEOUT_SECONDS=7")
     changed = active(compose_env)
     assert changed != before and compose_env.serving_release() == changed
-    env_file = compose_env.home / "run" / "compose" / changed / "backend.env"
+    env_file = compose_env.home / "run" / "compose" / changed / "frontend.env"  # reads it
     assert "API_TIMEOUT_SECONDS=7" in env_file.read_text()
 
     compose_env.jobnaut("rollback", "config", "--yes")
     restored = active(compose_env)
     assert restored not in (before, changed) and compose_env.serving_release() == restored
-    restored_file = compose_env.home / "run" / "compose" / restored / "backend.env"
+    restored_file = compose_env.home / "run" / "compose" / restored / "frontend.env"
     assert "API_TIMEOUT_SECONDS=7" not in restored_file.read_text()
 
 
 def test_a_killed_backend_container_is_seen_and_started_again(compose_env: Environment,
                                                               engine: DockerEngine) -> None:
     serving = active(compose_env)
-    name = f"jobnaut-ct{os.getpid()}-{serving}-backend"
+    name = f"jobnaut-{NAME}-{serving}-backend"
     engine.docker("kill", name)
     status = compose_env.json("status")
     backend = status["services"]["backend"]

@@ -122,12 +122,17 @@ def init(
                                                "or compose (Docker Compose, ADR 0008)"),
     base_image: str | None = typer.Option(None, help="compose: the image releases are built "
                                                      "on (default: an official Python image)"),
+    database_service: bool = typer.Option(False, help="compose: PostgreSQL in a db container "
+                                                      "JobNaut manages, data on a volume"),
+    db_image: str | None = typer.Option(None, help="compose: the db service's image (default: "
+                                                   "the official postgres:15)"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
     env = lifecycle.init(home_root(), source=source, database_url=database_url,
                          backend_port=backend_port, frontend_port=frontend_port,
                          name=name, environment=environment, guard=guard, driver=driver,
-                         base_image=base_image)
+                         base_image=base_image, database_service=database_service,
+                         db_image=db_image)
     console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
     console.print(f"  settings: {env.home.root / 'jobnaut.toml'}; next: `jobnaut up` (first "
                   "deploy of the source's HEAD, with demo data) or `jobnaut deploy REF`")

@@ -41,6 +41,7 @@ class SwitchConfig:
 
 
 DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
+DEFAULT_DB_IMAGE = "postgres:15-bookworm"
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,14 @@ class DriverConfig:
     kind: str = "process"
     base_image: str = DEFAULT_BASE_IMAGE  # compose: what release images are built on
     docker_host: str | None = None  # compose: the engine (default: DOCKER_HOST, the system's)
+    # compose: "external" (DATABASE_URL names a server of its own) or "service" (a `db`
+    # container on loopback port db_port, data on a named volume, managed by JobNaut)
+    database: str = "external"
+    db_image: str = DEFAULT_DB_IMAGE
+    db_port: int = 5432
 
 
-DRIVER_SETTINGS = ("kind", "base_image", "docker_host")
+DRIVER_SETTINGS = ("kind", "base_image", "docker_host", "database", "db_image", "db_port")
 
 
 def _driver(section: dict[str, Any]) -> DriverConfig:
@@ -64,9 +70,17 @@ def _driver(section: dict[str, Any]) -> DriverConfig:
     kind = str(section.get("kind", "process"))
     if kind not in ("process", "compose"):
         raise ValueError(f"[driver] kind = {kind!r}: expected \"process\" or \"compose\"")
+    database = str(section.get("database", "external"))
+    if database not in ("external", "service"):
+        raise ValueError(f"[driver] database = {database!r}: expected \"external\" or "
+                         "\"service\"")
+    if database == "service" and kind != "compose":
+        raise ValueError("[driver] database = \"service\" needs kind = \"compose\"")
     return DriverConfig(kind=kind, base_image=str(section.get("base_image") or
                                                   DEFAULT_BASE_IMAGE),
-                        docker_host=section.get("docker_host") or None)
+                        docker_host=section.get("docker_host") or None, database=database,
+                        db_image=str(section.get("db_image") or DEFAULT_DB_IMAGE),
+                        db_port=int(section.get("db_port", 5432)))
 
 
 @dataclass(frozen=True)
@@ -242,7 +256,7 @@ keep_warm = true
 # How releases run: "process" (local processes from each release's build) or "compose"
 # (an image per commit, each release its own Docker Compose project; ADR 0008).
 kind = "{driver}"
-{base_image_line}
+{driver_lines}
 [ports]
 # Public ports: the traffic switch (a reverse proxy run by the control plane) listens here
 # and forwards to whichever release is live. Each release's processes get private ports.

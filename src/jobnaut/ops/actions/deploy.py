@@ -86,6 +86,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         traffic.ensure_switch(env.home)  # a public port taken by another program fails here
         config_id = int(args["config_id"]) if args.get("config_id") else env.current_config_id()
         detail = preflight_config(env, config_id)
+        driver_for(env.home).ensure_database(env.home, env.config_of(config_id)["DATABASE_URL"])
         active = env.ledger.active_release()
         run.ctx.update(commit=commit, config_id=config_id,
                        previous_active=active.id if active else None)
@@ -228,7 +229,9 @@ def _check_previous_on_new_schema(run: Run) -> str:
 def _plan_time_checks(env: Env, args: dict[str, Any], ref: str) -> str:
     commit = build.resolve_ref(env.home.config.source, ref)
     config_id = int(args["config_id"]) if args.get("config_id") else env.current_config_id()
-    return preflight_schema(env, ref, commit, config_id)
+    started = driver_for(env.home).ensure_database(env.home,
+                                                   env.config_of(config_id)["DATABASE_URL"])
+    return "; ".join(filter(None, [started, preflight_schema(env, ref, commit, config_id)]))
 
 
 def _readiness(run: Run) -> str:

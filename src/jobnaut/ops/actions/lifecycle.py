@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.comms import hooks, incidents, notify, sender, statuspage
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import KINDS, driver_for, traffic
+from jobnaut.ops.drivers.process import free_port
 from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, DEFAULT_BASE_IMAGE, SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.guard import process as guard
@@ -28,13 +30,19 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 def init(root: Path, *, source: Path | None = None, database_url: str | None = None,
          backend_port: int = 8000, frontend_port: int = 8080,
          name: str = "local", environment: str = "development", guard: bool = True,
-         driver: str = "process", base_image: str | None = None) -> Env:
+         driver: str = "process", base_image: str | None = None,
+         database_service: bool = False, db_image: str | None = None) -> Env:
     if (root / CONFIG_NAME).exists():
         raise OpsError(f"{root} already holds an environment", hint="use it, or pick --home")
     if driver not in KINDS:
         raise OpsError(f"unknown driver {driver!r}", hint=f"one of: {', '.join(KINDS)}",
                        exit_code=2)
+    if database_service and (driver != "compose" or database_url):
+        raise OpsError("--database-service needs --driver compose and no --database-url",
+                       hint="the db service's URL is made here (its password generated)",
+                       exit_code=2)
     source = (source or REPO_ROOT).resolve()
+    db_port = free_port()
     build.resolve_ref(source, "HEAD")  # fail early when the source is not a git repository
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
@@ -42,12 +50,14 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
     (root / CONFIG_NAME).write_text(CONFIG_TEMPLATE.format(
         name=name, source=source, backend_port=backend_port, frontend_port=frontend_port,
         guard="true" if guard else "false", driver=driver,
-        base_image_line=f"base_image = {json.dumps(base_image)}\n" if base_image else
-        f"# base_image = \"{DEFAULT_BASE_IMAGE}\"  # compose: what release images build on\n",
+        driver_lines=_driver_lines(base_image, db_port if database_service else None, db_image),
     ))
     create_key(root / "secret.key")
     ledger = Ledger(root / "ledger.db")
     os.chmod(root / "ledger.db", 0o600)
+    if database_service:  # PostgreSQL in a db container that JobNaut manages (ADR 0008)
+        database_url = (f"postgresql://jobnaut:{secrets.token_urlsafe(24)}@127.0.0.1:"
+                        f"{db_port}/jobnaut")
     initial = {
         "DATABASE_URL": database_url or f"sqlite:///{root / 'data' / 'jobnaut.db'}",
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),
@@ -60,6 +70,17 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
     return Env.open(root)
 
 
+def _driver_lines(base_image: str | None, db_port: int | None, db_image: str | None) -> str:
+    lines = [f"base_image = {json.dumps(base_image)}" if base_image else
+             f"# base_image = \"{DEFAULT_BASE_IMAGE}\"  # compose: what release images build on"]
+    if db_port is not None:
+        lines += ['database = "service"  # PostgreSQL in a db container, data on a volume',
+                  f"db_port = {db_port}"]
+        if db_image:
+            lines.append(f"db_image = {json.dumps(db_image)}")
+    return "\n".join(lines) + "\n"
+
+
 @lock.locked_action("up")
 def up(env: Env) -> str:
     """Start the active release's services; deploys the source's HEAD on a new home."""
@@ -67,11 +88,13 @@ def up(env: Env) -> str:
     if active is None:
         return "no release yet"
     reconcile(env)  # after a reboot the ledger still lists processes that are gone
+    runs = driver_for(env.home)
+    database = runs.ensure_database(env.home, env.release_config(active)["DATABASE_URL"])
     traffic.ensure_switch(env.home)
     hooks.safely(env, "publish the status page", lambda: statuspage.publish(env))
     started = []
     for service in SERVICES:
-        live = [p for p in switching.live_processes(env, service) if driver_for(env.home).alive(p)]
+        live = [p for p in switching.live_processes(env, service) if runs.alive(p)]
         if live:
             traffic.route(env.home, service, live[0].port, f"v{live[0].release_id}")
             continue
@@ -79,7 +102,6 @@ def up(env: Env) -> str:
         serving_id = env.ledger.serving_release_id(service)
         release = env.ledger.release(serving_id) if serving_id else active
         release_env.ensure_built(env, release)
-        runs = driver_for(env.home)
         proc = runs.start_service(env.home, env.ledger, release=release, service=service,
                                   env=release_env.service_env(env, release, service),
                                   role="live")
@@ -96,6 +118,7 @@ def up(env: Env) -> str:
     guard_note = guard.ensure(env.home)
     env.ledger.event(f"up: {active.name} serving" + (f" (started {', '.join(started)})"
                                                       if started else "")
+                     + (f"; {database}" if database else "")
                      + (f"; {guard_note}" if guard_note else ""))
     return f"{active.name} serving"
 
@@ -111,6 +134,8 @@ def down(env: Env) -> str:
         driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
         stopped += 1
     traffic.stop_switch(env.home)
+    if driver_for(env.home).stop_database(env.home):  # its data stays on its volume
+        env.ledger.event("down: stopped the db service")
     sender.stop_sender(env)  # its unsent notices stay in the outbox for the next one
     env.ledger.event(f"down: stopped {stopped} processes and the traffic switch")
     return f"stopped {stopped} processes"

@@ -41,6 +41,15 @@ class Driver(Protocol):
         """Stop after in-flight requests (at most `grace` seconds), record it stopped."""
         ...
 
+    def ensure_database(self, home: Home, database_url: str) -> str | None:
+        """Start the database the driver manages (a db service) unless it runs; None when
+        it manages none (an external server, SQLite in the home)."""
+        ...
+
+    def stop_database(self, home: Home) -> bool:
+        """Stop the managed database (its data stays); False when there is none."""
+        ...
+
     def log_file(self, home: Home, release_id: int, service: str) -> Path:
         """The service's log for the release (what `jobnaut logs` shows)."""
         ...

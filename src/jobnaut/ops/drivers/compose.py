@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from jobnaut.ops import build, pids, runner
-from jobnaut.ops.drivers import process
+from jobnaut.ops.drivers import compose_db, process
 from jobnaut.ops.environment import Home
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Ledger, ProcessRecord, Release
@@ -75,11 +75,11 @@ class ComposeDriver:
 
     @staticmethod
     def image(home: Home, commit: str) -> str:
-        return f"jobnaut-{_slug(home.config.name)}:{commit}"
+        return f"jobnaut-{slug(home.config.name)}:{commit}"
 
     @staticmethod
     def project(home: Home, release_id: int) -> str:
-        return f"jobnaut-{_slug(home.config.name)}-v{release_id}"
+        return f"jobnaut-{slug(home.config.name)}-v{release_id}"
 
     def container(self, release_id: int, service: str) -> str:
         return f"{self.project(self.home, release_id)}-{service}"
@@ -225,11 +225,17 @@ class ComposeDriver:
                        capture_output=True, timeout=60, check=False)
         ledger.process_stopped(process_record.id)
 
+    def ensure_database(self, home: Home, database_url: str) -> str | None:
+        return compose_db.ensure(home, database_url)
+
+    def stop_database(self, home: Home) -> bool:
+        return compose_db.stop(home)
+
     def log_file(self, home: Home, release_id: int, service: str) -> Path:
         return process.log_path(home, release_id, service)
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "env"
 
 

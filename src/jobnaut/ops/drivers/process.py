@@ -227,5 +227,11 @@ class ProcessDriver:
     def stop_process(self, ledger: Ledger, process: ProcessRecord, grace: float) -> None:
         stop_process(ledger, process, grace)
 
+    def ensure_database(self, home: Home, database_url: str) -> str | None:
+        return None  # processes use an external server or SQLite in the home
+
+    def stop_database(self, home: Home) -> bool:
+        return False
+
     def log_file(self, home: Home, release_id: int, service: str) -> Path:
         return log_path(home, release_id, service)
