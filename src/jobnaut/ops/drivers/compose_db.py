@@ -54,7 +54,9 @@ def client_prefix(home: Home) -> list[str]:
     it (the password travels in PGPASSWORD, passed by name), else on the host ([])."""
     if not managed(home):
         return []
-    return ["docker", "exec", "-i", "-e", "PGPASSWORD", container(home)]
+    host = home.config.driver.docker_host  # the backup code runs it with its own environment
+    return ["docker", *(["--host", host] if host else []), "exec", "-i", "-e", "PGPASSWORD",
+            container(home)]
 
 
 def _inspect(home: Home, template: str) -> str | None:
