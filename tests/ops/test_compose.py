@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,7 +15,6 @@ from tests.ops.conftest import Environment, SourceRepo
 from tests.ops.helpers import TrafficLoop, UserData
 from tests.support.docker import DockerEngine
 from tests.support.inbox import wait_for
-from tests.support.processes import free_port
 
 pytestmark = pytest.mark.compose
 __all__ = ["engine"]  # the module's fixture
@@ -135,12 +133,3 @@ def test_a_killed_backend_container_is_seen_and_started_again(compose_env: Envir
     assert compose_env.serving_release() == serving
     assert name in containers(engine, compose_env)
     assert compose_env.json("status")["services"]["backend"]["alive"] is True
-
-
-def test_init_refuses_an_unknown_driver(tmp_path: Path, source_repo: SourceRepo) -> None:
-    env = Environment(tmp_path / "env", free_port(), free_port())
-    result = env.jobnaut("init", "--source", str(source_repo.path), "--driver", "kubernetes",
-                         check=False)
-    assert result.returncode == 2 and "unknown driver 'kubernetes'" in result.stderr + \
-        result.stdout
-    assert not (tmp_path / "env" / "jobnaut.toml").exists()

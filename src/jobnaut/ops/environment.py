@@ -62,11 +62,15 @@ class DriverConfig:
 DRIVER_SETTINGS = ("kind", "base_image", "docker_host", "database", "db_image", "db_port")
 
 
-def _driver(section: dict[str, Any]) -> DriverConfig:
-    unknown = sorted(set(section) - set(DRIVER_SETTINGS))
+def _refuse_unknown(name: str, section: dict[str, Any], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(section) - set(known))
     if unknown:
-        raise ValueError(f"unknown [driver] setting {', '.join(unknown)} "
-                         f"(known: {', '.join(DRIVER_SETTINGS)})")
+        raise ValueError(f"unknown [{name}] setting {', '.join(unknown)} "
+                         f"(known: {', '.join(known)})")
+
+
+def _driver(section: dict[str, Any]) -> DriverConfig:
+    _refuse_unknown("driver", section, DRIVER_SETTINGS)
     kind = str(section.get("kind", "process"))
     if kind not in ("process", "compose"):
         raise ValueError(f"[driver] kind = {kind!r}: expected \"process\" or \"compose\"")
@@ -208,10 +212,7 @@ SWITCH_SETTINGS = ("engine", "domain", "certificate", "key", "redirect_http", "m
 
 
 def _switch(section: dict[str, Any]) -> SwitchConfig:
-    unknown = sorted(set(section) - set(SWITCH_SETTINGS))
-    if unknown:
-        raise ValueError(f"unknown [switch] setting {', '.join(unknown)} "
-                         f"(known: {', '.join(SWITCH_SETTINGS)})")
+    _refuse_unknown("switch", section, SWITCH_SETTINGS)
     # Caddy is the only traffic switch (ADR 0005). A home written when the built-in Python
     # proxy existed may name it: say what to change rather than run something else.
     engine = section.get("engine", "caddy")
