@@ -40,6 +40,10 @@ def compose_environment(engine: DockerEngine, source: SourceRepo, home: Path, na
         yield env
     finally:
         env.jobnaut("down", check=False)
+        # Each test session names its environments anew: their images go with them.
+        images = engine.docker("images", "--quiet", "--filter", f"reference=jobnaut-{name}")
+        if images.split():
+            engine.docker("rmi", "--force", *sorted(set(images.split())))
 
 
 def unique_name(prefix: str) -> str:

@@ -145,9 +145,10 @@ def reconcile(env: Env) -> list[ProcessRecord]:
     """Forget processes that died (crash, reboot) so that the ledger tells the truth;
     returns them."""
     gone = []
+    runs = driver_for(env.home)
     for p in env.ledger.running_processes():
-        if not driver_for(env.home).alive(p):
-            env.ledger.process_stopped(p.id)
+        if not runs.alive(p):
+            runs.stop_process(env.ledger, p, 0)  # a dead container is removed too
             env.ledger.event(f"{p.service} of v{p.release_id} (pid {p.pid}) is gone",
                              level="warning")
             gone.append(p)
