@@ -234,10 +234,11 @@ def prune_builds(env: Env) -> list[str]:
         keep.add(r.ref)
     keep.update(env.ledger.release(p.release_id).ref for p in env.ledger.running_processes())
     removed = []
+    runs = driver_for(env.home)
     if env.home.builds.exists():
         for path in env.home.builds.iterdir():
             if path.is_dir() and path.name not in keep:
-                build.remove(path)
+                runs.discard(env.home, path.name)  # the build, and its image
                 removed.append(path.name)
     return removed
 

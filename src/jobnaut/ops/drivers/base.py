@@ -20,6 +20,10 @@ class Driver(Protocol):
         says what it did. The host build is always made: schema commands run from it."""
         ...
 
+    def discard(self, home: Home, commit: str) -> None:
+        """Remove the commit's artifact (pruning); `prepare` makes it again if needed."""
+        ...
+
     def start_service(self, home: Home, ledger: Ledger, *, release: Release, service: str,
                       env: Mapping[str, str], role: str = "candidate") -> ProcessRecord:
         """Start one service of a prepared release on a private loopback port; recorded

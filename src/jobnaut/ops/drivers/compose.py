@@ -108,6 +108,13 @@ class ComposeDriver:
             f"image {tag} built on {self.settings.base_image} in " \
             f"{time.monotonic() - started:.0f}s"
 
+    def discard(self, home: Home, commit: str) -> None:
+        build.remove(home.build_dir(commit))
+        # An image a container still uses is refused by Docker and stays: nothing is lost.
+        subprocess.run(["docker", "rmi", self.image(home, commit)],
+                       env={**os.environ, **self._env()}, capture_output=True, timeout=120,
+                       check=False)
+
     def start_service(self, home: Home, ledger: Ledger, *, release: Release, service: str,
                       env: Mapping[str, str], role: str = "candidate") -> ProcessRecord:
         port = process.free_port()

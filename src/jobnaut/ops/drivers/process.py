@@ -209,6 +209,9 @@ class ProcessDriver:
             return f"built {commit[:12]} into {build_dir.name[:12]}"
         return f"files of {commit[:12]} already built"
 
+    def discard(self, home: Home, commit: str) -> None:
+        build.remove(home.build_dir(commit))
+
     def start_service(self, home: Home, ledger: Ledger, *, release: Release, service: str,
                       env: Mapping[str, str], role: str = "candidate") -> ProcessRecord:
         return start_service(home, ledger, release_id=release.id,
