@@ -35,6 +35,9 @@ def compose_environment(engine: DockerEngine, source: SourceRepo, home: Path, na
     toml.write_text(toml.read_text().replace(
         'kind = "compose"', f'kind = "compose"\ndocker_host = "{engine.host}"', 1))
     env.set_timeout("stability", 0)
+    # A container's first start includes the engine's work (layers, mounts, init): on two
+    # busy cores (the whole suite beside it) it takes longer than a process.
+    env.set_timeout("start", 180)
     try:
         env.jobnaut("up")
         yield env
