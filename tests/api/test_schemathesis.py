@@ -1,5 +1,6 @@
-"""Schemathesis against a real backend process on SQLite: no server errors, no response
-that breaks the OpenAPI document, signed out and signed in, stateful phase included.
+"""Schemathesis against a real backend process on SQLite and on PostgreSQL: no server
+errors, no response that breaks the OpenAPI document, signed out and signed in, stateful
+phase included.
 
 A short run for the suite (about half a minute); docs/security.md gives the long one.
 Two checks are left out, for reasons the document cannot express:
@@ -22,7 +23,6 @@ import pytest
 
 from tests.api.conftest import PASSWORD, unique_email
 from tests.conftest import backend_env
-from tests.support.databases import sqlite_url
 from tests.support.processes import Service, run_service
 
 SEED = "20261129"
@@ -30,9 +30,10 @@ EXCLUDED_CHECKS = "positive_data_acceptance,allow_header_conformance"
 
 
 @pytest.fixture(scope="module")
-def backend(encryption_key: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+def backend(encryption_key: str, module_database_url: str,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     directory = tmp_path_factory.mktemp("schemathesis")
-    with run_service("backend", backend_env(sqlite_url(directory), encryption_key),
+    with run_service("backend", backend_env(module_database_url, encryption_key),
                      directory, "--migrate", "--demo-data") as service:
         yield service
 

@@ -307,10 +307,18 @@ def test_missing_job_is_404(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize("job_id", ["0", "-5"])
 def test_a_job_id_below_1_is_422(api: httpx.Client, job_id: str) -> None:
-    # Ids are positive 64-bit integers, as the OpenAPI document says (issue 12).
+    # Ids are positive 32-bit integers, as the OpenAPI document says (issue 12).
     response = api.get(f"/api/jobs/{job_id}")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_a_job_id_beyond_the_id_columns_is_422_and_the_largest_is_404(
+        api: httpx.Client) -> None:
+    # PostgreSQL's INTEGER ids are 32-bit: a larger one was a 500 ("integer out of range").
+    assert api.get(f"/api/jobs/{2**31}").status_code == 422
+    assert api.get(f"/api/jobs/{2**63 - 2}").status_code == 422
+    assert api.get(f"/api/jobs/{2**31 - 1}").status_code == 404
 
 
 def test_non_numeric_job_id_is_422(api: httpx.Client) -> None:

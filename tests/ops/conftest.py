@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from jobnaut.ops.build import CACHE_VARIABLE
 from jobnaut.ops.context import Env
 from tests.support.databases import PostgresServer
 from tests.support.processes import free_port
+from tests.support.secrets_scan import leaks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,6 +100,7 @@ class Environment:
     home: Path
     backend_port: int
     frontend_port: int
+    outputs: list[str] = field(default_factory=list)  # every command's stdout and stderr
 
     @property
     def api(self) -> str:
@@ -114,6 +116,7 @@ class Environment:
             [sys.executable, "-m", "jobnaut", "--home", str(self.home), *args],
             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )
+        self.outputs += [result.stdout, result.stderr]
         if check and result.returncode != 0:
             raise AssertionError(f"jobnaut {' '.join(args)} exited {result.returncode}:\n"
                                  f"{result.stdout}\n{result.stderr}")
@@ -196,3 +199,5 @@ def _up(env: Environment) -> Iterator[Environment]:
         yield env
     finally:
         env.jobnaut("down", check=False)
+    found = leaks(env.home, env.outputs)
+    assert not found, f"a secret of the environment shows in: {found}"

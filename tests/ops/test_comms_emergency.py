@@ -5,17 +5,15 @@ draft holds the real times. SQLite only: none of this depends on the database.""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from jobnaut.ops.comms.store import CommsStore
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
+from tests.support.browser import in_a_browser
 from tests.support.inbox import SmtpInbox, WebhookInbox, smtp_inbox, wait_for, webhook_inbox
 
 SETTINGS = """
@@ -114,21 +112,3 @@ def _sees_the_banner_and_the_status_page(page: Page, url: str) -> None:
     expect(page.get_by_text("Major outage").first).to_be_visible()
 
 
-def in_a_browser(check: Callable[[Page, str], None], url: str) -> None:
-    """Run `check` in Debian's Chromium, in a thread of its own: Playwright's sync API
-    refuses a thread where another test's event loop may be left behind."""
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing (install the Debian 'chromium' package)")
-
-    def run() -> None:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.set_default_timeout(15_000)
-                check(page, url)
-            finally:
-                browser.close()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(run).result()

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pytest
 
 from tests.ops.conftest import Environment, SourceRepo, _up
 from tests.ops.helpers import UserData
+from tests.support.browser import in_a_browser
 from tests.support.inbox import wait_for
 from tests.support.processes import free_port
 
@@ -255,3 +258,210 @@ def test_a_killed_guard_is_a_problem_until_up_starts_it_again(env: Environment) 
     env.jobnaut("up")
     again = status(env)["guard"]
     assert again["running"] and again["pid"] != guard["pid"]
+
+
+def test_a_guard_restarting_a_backend_does_not_start_a_second_guard(env: Environment) -> None:
+    """The supervisor restarts through `up`, which ends by making sure a guard runs: inside
+    the guard that must not start another one. A guard started by hand (`guard run`, no pid
+    file written by `up`) records itself, so nothing else starts a second guard either."""
+    from jobnaut.ops.environment import load_home
+    from jobnaut.ops.guard import process as guard_process
+
+    guard_process.stop(load_home(env.home))
+    first_event = timeline(env)[-1]["id"] + 1
+    with (env.home / "logs" / "guard-by-hand.log").open("ab") as out:
+        by_hand = subprocess.Popen(
+            [sys.executable, "-m", "jobnaut", "--home", str(env.home), "guard", "run"],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: status(env)["guard"]["pid"] == by_hand.pid, 30,
+                 "the guard started by hand to record itself")
+        backend = status(env)["services"]["backend"]
+        os.kill(backend["pid"], signal.SIGKILL)
+        wait_for(lambda: any(e["message"].startswith(
+            f"guard: restarted backend (pid {backend['pid']} died)")
+            for e in _events_since(env, first_event)), 60, "the guard to restart the backend")
+        assert by_hand.poll() is None, "the guard exited: another one was started"
+        assert status(env)["guard"]["pid"] == by_hand.pid
+        started = [e["message"] for e in _events_since(env, first_event)
+                   if e["message"].startswith("guard started")
+                   or "another guard" in e["message"]]
+        assert started == [f"guard started (pid {by_hand.pid})"], started
+    finally:
+        by_hand.terminate()
+        by_hand.wait(20)
+        env.jobnaut("up")  # the usual guard again, for the tests after this one
+
+
+def _events_since(env: Environment, first_id: int) -> list[dict[str, Any]]:
+    return [e for e in timeline(env) if e["id"] >= first_id]
+
+
+def _restart_guard(env: Environment, auto_rollback: str) -> None:
+    """Set `[guard] auto_rollback` and start the guard again (it reads jobnaut.toml once)."""
+    from jobnaut.ops.environment import load_home
+    from jobnaut.ops.guard import process as guard_process
+
+    path = env.home / "jobnaut.toml"
+    path.write_text(re.sub(r'^auto_rollback = "\w+"', f'auto_rollback = "{auto_rollback}"',
+                           path.read_text(), count=1, flags=re.M))
+    guard_process.stop(load_home(env.home))
+    env.jobnaut("up")
+
+
+def test_an_alert_is_open_in_health_status_and_metrics_until_the_errors_stop(
+        env: Environment, flaky_commit: str, flags: Path) -> None:
+    _restart_guard(env, "never")  # alert only: the same path as a breach after the bake
+    try:
+        with Users(env.api):
+            time.sleep(2)
+            bad = deploy(env, flaky_commit)
+            (flags / bad).touch()
+            wait_for(lambda: status(env)["guard"].get("open_alerts"), 30, "an open alert")
+            health = env.jobnaut("health", check=False)
+            assert health.returncode == 1 and "guard alert" in health.stdout, health.stdout
+            text = env.jobnaut("status", check=False).stdout
+            assert f"ALERT OPEN: guard alert: {bad} backend" in " ".join(text.split())
+            url = status(env)["guard"]["metrics_url"]
+            assert url.startswith("http://127.0.0.1:")
+            figures = httpx.get(url, timeout=5).text
+            assert "jobnaut_guard_open_alerts 1" in figures
+            assert f'jobnaut_release_requests{{service="backend",release="{bad}",class="5xx"}}' \
+                in figures
+            assert httpx.get(url.replace("/metrics", "/other"), timeout=5).status_code == 404
+            (flags / bad).unlink()  # the errors stop: the alert closes by itself
+            wait_for(lambda: not status(env)["guard"].get("open_alerts"), 60,
+                     "the alert to resolve")
+        assert env.serving_release() == bad  # "never": the guard did not roll it back
+        assert any(e["message"].startswith(f"guard: alert resolved: {bad} backend")
+                   for e in timeline(env))
+        health = env.jobnaut("health", "--json", check=False)
+        guard_checks = [c for c in json.loads(health.stdout)["checks"]
+                        if c["name"].startswith("guard")]
+        assert [c["ok"] for c in guard_checks] == [True], guard_checks
+    finally:
+        _restart_guard(env, "bake")
+
+
+def _followed_deploy(env: Environment, commit: str, flags: Path) -> tuple[str, str, list[str]]:
+    """`deploy --follow` of the faulty commit, not at a terminal; the new release starts
+    failing once the follow begins. Returns (previous, bad, what the deploy said)."""
+    previous = env.serving_release()
+    deploying = subprocess.Popen(
+        [sys.executable, "-m", "jobnaut", "--home", str(env.home), "deploy", commit,
+         "-m", "followed", "--follow"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    assert deploying.stderr is not None
+    said: list[str] = []
+    bad = ""
+    for line in deploying.stderr:  # plain lines
+        said.append(line.rstrip())
+        found = re.match(r"monitor: following the bake window of (v\d+) ", line)
+        if found:
+            bad = found.group(1)
+            (flags / bad).touch()  # now the new release fails its users
+            break
+    _, rest = deploying.communicate(timeout=120)
+    said += rest.splitlines()
+    assert bad and deploying.returncode == 0, "\n".join(said)
+    return previous, bad, said
+
+
+@pytest.fixture()
+def dashboard(env: Environment) -> Iterator[str]:
+    """`jobnaut dashboard` on a free loopback port; yields its URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jobnaut", "--home", str(env.home), "dashboard", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    try:
+        found = re.match(r"dashboard: (http://127\.0\.0\.1:\d+/) ", line)
+        assert found, line + (proc.stdout.read() if proc.poll() is not None else "")
+        yield found.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_a_followed_deploy_rolled_back_by_the_guard_in_the_monitor_watch_and_dashboard(
+        env: Environment, flaky_commit: str, flags: Path, dashboard: str) -> None:
+    """The dashboard is open in the browser during the deploy; the deploy shows the old and
+    new release's figures and follows the bake window until the guard's rollback."""
+    from playwright.sync_api import Page, expect
+
+    page_open = threading.Event()
+    rolled_back = threading.Event()
+    seen: dict[str, Any] = {}
+
+    def watch_it(page: Page, url: str) -> None:
+        page.goto(url)
+        expect(page.locator('[data-chart="backend/rate"] canvas').first).to_be_visible()
+        page_open.set()  # the deploy starts now, with the page open
+        assert rolled_back.wait(180)
+        expect(page.locator("#markers li.rollback").first).to_be_visible(timeout=30_000)
+        expect(page.locator("#markers li.alert").first).to_contain_text("breached")
+        expect(page.locator("#markers li.switch").first).to_contain_text("switch to")
+        errors = page.locator('[data-chart="backend/errors"]')
+        expect(errors.locator(".u-legend")).to_contain_text(seen["bad"], timeout=30_000)
+        expect(errors.locator(".uplot")).to_have_attribute("data-markers-drawn",
+                                                           re.compile(r"^[1-9]"))
+        expect(page.locator("#timeline")).to_contain_text(f"guard: {seen['bad']} rolled back")
+        expect(page.locator("#serving")).to_contain_text(f"backend {seen['previous']}")
+
+    with Users(env.api), ThreadPoolExecutor(max_workers=1) as pool:
+        browsing = pool.submit(in_a_browser, watch_it, dashboard)
+        assert page_open.wait(60) or browsing.result(1)
+        time.sleep(2.5)  # a few monitor lines of the release serving now
+        previous, bad, said = _followed_deploy(env, flaky_commit, flags)
+        seen.update(previous=previous, bad=bad)
+        # The follow ended with the guard's rollback, and said so.
+        assert env.serving_release() == previous
+        rolled_back.set()
+        assert any(m.startswith(f"monitor: {bad} no longer serves ({previous} does): "
+                                f"guard: {bad} ") for m in said), "\n".join(said)
+        # Old and new release's figures, while the deploy ran and during the bake.
+        figures = [m for m in said if m.startswith("monitor: backend: ")]
+        assert any(f"{previous} " in m and "req/s" in m and "p95" in m for m in figures), \
+            "\n".join(said)
+        assert any(f"{bad} " in m and "5xx" in m for m in figures), "\n".join(said)
+        watched = env.jobnaut("watch", "--once").stdout.splitlines()
+        snapshot = env.json("watch")
+        browsing.result(120)
+    wait_for(lambda: release_status(env, bad) == "rolled_back", 60, "the rollback to end")
+    assert f"serving: backend {previous}, frontend {previous}" in watched, watched
+    assert any(re.match(rf"  backend {previous}: [\d.]+ req/s, 5xx 0\.0% of \d+, p50 \d+ ms",
+                        line) for line in watched), watched
+    assert any(line.startswith("guard: running (pid ") for line in watched), watched
+    assert "last events:" in watched
+    assert any(line.startswith("database: sqlite: query ") for line in watched), watched
+    assert snapshot["serving"]["backend"] == previous and snapshot["traffic"]
+
+
+def test_the_frontend_has_metrics_for_loopback_callers_only(env: Environment) -> None:
+    assert httpx.get(f"{env.web}/health", timeout=5).status_code == 200
+    figures = httpx.get(f"{env.web}/metrics", timeout=5)
+    assert figures.status_code == 200
+    assert 'jobnaut_http_requests_total{method="GET",route="/health",status="200"}' \
+        in figures.text
+    # A user's request as the switch forwards it: the client is the user's address.
+    port = status(env)["services"]["frontend"]["port"]
+    outside = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5,
+                        headers={"x-forwarded-for": "203.0.113.9"})
+    assert outside.status_code == 404 and "jobnaut_http" not in outside.text
+
+
+def test_the_live_view_renders_what_watch_json_says(env: Environment) -> None:
+    """The terminal view (Rich Live) draws the same snapshot as `watch --json`."""
+    from rich.console import Console
+
+    from jobnaut.cli.watch_cmd import render
+
+    snapshot = env.json("watch")
+    terminal = Console(record=True, width=140, force_terminal=True)
+    terminal.print(render(snapshot))
+    shown = terminal.export_text()
+    serving = snapshot["serving"]["backend"]
+    assert f"serving: backend {serving}" in shown and "traffic, last 10 s" in shown
+    assert "guard: running (pid" in shown and "last events" in shown
+    assert snapshot["events"][-1]["at"][11:19] in shown  # the newest event's time

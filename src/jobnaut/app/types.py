@@ -15,8 +15,10 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import AfterValidator, BeforeValidator, Field
 
-# The largest value of a signed 64-bit column (PostgreSQL bigint, SQLite INTEGER).
-MAX_ID = 2**63 - 1
+# The largest id every database holds: the id columns are INTEGER, 32-bit on PostgreSQL
+# (64-bit on SQLite). A larger id cannot exist, and PostgreSQL refuses to compare an int4
+# column with it ("integer out of range"), which was a 500.
+MAX_ID = 2**31 - 1
 # A salary above a billion a year is a typo or a probe, not a job.
 MAX_SALARY = 1_000_000_000
 
@@ -33,7 +35,7 @@ Text = Annotated[str, AfterValidator(utf8_text)]
 
 # Strict: a JSON `true` or `"7"` is not an id a client meant to send.
 IdValue = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
-IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a positive 64-bit id")]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="a positive 32-bit id")]
 Salary = Annotated[int, Field(ge=0, le=MAX_SALARY)]
 
 def http_url_or_none(value: str | None) -> str | None:

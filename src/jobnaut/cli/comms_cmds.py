@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
 @incident_app.command("open")
 def incident_open(
-    title: str = typer.Option(..., "--title", "-t"),
+    title: str = typer.Option(..., "--title", "-t", help="a short headline users see"),
     message: str = typer.Option(..., "--message", "-m", help="what users are told"),
     impact: str = typer.Option("major", help="none, minor, major or critical"),
     component: list[str] = typer.Option(["api", "web"], "--component", "-c",
@@ -54,7 +54,7 @@ def incident_update(
     incident_id: int = typer.Argument(...),
     message: str = typer.Option(..., "--message", "-m"),
     state: str | None = typer.Option(None, help="investigating, identified or monitoring"),
-    impact: str | None = typer.Option(None),
+    impact: str | None = typer.Option(None, help="none, minor, major or critical"),
     eta: str | None = typer.Option(None, help="expected restoration: ISO time, or 30m / 2h"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:

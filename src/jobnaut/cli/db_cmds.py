@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from jobnaut.cli.ops_cmds import _confirm, locked, open_env, rollback_app, run_procedure
 from jobnaut.cli.output import console, fail, print_json
+from jobnaut.cli.tables import Column, human_size, print_table
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
 
@@ -46,14 +48,16 @@ def rollback_migration(
     yes: bool = typer.Option(False, "--yes", help="accept destroying or discarding data (kept "
                                                   "in the safety backup)"),
     resume: bool = typer.Option(False, "--resume"),
+    reason: str = typer.Option("", "--reason", "-m"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan scenario 2: stop the backend, downgrade with the newer release's scripts (or
     restore its pre-deploy backup), verify integrity, re-deploy the target release."""
     from jobnaut.ops.actions.database import MIGRATION_ROLLBACK
 
-    args = {"to": to, "restore_db": restore_db, "yes": yes, "dry_run": dry_run}
-    if not (dry_run or yes or resume or as_json):
+    args = {"to": to, "restore_db": restore_db, "yes": yes, "dry_run": dry_run,
+            "reason": reason or "operator request"}
+    if not (dry_run or yes or resume):
         _confirm(MIGRATION_ROLLBACK, args)
     run_procedure(MIGRATION_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json)
 
@@ -81,11 +85,14 @@ def backup_list(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print_json([m.as_json() for m in items])
         return
-    table = Table("id", "kind", "release", "schema", "size", "rows", "verified")
-    for m in items:
-        table.add_row(m.id, m.kind, m.release or "", m.schema_revision or "", str(m.size),
-                      str(sum(m.tables.values())), (m.verified_at or "")[:19])
-    console.print(table)
+    columns = [Column("id", identifier=True), Column("kind", drop_order=3),
+               Column("release", drop_order=4), Column("schema", drop_order=5),
+               Column("size", justify="right"), Column("rows", drop_order=2, justify="right"),
+               Column("verified", drop_order=1)]
+    print_table(console, columns, [
+        [m.id, m.kind, m.release or "", m.schema_revision or "", human_size(m.size),
+         f"{sum(m.tables.values()):,}", (m.verified_at or "no")[:16].replace("T", " ")]
+        for m in items])
 
 
 @backup_app.command("verify")
@@ -225,12 +232,16 @@ def migrate_up() -> None:
 def migrate_down(
     to: str = typer.Option(..., "--to", help="revision (or base)"),
     yes: bool = typer.Option(False, "--yes", help="accept a downgrade that destroys data"),
+    dry_run: bool = typer.Option(False, "--dry-run"),
 ) -> None:
     """Downgrade with the active release's scripts (backup first). Prefer `rollback
     migration`, which also stops the backend and switches the code."""
     from jobnaut.ops.actions import schema_ops
 
     env = open_env()
+    if dry_run:
+        console.print(escape(schema_ops.migrate_down(env, to, yes=yes, dry_run=True)))
+        return
     with locked(env, "migrate down"):
         console.print(schema_ops.migrate_down(env, to, yes=yes))
 
@@ -307,7 +318,7 @@ def rollback_emergency(
         fail("say what is wrong with --reason", code=2)
     args = {"to": to, "restore_db": restore_db, "yes": yes, "dry_run": dry_run,
             "reason": reason}
-    if not (dry_run or yes or resume or as_json):
+    if not (dry_run or yes or resume):
         _confirm(EMERGENCY, args)
     run_procedure(EMERGENCY, args, dry_run=dry_run, resume=resume, as_json=as_json)
 

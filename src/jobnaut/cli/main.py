@@ -14,7 +14,9 @@ from jobnaut.cli import (
     importer_cmd,
     ops_cmds,
     schema_cmd,
+    watch_cmd,
 )
+from jobnaut.cli.conventions import describe_standard_options
 from jobnaut.cli.output import report_failure
 from jobnaut.cli.serve import serve
 from jobnaut.ops.errors import OpsError
@@ -24,7 +26,16 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"jobnaut {version('jobnaut')}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -32,6 +43,8 @@ def global_options(
     home: str | None = typer.Option(None, "--home", help="environment home (default: "
                                                          "$JOBNAUT_HOME or ./.jobnaut)"),
     debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="print the version of this jobnaut and exit"),
 ) -> None:
     ops_cmds.STATE.home_option = home
     ops_cmds.STATE.debug = debug
@@ -47,11 +60,15 @@ app.command("freeze")(db_cmds.freeze_cmd)
 app.add_typer(importer_cmd.app, name="import")
 comms_cmds.register(app)
 app.add_typer(guard_cmd.app, name="guard", hidden=True)
+app.command("watch")(watch_cmd.watch)
+app.command("dashboard")(watch_cmd.dashboard)
 
 
 def main() -> None:
+    command = typer.main.get_command(app)
+    describe_standard_options(command)
     try:
-        app()
+        command(prog_name="jobnaut")
     except OpsError as exc:  # raised outside a command's own handling: same one-line form
         if ops_cmds.STATE.debug:
             raise

@@ -6,19 +6,22 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from jobnaut.cli.output import console, err_console, fail, print_json
-from jobnaut.ops import history, lock, operation
+from jobnaut.cli.monitoring import OperationMonitor
+from jobnaut.cli.output import ask_yes_no, console, err_console, fail, print_json
+from jobnaut.cli.tables import Column, print_table
+from jobnaut.ops import history, lock, monitor, operation
 from jobnaut.ops.actions import configuration, lifecycle
 from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
-from jobnaut.ops.context import Env
+from jobnaut.ops.context import Env, operator_name
 from jobnaut.ops.environment import SERVICES, resolve_home
 from jobnaut.ops.operation import OperationResult, Procedure, Step
 
@@ -64,24 +67,67 @@ def _reporter(as_json: bool) -> operation.Reporter:
     return report
 
 
+class Preview(Protocol):
+    def lines(self) -> list[str]: ...
+    def as_json(self) -> dict[str, Any]: ...
+
+
 def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, resume: bool,
-                  as_json: bool) -> OperationResult | None:
+                  as_json: bool, follow: bool | None = False,
+                  preview: Preview | None = None) -> OperationResult | None:
+    """Run (or with `dry_run`, only plan) a procedure; a dry run says first what `preview`
+    found would change."""
     env = open_env()
+    args = {"actor": operator_name(), **args}  # every release and rollback says who
     if dry_run:
         steps = operation.plan_only(env, procedure, args)
         if as_json:
             print_json({"kind": procedure.kind, "dry_run": True,
+                        **({"preview": preview.as_json()} if preview else {}),
                         "steps": [{"name": s.name, "description": s.description}
                                   for s in steps]})
         else:
+            for line in preview.lines() if preview else []:
+                console.print(escape(line))
             console.print(f"[bold]Plan for {procedure.kind}[/] (dry run: nothing changes)")
             for n, step in enumerate(steps, start=1):
                 console.print(f"{n:>2}. [bold]{step.name}[/]: {escape(step.description)}")
         return None
     started = time.monotonic()
-    result = operation.execute(env, procedure, args, resume=resume,
-                               reporter=_reporter(as_json))
-    elapsed = time.monotonic() - started
+    watcher = None if as_json else OperationMonitor(env)
+    reporter = _reporter(as_json)
+    try:
+        if watcher is None:
+            result = operation.execute(env, procedure, args, resume=resume, reporter=reporter)
+        else:
+            with watcher:
+                result = operation.execute(env, procedure, args, resume=resume,
+                                           reporter=watcher.wrap(reporter))
+        elapsed = time.monotonic() - started
+        _report_result(procedure, result, elapsed, as_json)
+        if watcher is not None and result.ok and _following(follow):
+            serving = monitor.serving(env)
+            watcher.follow_bake(str(serving["backend"] or serving["frontend"]))
+    finally:
+        if watcher is not None:
+            watcher.close()
+    if not result.ok:
+        fail(f"{procedure.kind} #{result.operation_id}: {result.error}", result.hint)
+    return result
+
+
+def _following(follow: bool | None) -> bool:
+    """Follow the bake window after the operation: as asked, or by default at a terminal
+    (a script gets its exit code at once)."""
+    return err_console.is_terminal if follow is None else follow
+
+
+FOLLOW_HELP = ("after it, show the figures for the guard's bake window (default: at a "
+               "terminal); ends when the window passes or the guard rolls back")
+
+
+def _report_result(procedure: Procedure, result: OperationResult, elapsed: float,
+                   as_json: bool) -> None:
     if as_json:
         print_json({**result.as_json(), "seconds": round(elapsed, 2)})
     elif result.ok:
@@ -89,9 +135,6 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
         console.print(f"[green]✓ {procedure.kind} succeeded[/] in {elapsed:.1f}s (operation "
                       f"#{result.operation_id}" + (f"; release v{release}" if release else "")
                       + ")")
-    if not result.ok:
-        fail(f"{procedure.kind} #{result.operation_id}: {result.error}", result.hint)
-    return result
 
 
 def register(app: typer.Typer) -> None:
@@ -176,33 +219,59 @@ def deploy(
                                           "rename, tighten): the API answers 503 while they "
                                           "run"),
     as_json: bool = typer.Option(False, "--json"),
+    follow: bool | None = typer.Option(None, "--follow/--no-follow", help=FOLLOW_HELP),
 ) -> None:
     """Build, record, migrate, start, check, switch, verify. A failing release never takes
-    traffic; the previous one keeps serving."""
+    traffic; the previous one keeps serving. While it runs, the old and new release's
+    figures are shown (when users send traffic). --dry-run says what would change: the
+    commit, the commits since the active release, the migrations, the freeze and the backup."""
+    preview = None
+    if dry_run and not resume:
+        from jobnaut.ops.deploy_preview import preview_deploy
+
+        preview = preview_deploy(open_env(), ref)
     run_procedure(DEPLOY, {"ref": ref, "reason": reason or f"deploy {ref}",
                            "maintenance": maintenance},
-                  dry_run=dry_run, resume=resume, as_json=as_json)
+                  dry_run=dry_run, resume=resume, as_json=as_json, follow=follow,
+                  preview=preview)
 
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
-    """List releases, newest first."""
-    items = history.release_list(open_env())
+    """List releases and the rollbacks between them, newest first."""
+    env = open_env()
+    items = history.release_list(env)
     if as_json:
         print_json(items)
         return
-    table = Table(box=None, pad_edge=False)
-    widths = {"id": 4, "status": 11, "kind": 6, "ref": 8, "schema": 6, "rollback": 9,
-              "created": 16, "by": 4}
-    for column, width in widths.items():
-        table.add_column(column, no_wrap=True, min_width=width)
-    table.add_column("why", overflow="ellipsis", no_wrap=True, max_width=40)
-    for r in items:
-        colour = {"active": "green", "failed": "red", "rolled_back": "yellow"}.get(r["status"], "")
-        table.add_row(r["id"], f"[{colour}]{r['status']}[/]" if colour else r["status"],
-                      r["kind"], r["ref"][:8], r["schema_revision"] or "",
-                      _readiness_mark(r["rollback_ready"]), r["created_at"][:16].replace("T", " "),
-                      r["actor"], escape(r["reason"]))
-    console.print(table)
+    entries = [(r["created_at"], _release_row(r)) for r in items]
+    entries += [(rb["at"], _rollback_row(rb)) for rb in history.rollbacks(env)]
+    print_table(console, RELEASE_COLUMNS, [row for _, row in sorted(entries, reverse=True)])
+
+
+RELEASE_COLUMNS = [
+    Column("id", identifier=True), Column("status"), Column("kind", drop_order=3),
+    Column("ref", identifier=True, drop_order=2), Column("schema", drop_order=4),
+    Column("rollback", drop_order=5), Column("when"), Column("by", drop_order=1),
+    Column("why", folds=True),
+]
+
+
+def _release_row(r: dict[str, Any]) -> list[str]:
+    colour = {"active": "green", "failed": "red", "rolled_back": "yellow"}.get(r["status"], "")
+    return [r["id"], f"[{colour}]{r['status']}[/]" if colour else r["status"], r["kind"],
+            r["ref"][:12], r["schema_revision"] or "", _readiness_mark(r["rollback_ready"]),
+            _when(r["created_at"]), escape(r["actor"]), escape(r["reason"])]
+
+
+def _rollback_row(rb: dict[str, Any]) -> list[str]:
+    kind = rb["kind"].removeprefix("rollback-")
+    why = f"Rollback {rb['from']} → {rb['to']}" + (f": {rb['reason']}" if rb["reason"] else "")
+    return ["", "[yellow]rollback[/]", kind, "", "", "", _when(rb["at"]), escape(rb["by"]),
+            escape(why)]
+
+
+def _when(timestamp: str) -> str:
+    return timestamp[:16].replace("T", " ")
 
 
 def _readiness_mark(verdict: dict[str, Any] | None) -> str:
@@ -278,8 +347,14 @@ def _print_guard(guard: dict[str, Any]) -> None:
     restarts = {s: n for s, n in (guard.get("restarts") or {}).items() if n}
     if restarts:
         console.print("  restarts: " + ", ".join(f"{s} {n}" for s, n in restarts.items()))
+    open_alerts = guard.get("open_alerts") or []
+    for alert in open_alerts:
+        console.print(f"  [bold red]ALERT OPEN:[/] {escape(alert)}")
     for alert in guard.get("alerts") or []:
-        console.print(f"  [red]alert:[/] {escape(alert)}")
+        if alert not in open_alerts:
+            console.print(f"  [dim]earlier alert:[/] {escape(alert)}")
+    if guard.get("metrics_url"):
+        console.print(f"  figures: {guard['metrics_url']} (Prometheus)")
 
 
 def _yes_no(value: bool) -> str:
@@ -301,13 +376,16 @@ def _print_interrupted(interrupted: dict[str, Any]) -> None:
 
 def health(as_json: bool = typer.Option(False, "--json")) -> None:
     """The traffic switch and each live process, then the plan's Appendix C checklist
-    through the public ports; exit 1 if a critical check fails."""
+    through the public ports, then the guard's open alerts; exit 1 if a critical check
+    fails or an alert is open."""
     from jobnaut.ops import checks, serving
+    from jobnaut.ops.guard import process as guard
 
     env = open_env()
     lifecycle.reconcile(env)
     results = serving.as_checks(serving.inspect(env))
     results += checks.appendix_c(env.home, env.config_of(env.current_config_id()))
+    results += guard.health_checks(env.home)
     if as_json:
         print_json({"ok": not checks.failures(results),
                     "checks": [r.as_json() for r in results]})
@@ -327,6 +405,10 @@ def logs(
                                                   "through it, with the release that answered)"),
     lines: int = typer.Option(100, "--lines", "-n"),
     release: str | None = typer.Option(None, help="a release's log (default: the live one)"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines as "
+                                                              "they are written (Ctrl-C ends)"),
+    since: str | None = typer.Option(None, help="only lines written since: ISO time, or "
+                                                "back from now: 30m, 2h, 7d"),
 ) -> None:
     """Show a service's log."""
     env = open_env()
@@ -350,8 +432,26 @@ def logs(
         path = driver_for(env.home).log_file(env.home, number, service)
     if not path.exists():
         fail(f"no log at {path}")
-    for line in path.read_text(errors="replace").splitlines()[-lines:]:
+    _print_log(path, lines, follow, since)
+
+
+def _print_log(path: Path, lines: int, follow: bool, since: str | None) -> None:
+    from jobnaut.ops import logread
+    from jobnaut.ops.comms.timeline import parse_since
+
+    with path.open("rb") as handle:  # what is read now, and where following starts
+        text = handle.read().decode(errors="replace").splitlines()
+        end = handle.tell()
+    shown = list(logread.since(text, parse_since(since))) if since else \
+        text[max(0, len(text) - lines):]
+    for line in shown:
         typer.echo(line)
+    if follow:
+        try:
+            for line in logread.follow(path, start=end):
+                typer.echo(line)
+        except KeyboardInterrupt:
+            pass
 
 
 def resume(as_json: bool = typer.Option(False, "--json")) -> None:
@@ -391,26 +491,33 @@ rollback_app = typer.Typer(help="Roll back code, migrations or configuration.",
                            no_args_is_help=True)
 
 
+class Service(StrEnum):
+    """The services an option may name (its help lists them; anything else is refused)."""
+    backend = "backend"
+    frontend = "frontend"
+
+
 @rollback_app.command("code")
 def rollback_code(
     to: str | None = typer.Option(None, "--to", help="release to go back to (default: the "
                                                      "previous good one)"),
-    service: str | None = typer.Option(None, "--service", help="only backend or frontend"),
+    service: Service | None = typer.Option(None, "--service",
+                                           help="only this service (default: both)"),
     reason: str = typer.Option("", "--reason", "-m"),
     dry_run: bool = typer.Option(False, "--dry-run"),
     yes: bool = typer.Option(False, "--yes", help="do not ask for confirmation"),
     resume: bool = typer.Option(False, "--resume"),
     as_json: bool = typer.Option(False, "--json"),
+    follow: bool | None = typer.Option(None, "--follow/--no-follow", help=FOLLOW_HELP),
 ) -> None:
     """Plan scenario 1: identify, stop the faulty release, restore and re-deploy the previous
     one with the same checks, verify, record."""
-    if service is not None and service not in SERVICES:
-        fail(f"--service must be backend or frontend, not {service!r}", code=2)
-    args = {"to": to, "services": [service] if service else list(SERVICES),
+    args = {"to": to, "services": [service.value] if service else list(SERVICES),
             "reason": reason or "operator request"}
-    if not (dry_run or yes or resume or as_json):
+    if not (dry_run or yes or resume):
         _confirm(CODE_ROLLBACK, args)
-    run_procedure(CODE_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json)
+    run_procedure(CODE_ROLLBACK, args, dry_run=dry_run, resume=resume, as_json=as_json,
+                  follow=follow)
 
 
 @rollback_app.command("config")
@@ -419,6 +526,7 @@ def rollback_config(
     dry_run: bool = typer.Option(False, "--dry-run"),
     yes: bool = typer.Option(False, "--yes"),
     resume: bool = typer.Option(False, "--resume"),
+    reason: str = typer.Option("", "--reason", "-m"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan scenario 3: restore a previous configuration snapshot, restart, verify."""
@@ -426,24 +534,28 @@ def rollback_config(
     if resume:
         run_procedure(CONFIG_RELEASE, {}, dry_run=False, resume=True, as_json=as_json)
         return
-    config_id, reason = configuration.rollback_target_config(env, to)
-    args = {"config_id": config_id, "reason": reason, "rollback": True}
-    if not (dry_run or yes or as_json):
+    config_id, restored = configuration.rollback_target_config(env, to)
+    args = {"config_id": config_id, "rollback": True,
+            "reason": f"{reason}: {restored}" if reason else restored}
+    if not (dry_run or yes):
         _confirm(CONFIG_RELEASE, args)
     run_procedure(CONFIG_RELEASE, args, dry_run=dry_run, resume=False, as_json=as_json)
 
 
 def _confirm(procedure: Procedure, args: dict[str, Any]) -> None:
+    """The one rule for asking: at a terminal, a rollback shows its plan and asks, unless
+    --yes, --dry-run or --resume was given. --json does not skip the question (a person at a
+    terminal still confirms); plan and question go to stderr so stdout stays pure JSON.
+    Without a terminal (scripts, CI, the guard) nobody is asked, and the procedure's own
+    guards still hold: whatever would destroy or discard data is refused unless --yes."""
     import sys
 
-    # Asked only at a terminal. Without one (scripts, CI) the procedure's own guards still
-    # hold: whatever would destroy or discard data is refused unless --yes was given.
     if not sys.stdin.isatty():
         return
     env = open_env()
     steps = operation.plan_only(env, procedure, {**args, "dry_run": True})
-    console.print(f"[bold]{procedure.kind}[/] will:")
+    err_console.print(f"[bold]{procedure.kind}[/] will:")
     for n, step in enumerate(steps, start=1):
-        console.print(f"{n:>2}. {step.description}")
-    if not typer.confirm("Go ahead?"):
+        err_console.print(f"{n:>2}. {escape(step.description)}")
+    if not ask_yes_no("Go ahead?"):
         raise typer.Exit(1)

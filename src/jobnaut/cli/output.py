@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import NoReturn
 
 import typer
@@ -27,3 +28,10 @@ def fail(message: str, hint: str | None = None, code: int = 1) -> NoReturn:
 
 def print_json(data: object) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+def ask_yes_no(question: str) -> bool:
+    """Ask on stderr and read the answer from stdin; stdout is left to the command's output
+    (click's own prompt writes a space to stdout, which breaks `--json`)."""
+    err_console.print(f"{escape(question)} [y/N]: ", end="")
+    return sys.stdin.readline().strip().lower() in ("y", "yes")

@@ -43,10 +43,12 @@ def serve(
         fail(f"{service} cannot start: " + "; ".join(exc.problems), code=2)
     import uvicorn
 
+    from jobnaut.logformat import uvicorn_log_config
+
     console.print(f"{service} listening on http://{host}:{listen_port}")
     uvicorn.run(
         app, host=host, port=listen_port, log_level="info", access_log=False,
-        timeout_graceful_shutdown=graceful_timeout,
+        timeout_graceful_shutdown=graceful_timeout, log_config=uvicorn_log_config(),
     )
 
 

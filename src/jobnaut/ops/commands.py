@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,8 +26,17 @@ def uv_sync(project: Path) -> list[str]:
     # compiled once here, else every process of the release (and every `schema` subprocess)
     # recompiles every module at each start wherever .pyc files are not written
     # (PYTHONDONTWRITEBYTECODE, a read-only build): about 1 s per start.
-    return ["uv", "sync", "--frozen", "--no-dev", "--no-editable", "--compile-bytecode",
+    return [uv_binary(), "sync", "--frozen", "--no-dev", "--no-editable", "--compile-bytecode",
             "--quiet", "--project", str(project), "--python", sys.executable]
+
+
+def uv_binary() -> str:
+    """uv, wherever its usual installs put it: `.venv/bin/jobnaut` is often run without the
+    user's ~/.local/bin (where `pip install --user uv` lands) on PATH."""
+    candidates = [Path.home() / ".local" / "bin" / "uv", Path(sys.base_prefix) / "bin" / "uv",
+                  Path(sys.executable).parent / "uv"]
+    found = shutil.which("uv") or next((str(c) for c in candidates if c.is_file()), None)
+    return found or "uv"  # not found: the runner says "command not found: uv"
 
 
 def release_python(build: Path) -> str:

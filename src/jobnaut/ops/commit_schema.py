@@ -26,10 +26,37 @@ def git_show_file(source: Path, commit: str, path: str) -> list[str]:
 class CommitSchema:
     revisions: frozenset[str]  # every revision the commit's migrations know
     heads: frozenset[str]  # the ones no other migration revises: what the code expects
+    revises: tuple[tuple[str, frozenset[str]], ...] = ()  # (revision, what it revises)
 
     @property
     def head(self) -> str:
         return ", ".join(sorted(self.heads)) or "none"
+
+    def pending_from(self, current: str | None) -> list[str]:
+        """The revisions an upgrade from `current` (None: an empty database) runs, oldest
+        first: every ancestor of the heads that is not `current` or one of its ancestors."""
+        parents = dict(self.revises)
+
+        def lineage(start: set[str]) -> set[str]:
+            seen: set[str] = set()
+            todo = list(start)
+            while todo:
+                revision = todo.pop()
+                if revision not in seen:
+                    seen.add(revision)
+                    todo.extend(parents.get(revision, ()))
+            return seen
+
+        applied = lineage({current}) if current else set()
+        pending = lineage(set(self.heads)) - applied
+        ordered: list[str] = []
+        while pending:  # oldest first: a revision after everything it revises
+            ready = sorted(r for r in pending if not (parents.get(r, frozenset()) & pending))
+            if not ready:  # a cycle: no valid order exists; list them rather than loop
+                ready = sorted(pending)
+            ordered += ready
+            pending -= set(ready)
+        return ordered
 
 
 def schema_of_commit(source: Path, commit: str) -> CommitSchema | None:
@@ -45,6 +72,7 @@ def schema_of_commit(source: Path, commit: str) -> CommitSchema | None:
         return None
     revisions: set[str] = set()
     revised: set[str] = set()
+    edges: list[tuple[str, frozenset[str]]] = []
     for path in paths:
         try:
             ids = _revision_ids(runner.run(git_show_file(source, commit, path), timeout=60))
@@ -55,7 +83,9 @@ def schema_of_commit(source: Path, commit: str) -> CommitSchema | None:
         revision, down = ids
         revisions.add(revision)
         revised.update(down)
-    return CommitSchema(frozenset(revisions), frozenset(revisions - revised))
+        edges.append((revision, frozenset(down)))
+    return CommitSchema(frozenset(revisions), frozenset(revisions - revised),
+                        tuple(sorted(edges)))
 
 
 def _revision_ids(text: str) -> tuple[str, set[str]] | None:

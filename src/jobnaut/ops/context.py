@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,3 +54,11 @@ class Env:
         except KeyError:
             raise OpsError(f"release {name} does not exist",
                            hint="`jobnaut releases` lists them") from None
+
+
+def operator_name() -> str:
+    """Who runs this command, as the ledger records it (the guard records itself as "guard")."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"

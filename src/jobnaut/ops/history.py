@@ -50,7 +50,33 @@ def warn_if_bad_target(target: Release) -> str | None:
     return None
 
 
+ROLLBACK_KINDS = ("rollback-code", "rollback-migration", "rollback-emergency")
+
+
+def rollbacks(env: Env) -> list[dict[str, Any]]:
+    """Every rollback that finished, newest first: from which release to which, when, by whom
+    and why (the `Rollback to v1` entries of `jobnaut releases`)."""
+    found = []
+    for op in env.ledger.operations(limit=100_000):
+        is_rollback = op.kind in ROLLBACK_KINDS or (op.kind == "config"
+                                                    and bool(op.args.get("rollback")))
+        if not is_rollback or op.status != "succeeded" or "from_release" not in op.context:
+            continue
+        found.append({"operation": op.id, "kind": op.kind,
+                      "from": f"v{op.context['from_release']}",
+                      "to": f"v{op.context['release_id']}",
+                      "at": op.finished_at or op.started_at,
+                      "by": op.args.get("actor") or "operator",
+                      "reason": op.args.get("reason") or ""})
+    return found
+
+
 def release_list(env: Env) -> list[dict[str, Any]]:
-    """Every release, newest first, with its rollback readiness (`jobnaut releases`)."""
-    return [{**r.as_json(), "rollback_ready": env.ledger.rollback_verdict(r.id)}
+    """Every release, newest first, with its rollback readiness and, for a release that was
+    rolled back, the rollback that ended it (`jobnaut releases`)."""
+    ended_by = {}
+    for rollback in reversed(rollbacks(env)):  # oldest first: the last one that left it wins
+        ended_by[rollback["from"]] = rollback
+    return [{**r.as_json(), "rollback_ready": env.ledger.rollback_verdict(r.id),
+             "rolled_back": ended_by.get(r.name) if r.status == "rolled_back" else None}
             for r in reversed(env.ledger.releases())]

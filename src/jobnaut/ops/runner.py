@@ -70,7 +70,8 @@ def _start(argv: Sequence[str], **options: Any) -> subprocess.Popen[bytes]:
         return subprocess.Popen(list(argv), process_group=0,
                                 preexec_fn=_dies_with_parent(os.getpid()), **options)
     except FileNotFoundError:
-        raise OpsError(f"command not found: {argv[0]}") from None
+        raise OpsError(f"command not found: {argv[0]}", hint="install it or put it on PATH "
+                       "(for uv: `python3 -m pip install --user uv`)") from None
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:

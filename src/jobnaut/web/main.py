@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
 from jobnaut import __version__
+from jobnaut.app.system.metrics import Metrics, MetricsMiddleware
 from jobnaut.config import FrontendSettings
 from jobnaut.web import csrf, errors
 from jobnaut.web.deps import WebState
@@ -71,6 +72,9 @@ def create_web_app(settings: FrontendSettings) -> FastAPI:
     app.state.templates = make_templates()
     app.state.templates.env.globals["status_banner"] = StatusBanner(settings.status_file)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Requests by route and status for `/metrics`, as the backend counts them (issue 9).
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
 
     @app.middleware("http")
     async def headers(

@@ -101,7 +101,9 @@ def migrate_up(env: Env) -> str:
 
 
 @lock.locked_action("migrate down")
-def migrate_down(env: Env, to: str, *, yes: bool) -> str:
+def migrate_down(env: Env, to: str, *, yes: bool, dry_run: bool = False) -> str:
+    """Downgrade to `to` with the active release's scripts, a backup first. A dry run says
+    which migrations would be undone and what each destroys, and changes nothing."""
     active = env.require_active()
     current = release_env.database_revision(env, active)
     steps = migrations.plan_downgrade(env.home.build_dir(active.ref),
@@ -111,6 +113,13 @@ def migrate_down(env: Env, to: str, *, yes: bool) -> str:
     if broken:
         raise OpsError(f"migration {broken[0].revision} has no working downgrade")
     destructive = [e for s in steps for e in s.effects if e.destructive]
+    if dry_run:
+        undone = "; ".join(f"{s.revision}: " + (", ".join(e.describe() for e in s.effects)
+                                                or "no schema effect")
+                           for s in steps) or "nothing (already there)"
+        return (f"dry run, nothing changes: from {current or 'base'} to {to} would undo "
+                f"{undone}; a backup is taken first"
+                + ("; it destroys data, so it needs --yes" if destructive else ""))
     if destructive and not yes:
         raise OpsError("the downgrade destroys data: " + "; ".join(e.describe()
                                                                   for e in destructive),

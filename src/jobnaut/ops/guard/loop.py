@@ -13,10 +13,18 @@ import time
 from jobnaut.ops import lock
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import traffic
-from jobnaut.ops.guard import process, respond
+from jobnaut.ops.guard import database, process, respond
 from jobnaut.ops.guard.bake import Switch, Watch, compare, reference, switches
+from jobnaut.ops.guard.database import DatabaseWatch
+from jobnaut.ops.guard.exporter import MetricsServer
 from jobnaut.ops.guard.supervise import Supervisor
-from jobnaut.ops.guard.traffic import LogTailer, TrafficWindows, parse_line, prometheus
+from jobnaut.ops.guard.traffic import (
+    LogTailer,
+    TrafficWindows,
+    parse_line,
+    prometheus,
+    release_rows,
+)
 from jobnaut.ops.guard.verdict import Verdict
 from jobnaut.ops.ledger import now as iso_now
 
@@ -41,7 +49,11 @@ class Guard:
         if recent:
             self._follow(recent[-1])
         self.next_sample = 0.0
-        self.alerts: list[str] = []
+        self.alerts: list[str] = []  # the last few, opened or not, for `status`
+        # Alerts open now (key: "traffic:<service>"): `health` exits 1 while one is open.
+        self.open_alerts: dict[str, str] = {}
+        self.exporter: MetricsServer | None = None
+        self.database: DatabaseWatch | None = None
 
     # --- one tick -----------------------------------------------------------------------
 
@@ -65,6 +77,10 @@ class Guard:
             self._follow(switch)
 
     def _follow(self, switch: Switch) -> None:
+        if self.watch is not None and self.open_alerts:
+            self.env.ledger.event(f"guard: alerts on {self.watch.switch.release} closed: "
+                                  f"{switch.release} serves now")
+            self.open_alerts.clear()
         self.watch = Watch(switch, bake_until=switch.at + self.s.bake_seconds,
                            returning=switch.returning or self._config_rollback(switch))
         if time.time() < self.watch.bake_until:
@@ -92,7 +108,12 @@ class Guard:
             verdict = compare(self.windows, watch, service, now, self.s)
             watch.last = f"{service}: {verdict.evidence}"
             if not verdict.breach:
-                watch.alerting.discard(service)
+                if service in watch.alerting:
+                    watch.alerting.discard(service)
+                    self.open_alerts.pop(f"traffic:{service}", None)
+                    self.env.ledger.event(f"guard: alert resolved: {watch.switch.release} "
+                                          f"{service}: {verdict.evidence}")
+                    self.write_state(now)
                 continue
             acts = (self.s.auto_rollback == "always"
                     or (baking and self.s.auto_rollback == "bake"))
@@ -106,7 +127,9 @@ class Guard:
                 if watch.returning and acts:
                     message += "; not rolled back by the guard: this switch was a rollback"
                 self.alerts = [*self.alerts[-4:], message]
+                self.open_alerts[f"traffic:{service}"] = message
                 self.env.ledger.event(message, level="error")
+                self.write_state(now)
             if watch.done:
                 return
 
@@ -128,22 +151,38 @@ class Guard:
 
     def _sample(self, now: float) -> None:
         span = self.s.sample_seconds
-        process.metrics_file(self.env.home).write_text(prometheus(self.windows, now, span))
+        text = (prometheus(self.windows, now, span) + self._own_metrics(now)
+                + database.prometheus(self.database.latest if self.database else None))
+        process.metrics_file(self.env.home).write_text(text)
+        if self.exporter is not None:
+            self.exporter.publish(text)
         baking = self.watch is not None and self.watch.baking(now)
         busy = lock.holder(self.env.home.lock_path) is not None
         if baking or busy:
-            rows = []
-            for service, release in self.windows.series():
-                figures = self.windows.figures(service, release, now - span, now + 1)
-                if figures.requests:
-                    rows.append({"service": service, "release": release, "seconds": span,
-                                 "requests": figures.requests, "errors": figures.errors,
-                                 "p50": figures.quantile(0.5), "p95": figures.quantile(0.95),
-                                 "p99": figures.quantile(0.99),
-                                 "phase": "bake" if baking else "operation"})
+            phase = "bake" if baking else "operation"
+            rows = [{**row, "phase": phase} for row in release_rows(self.windows, now, span)]
             if rows:
                 self.env.ledger.add_traffic_samples(rows)
         self.write_state(now)
+
+    def _own_metrics(self, now: float) -> str:
+        lines = ["# HELP jobnaut_guard_open_alerts Alerts the guard has open now.",
+                 "# TYPE jobnaut_guard_open_alerts gauge",
+                 f"jobnaut_guard_open_alerts {len(self.current_alerts(now))}",
+                 "# HELP jobnaut_guard_restarts Restarts of a dead service in the crash window.",
+                 "# TYPE jobnaut_guard_restarts gauge"]
+        lines += [f'jobnaut_guard_restarts{{service="{s}"}} {n}'
+                  for s, n in sorted(self.supervisor.counts(now).items())]
+        return "\n".join(lines) + "\n"
+
+    def current_alerts(self, now: float) -> list[str]:
+        """Open traffic alerts, and services that keep crashing (open while their restarts
+        in the crash window reach the alert count)."""
+        crashing = [f"{service} keeps crashing ({n} restarts in "
+                    f"{self.s.crash_window:.0f} s)"
+                    for service, n in sorted(self.supervisor.counts(now).items())
+                    if n >= self.s.crash_alert_restarts]
+        return [*self.open_alerts.values(), *crashing]
 
     def write_state(self, now: float) -> None:
         watch = self.watch
@@ -155,7 +194,10 @@ class Guard:
                         "bake_left": max(0.0, round(watch.bake_until - now, 1)),
                         "last": watch.last}
         data = {"updated_at": iso_now(), "watching": watching, "alerts": self.alerts,
-                "restarts": self.supervisor.counts(now)}
+                "open_alerts": self.current_alerts(now),
+                "restarts": self.supervisor.counts(now),
+                "metrics_url": self.exporter.url if self.exporter else None,
+                "database": self.database.latest if self.database else None}
         path = process.state_file(self.env.home)
         temporary = path.with_name(f".{path.name}.tmp")
         temporary.write_text(json.dumps(data))
@@ -175,7 +217,14 @@ def run(env: Env) -> None:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    if not process.claim(env.home):
+        env.ledger.event(f"guard (pid {os.getpid()}) not started: another guard is recorded")
+        return
     guard = Guard(env)
+    guard.exporter = MetricsServer(guard.s.metrics_port).start()
+    guard.database = DatabaseWatch(
+        lambda: env.config_of(env.current_config_id())["DATABASE_URL"],
+        guard.s.database_seconds).start()
     _preload()
     guard.write_state(time.time())
     env.ledger.event(f"guard started (pid {os.getpid()})")
@@ -194,4 +243,6 @@ def run(env: Env) -> None:
                 env.ledger.event(f"guard: tick failed ({failures}x): "
                                  f"{type(exc).__name__}: {exc}", level="error")
         stopping.wait(max(0.0, guard.s.interval - (time.monotonic() - started)))
+    guard.exporter.stop()
+    guard.database.stop()
     env.ledger.event(f"guard stopped (pid {os.getpid()})")

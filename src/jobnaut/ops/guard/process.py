@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jobnaut.ops import pids
+from jobnaut.ops.checks import CheckOutcome
 from jobnaut.ops.drivers import process as driver
 from jobnaut.ops.environment import Home
 from jobnaut.ops.errors import OpsError
@@ -62,9 +63,33 @@ def another_guard(home: Home) -> bool:
     return found is not None and found != pids.own_identity() and driver.is_alive(*found)
 
 
+# Set in the guard's own process (by `claim`): its supervisor restarts dead services
+# through `lifecycle.up`, which ends with `ensure`; the guard must never start a second
+# guard from there (that one would find itself recorded and the first would exit).
+_INSIDE_GUARD = False
+
+
+def claim(home: Home) -> bool:
+    """Called by the guard at start: record this process in the pid file unless another
+    live guard is recorded there (returns False: this one then exits). A guard started by
+    hand (`jobnaut guard run`) is thus known to `status`, `down` and `ensure` too."""
+    global _INSIDE_GUARD
+    _INSIDE_GUARD = True
+    if another_guard(home):
+        return False
+    home.run.mkdir(parents=True, exist_ok=True)
+    pid, ticks = pids.own_identity()
+    path = pid_file(home)
+    temporary = path.with_name(f".{path.name}.{pid}.tmp")
+    temporary.write_text(json.dumps({"pid": pid, "start_ticks": ticks}))
+    os.replace(temporary, path)
+    return True
+
+
 def ensure(home: Home) -> str | None:
-    """Start the guard if it is enabled and not running; returns what was done."""
-    if not home.config.guard.enabled or running(home):
+    """Start the guard if it is enabled and not running; returns what was done. Inside the
+    guard itself it does nothing: the guard is running."""
+    if _INSIDE_GUARD or not home.config.guard.enabled or running(home):
         return None
     home.run.mkdir(parents=True, exist_ok=True)
     home.logs.mkdir(parents=True, exist_ok=True)
@@ -97,6 +122,24 @@ def stop(home: Home) -> bool:
         driver.terminate(found[0], STOP_GRACE, found[1])
     pid_file(home).unlink(missing_ok=True)
     return was_running
+
+
+def health_checks(home: Home) -> list[CheckOutcome]:
+    """For `jobnaut health`: each alert the guard has open is a failed critical check (a
+    release serving errors or slowly, a service that keeps crashing); a guard that should
+    run and does not is a warning (nothing watches, but users are served)."""
+    if not home.config.guard.enabled:
+        return []
+    report = state(home)
+    if not report["running"]:
+        return [CheckOutcome("guard", False, "not running: nothing watches releases "
+                             "(`jobnaut up` starts it)", 0.0, critical=False)]
+    alerts = report.get("open_alerts") or []
+    outcomes = [CheckOutcome("guard alert", False, alert, 0.0) for alert in alerts]
+    watching = report.get("watching") or {}
+    detail = (f"watching {watching['release']} ({watching['phase']})" if watching
+              else "running, no switch to watch")
+    return outcomes or [CheckOutcome("guard", True, f"{detail}; no alert open", 0.0)]
 
 
 def state(home: Home) -> dict[str, Any]:

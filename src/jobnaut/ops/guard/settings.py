@@ -47,6 +47,12 @@ class GuardSettings:
     restart: bool = True
     crash_alert_restarts: int = 3
     crash_window: float = 300.0
+    # The loopback port of the guard's `GET /metrics` (Prometheus text); 0 picks a free one,
+    # shown by `jobnaut status`.
+    metrics_port: int = 0
+    # Seconds between two looks at the database (a timed query; on PostgreSQL connections,
+    # lock waits and long transactions from pg_stat_activity).
+    database_seconds: float = 5.0
 
 
 def parse_guard(section: dict[str, Any]) -> GuardSettings:
@@ -79,7 +85,8 @@ def _check(s: GuardSettings) -> None:
         raise ValueError(f"[guard] auto_rollback must be one of {', '.join(AUTO_ROLLBACK)}, "
                          f"not {s.auto_rollback!r}")
     positive = ("bake_seconds", "interval", "window_seconds", "baseline_seconds",
-                "confidence_z", "latency_ratio", "sample_seconds", "crash_window")
+                "confidence_z", "latency_ratio", "sample_seconds", "crash_window",
+                "database_seconds")
     for name in positive:
         if getattr(s, name) <= 0:
             raise ValueError(f"[guard] {name} must be positive")
@@ -87,5 +94,7 @@ def _check(s: GuardSettings) -> None:
         raise ValueError("[guard] error_rate_floor is a rate between 0 and 1")
     if s.min_requests < 1 or s.min_latency_requests < 1 or s.crash_alert_restarts < 1:
         raise ValueError("[guard] minimum counts must be at least 1")
+    if not 0 <= s.metrics_port <= 65535:
+        raise ValueError("[guard] metrics_port must be a port number (0: any free one)")
     if s.latency_floor < 0:
         raise ValueError("[guard] latency_floor must not be negative")

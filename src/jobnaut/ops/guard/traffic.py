@@ -18,7 +18,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from jobnaut.ops.guard.verdict import Figures
 
@@ -136,6 +136,20 @@ class TrafficWindows:
     def figures(self, service: str, release: str, start: float, end: float) -> Figures:
         chosen = self.hits(service, release, start, end)
         return Figures.of([h.status for h in chosen], [h.duration for h in chosen])
+
+
+def release_rows(windows: TrafficWindows, now: float, span: float) -> list[dict[str, Any]]:
+    """The last `span` seconds of each (service, release) with traffic: the ledger's sample
+    row (requests, 5xx, p50/p95/p99 in seconds), for the guard, `watch` and operations."""
+    rows = []
+    for service, release in windows.series():
+        figures = windows.figures(service, release, now - span, now + 1)
+        if figures.requests:
+            rows.append({"service": service, "release": release, "seconds": span,
+                         "requests": figures.requests, "errors": figures.errors,
+                         "p50": figures.quantile(0.5), "p95": figures.quantile(0.95),
+                         "p99": figures.quantile(0.99)})
+    return rows
 
 
 def prometheus(windows: TrafficWindows, now: float, span: float) -> str:

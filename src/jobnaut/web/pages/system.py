@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from jobnaut.web.api_client import BackendError
 from jobnaut.web.deps import api, settings_of
@@ -30,6 +30,16 @@ async def ready(request: Request) -> JSONResponse:
             status_code=503,
         )
     return JSONResponse({"status": "ready", "checks": {"backend": "ok"}})
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus text, for loopback callers only (the control plane, a local scraper):
+    behind the switch a user's address is the forwarded one, never loopback."""
+    if request.client is None or request.client.host not in ("127.0.0.1", "::1"):
+        return Response("Not found", status_code=404, media_type="text/plain")
+    return Response(request.app.state.metrics.render(),
+                    media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @router.get("/version")
