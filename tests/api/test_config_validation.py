@@ -20,7 +20,7 @@ from jobnaut.config import (
     redact,
     settings_of,
 )
-from jobnaut.ops.actions.switching import secret_values
+from jobnaut.ops.actions.release_env import secret_values
 from jobnaut.ops.secrets import MIN_SECRET_LENGTH, mask
 from tests.support.processes import free_port
 

@@ -183,11 +183,11 @@ def quick_outage_answers(env: Environment) -> Environment:
     """The switch answers a dead release's requests with the outage page after 0.3 s, not
     after the 5 s retry that hides a restart: for modules that kill processes on purpose
     and check what status and health say, and that assert no zero-drop switch."""
-    from jobnaut.ops.drivers import process as driver
+    from jobnaut.ops.drivers import traffic
     from jobnaut.ops.environment import load_home
 
     env.set_timeout("upstream_retry", 0.3)
-    driver.stop_switch(load_home(env.home))  # its configuration is written when it starts
+    traffic.stop_switch(load_home(env.home))  # its configuration is written when it starts
     env.jobnaut("up")
     return env
 

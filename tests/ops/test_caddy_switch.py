@@ -40,7 +40,7 @@ from jobnaut.ops.caddy import (
     caddy_executable,
     check_caddy,
 )
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import traffic
 from jobnaut.ops.environment import CONFIG_NAME, Home, load_home
 from jobnaut.ops.errors import OpsError
 from tests.support.processes import free_port, listening_tcp_ports, stop, wait_http
@@ -519,9 +519,9 @@ def test_the_environments_tls_settings_serve_https_that_the_control_plane_trusts
     home = _home_with(short_dir / "home-tls", f'certificate = "{cert_file}"\nkey = "{key_file}"\n'
                                               f"redirect_http = {{ frontend = {http_port} }}")
     assert home.config.public_url("frontend") == f"https://localhost:{home.config.frontend_port}"
-    driver.ensure_switch(home)
+    traffic.ensure_switch(home)
     try:
-        driver.route(home, "frontend", upstreams["green"].port, "green")
+        traffic.route(home, "frontend", upstreams["green"].port, "green")
         with checks.http_client(home, 5) as client:  # what verify and status use
             secure = client.get(home.config.public_url("frontend") + "/jobs")
         assert (secure.status_code, secure.text) == (200, "green")
@@ -531,7 +531,7 @@ def test_the_environments_tls_settings_serve_https_that_the_control_plane_trusts
         with pytest.raises(httpx.ConnectError):  # an unknown certificate is not trusted
             httpx.get(home.config.public_url("frontend") + "/jobs")
     finally:
-        driver.stop_switch(home)
+        traffic.stop_switch(home)
 
 
 @pytest.mark.parametrize(("section", "message"), [

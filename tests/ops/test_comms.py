@@ -289,13 +289,13 @@ def test_the_status_page_is_served_by_the_switch_as_html_json_and_atom(
     """Caddy serves the published files with every release down (none runs here)."""
     import httpx
 
-    from jobnaut.ops.drivers import process as driver
+    from jobnaut.ops.drivers import traffic
 
     env = _environment(tmp_path, source_repo)
     ops = Env.open(env.home)
     env.jobnaut("maintenance", "schedule", "--start", "1h", "--end", "2h", "-m",
                 "Database upgrade", "-c", "database")
-    driver.ensure_switch(ops.home)
+    traffic.ensure_switch(ops.home)
     try:
         base = f"http://127.0.0.1:{env.frontend_port}"
         data = httpx.get(f"{base}/status.json", timeout=10)
@@ -308,7 +308,7 @@ def test_the_status_page_is_served_by_the_switch_as_html_json_and_atom(
         assert feed.headers["content-type"].startswith("application/atom+xml")
         ET.fromstring(feed.content)
     finally:
-        driver.stop_switch(ops.home)
+        traffic.stop_switch(ops.home)
 
 
 def _counts(ledger: Path) -> tuple[int, ...]:

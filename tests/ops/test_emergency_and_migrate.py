@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from jobnaut.ops.actions import switching
+from jobnaut.ops.actions import release_env
 from jobnaut.ops.context import Env
 from tests.ops.conftest import Environment, SourceRepo
 from tests.ops.test_database_rollback import (
@@ -83,7 +83,7 @@ def test_status_shows_migrations_the_database_has_beyond_the_code(
     newer = next(r for r in deployed.releases() if r["schema_revision"] == "0914")
     ops = Env.open(deployed.home)
     release = ops.find_release(newer["id"])
-    switching.run_schema(ops, release, "up")
+    release_env.run_schema(ops, release, "up")
     assert revision(deployed) == "0914"
     try:
         state = deployed.json("migrate", "status")
@@ -100,7 +100,7 @@ def test_status_shows_migrations_the_database_has_beyond_the_code(
         assert "pending" not in shown
         assert "`jobnaut rollback migration`" in shown and "deploy the newer release" in shown
     finally:  # the newer release's own downgrade puts the schema back for the next tests
-        switching.run_schema(ops, release, "down", "--to", HEAD)
+        release_env.run_schema(ops, release, "down", "--to", HEAD)
     assert deployed.json("migrate", "status")["ahead"] == []
 
 

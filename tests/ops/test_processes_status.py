@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from jobnaut.ops import pids, serving
-from jobnaut.ops.actions import switching
+from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import driver_for, process, traffic
 from jobnaut.ops.environment import Home
 from tests.ops.conftest import Environment, quick_outage_answers
 from tests.ops.test_database_rollback import execute, revision
@@ -115,18 +115,20 @@ def test_taken_port_is_retried_and_status_follows_the_routes(deployed: Environme
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         taken = squatter.getsockname()[1]
-        first = driver.start_service(env.home, env.ledger, release_id=active.id,
-                                     build_dir=env.home.build_dir(active.ref),
-                                     service="frontend",
-                                     env=switching.service_env(env, active, "frontend"),
-                                     port=taken)
-        proc = driver.wait_healthy(first, env.home.config.start_timeout)
-    assert proc.port != taken and driver.alive(proc)
+        # The process driver's own retry (a port is the process driver's to choose).
+        first = process.start_service(env.home, env.ledger, release_id=active.id,
+                                      build_dir=env.home.build_dir(active.ref),
+                                      service="frontend",
+                                      env=release_env.service_env(env, active, "frontend"),
+                                      port=taken)
+        proc = process.wait_healthy(first, env.home.config.start_timeout)
+    runs = driver_for(env.home)
+    assert proc.port != taken and runs.alive(proc)
     assert first.id not in {p.id for p in env.ledger.running_processes()}
     assert any("was taken by another program" in e["message"] for e in env.ledger.events(10))
 
     live = switching.live_processes(env, "frontend")[0]
-    driver.route(env.home, "frontend", proc.port)  # as a switch or rollback does mid-way
+    traffic.route(env.home, "frontend", proc.port)  # as a switch or rollback does mid-way
     try:
         code, state = _status(deployed)
         assert code == 0, state["problems"]
@@ -136,24 +138,24 @@ def test_taken_port_is_retried_and_status_follows_the_routes(deployed: Environme
         report = serving.inspect(env)
         assert report.services["frontend"].process == proc
     finally:
-        driver.route(env.home, "frontend", live.port)
-        driver.stop_process(env.ledger, proc, 5)
+        traffic.route(env.home, "frontend", live.port)
+        runs.stop_process(env.ledger, proc, 5)
     assert _status(deployed)[0] == 0
 
 
 def test_traffic_switch_is_known_by_pid_and_start_time(deployed: Environment,
                                                       tmp_path: Path) -> None:
     env = Env.open(deployed.home)
-    identity = driver.switch_identity(env.home)
+    identity = traffic.switch_identity(env.home)
     assert identity is not None
     pid, ticks = identity
     assert ticks is not None and ticks == pids.start_ticks(pid)
-    assert driver.switch_running(env.home)
+    assert traffic.switch_running(env.home)
     # The same pid with another start time (a reused pid) is not the switch.
     elsewhere = Home(root=tmp_path, config=env.home.config)
-    pid_file = driver.traffic_switch(elsewhere).layout.pid_file
+    pid_file = traffic.traffic_switch(elsewhere).layout.pid_file
     pid_file.parent.mkdir(parents=True)
     pid_file.write_text(json.dumps({"pid": pid, "start_ticks": ticks + 1}))
-    assert not driver.switch_running(elsewhere)
-    driver.stop_switch(elsewhere)  # must not stop the real one
-    assert driver.switch_running(env.home)
+    assert not traffic.switch_running(elsewhere)
+    traffic.stop_switch(elsewhere)  # must not stop the real one
+    assert traffic.switch_running(env.home)

@@ -65,7 +65,7 @@ def rollback_migration(
 @backup_app.command("create")
 def backup_create(as_json: bool = typer.Option(False, "--json")) -> None:
     """Back up the database now."""
-    from jobnaut.ops.actions.database import take_backup
+    from jobnaut.ops.actions.backup_step import take_backup
 
     env = open_env()
     manifest = take_backup(env, env.ledger.active_release(), "manual")

@@ -161,11 +161,21 @@ def init(
     environment: str = typer.Option("development", help="JOBNAUT_ENV of the services"),
     guard: bool = typer.Option(True, "--guard/--no-guard", help="run the guard beside the "
                                                                 "switch ([guard] enabled)"),
+    driver: str = typer.Option("process", help="how releases run: process (local processes) "
+                                               "or compose (Docker Compose, ADR 0008)"),
+    base_image: str | None = typer.Option(None, help="compose: the image releases are built "
+                                                     "on (default: an official Python image)"),
+    database_service: bool = typer.Option(False, help="compose: PostgreSQL in a db container "
+                                                      "JobNaut manages, data on a volume"),
+    db_image: str | None = typer.Option(None, help="compose: the db service's image (default: "
+                                                   "the official postgres:15)"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
     env = lifecycle.init(home_root(), source=source, database_url=database_url,
                          backend_port=backend_port, frontend_port=frontend_port,
-                         name=name, environment=environment, guard=guard)
+                         name=name, environment=environment, guard=guard, driver=driver,
+                         base_image=base_image, database_service=database_service,
+                         db_image=db_image)
     console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
     console.print(f"  settings: {env.home.root / 'jobnaut.toml'}; next: `jobnaut up` (first "
                   "deploy of the source's HEAD, with demo data) or `jobnaut deploy REF`")
@@ -403,9 +413,9 @@ def logs(
     """Show a service's log."""
     env = open_env()
     if service in ("switch", "access"):
-        from jobnaut.ops.drivers import process as driver
+        from jobnaut.ops.drivers import traffic
 
-        layout = driver.traffic_switch(env.home).layout
+        layout = traffic.traffic_switch(env.home).layout
         path = layout.server_log if service == "switch" else layout.access_log
     else:
         if service not in SERVICES:
@@ -417,7 +427,9 @@ def logs(
                     if p.service == service and p.role == "live"]
             active = env.ledger.active_release()
             number = live[0].release_id if live else (active.id if active else 0)
-        path = env.home.logs / f"v{number}-{service}.log"
+        from jobnaut.ops.drivers import driver_for
+
+        path = driver_for(env.home).log_file(env.home, number, service)
     if not path.exists():
         fail(f"no log at {path}")
     _print_log(path, lines, follow, since)

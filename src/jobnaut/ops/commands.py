@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -53,8 +54,10 @@ def jobnaut_in(build: Path, *args: str) -> list[str]:
 
 
 def pg_dump(conninfo: str, output: Path, *, snapshot: str | None = None,
-            directory: bool = False, jobs: int = 1, binary: str = "pg_dump") -> list[str]:
-    argv = [binary, "--no-password", f"--dbname={conninfo}", f"--file={output}"]
+            directory: bool = False, jobs: int = 1, binary: str = "pg_dump",
+            prefix: Sequence[str] = ()) -> list[str]:
+    """`prefix` runs the tool elsewhere (`docker exec … CONTAINER`, a db service's own)."""
+    argv = [*prefix, binary, "--no-password", f"--dbname={conninfo}", f"--file={output}"]
     if directory:
         argv += ["--format=directory", f"--jobs={max(1, jobs)}"]
     else:
@@ -65,14 +68,16 @@ def pg_dump(conninfo: str, output: Path, *, snapshot: str | None = None,
 
 
 def pg_restore(conninfo: str, archive: Path, *, jobs: int = 1,
-               binary: str = "pg_restore") -> list[str]:
+               binary: str = "pg_restore", prefix: Sequence[str] = ()) -> list[str]:
     """Restore into an existing, empty database. One job restores in a single transaction,
     so a failure leaves nothing behind; parallel jobs cannot share a transaction."""
-    argv = [binary, "--no-password", "--no-owner", "--exit-on-error", f"--dbname={conninfo}"]
+    argv = [*prefix, binary, "--no-password", "--no-owner", "--exit-on-error",
+            f"--dbname={conninfo}"]
     argv += [f"--jobs={jobs}"] if jobs > 1 else ["--single-transaction"]
     return [*argv, str(archive)]
 
 
-def pg_restore_list(archive: Path, *, binary: str = "pg_restore") -> list[str]:
+def pg_restore_list(archive: Path, *, binary: str = "pg_restore",
+                    prefix: Sequence[str] = ()) -> list[str]:
     """Read the archive's table of contents: fails on an archive pg_restore cannot parse."""
-    return [binary, "--list", str(archive)]
+    return [*prefix, binary, "--list", str(archive)]

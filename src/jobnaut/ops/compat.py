@@ -65,7 +65,7 @@ def pending_contractions(build_dir: Path, env: dict[str, str],
                          from_revision: str | None) -> tuple[list[str], list[Contraction]]:
     """The revisions `build_dir`'s code would apply after `from_revision`, and what in them
     contracts the schema."""
-    from jobnaut.ops.actions.switching import secret_values
+    from jobnaut.ops.actions.release_env import secret_values
 
     out = runner.run(commands.jobnaut_in(build_dir, "schema", "plan-up", "--from",
                                          from_revision or "base"),

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from jobnaut.ops import build, commit_schema, runner
-from jobnaut.ops.actions import switching
+from jobnaut.ops.actions import release_env
 from jobnaut.ops.context import Env
 
 LISTED_COMMITS = 15
@@ -68,7 +68,7 @@ def preview_deploy(env: Env, ref: str) -> DeployPreview:
         backwards = total == 0 and commit != active.ref
     config = env.config_of(env.current_config_id())
     try:
-        schema_now = switching.database_revision_for(config)
+        schema_now = release_env.database_revision_for(config)
     except Exception:  # an unreachable database: the deploy's own steps report it
         schema_now = None
     known = commit_schema.schema_of_commit(source, commit)

@@ -40,6 +40,53 @@ class SwitchConfig:
         return bool(self.domain or self.certificate or self.key)
 
 
+DEFAULT_BASE_IMAGE = "python:3.11-slim-bookworm"
+DEFAULT_DB_IMAGE = "postgres:15-bookworm"
+
+
+@dataclass(frozen=True)
+class DriverConfig:
+    """`[driver]`: how the services of a release run (ADR 0008). `process`: local processes;
+    `compose`: one Docker Compose project per release, from an image per commit."""
+
+    kind: str = "process"
+    base_image: str = DEFAULT_BASE_IMAGE  # compose: what release images are built on
+    docker_host: str | None = None  # compose: the engine (default: DOCKER_HOST, the system's)
+    # compose: "external" (DATABASE_URL names a server of its own) or "service" (a `db`
+    # container on loopback port db_port, data on a named volume, managed by JobNaut)
+    database: str = "external"
+    db_image: str = DEFAULT_DB_IMAGE
+    db_port: int = 5432
+
+
+DRIVER_SETTINGS = ("kind", "base_image", "docker_host", "database", "db_image", "db_port")
+
+
+def _refuse_unknown(name: str, section: dict[str, Any], known: tuple[str, ...]) -> None:
+    unknown = sorted(set(section) - set(known))
+    if unknown:
+        raise ValueError(f"unknown [{name}] setting {', '.join(unknown)} "
+                         f"(known: {', '.join(known)})")
+
+
+def _driver(section: dict[str, Any]) -> DriverConfig:
+    _refuse_unknown("driver", section, DRIVER_SETTINGS)
+    kind = str(section.get("kind", "process"))
+    if kind not in ("process", "compose"):
+        raise ValueError(f"[driver] kind = {kind!r}: expected \"process\" or \"compose\"")
+    database = str(section.get("database", "external"))
+    if database not in ("external", "service"):
+        raise ValueError(f"[driver] database = {database!r}: expected \"external\" or "
+                         "\"service\"")
+    if database == "service" and kind != "compose":
+        raise ValueError("[driver] database = \"service\" needs kind = \"compose\"")
+    return DriverConfig(kind=kind, base_image=str(section.get("base_image") or
+                                                  DEFAULT_BASE_IMAGE),
+                        docker_host=section.get("docker_host") or None, database=database,
+                        db_image=str(section.get("db_image") or DEFAULT_DB_IMAGE),
+                        db_port=int(section.get("db_port", 5432)))
+
+
 @dataclass(frozen=True)
 class OpsConfig:
     name: str
@@ -57,6 +104,7 @@ class OpsConfig:
     flows: tuple[str, ...] = ("sign_in", "search", "save_job")
     switch: SwitchConfig = field(default_factory=SwitchConfig)
     guard: GuardSettings = field(default_factory=GuardSettings)  # [guard], ADR 0006
+    driver: DriverConfig = field(default_factory=DriverConfig)  # [driver], ADR 0008
 
     def public_port(self, service: str) -> int:
         return self.backend_port if service == "backend" else self.frontend_port
@@ -154,6 +202,7 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             flows=tuple(checks.get("flows", ("sign_in", "search", "save_job"))),
             switch=_switch(raw.get("switch", {})),
             guard=parse_guard(raw.get("guard", {})),
+            driver=_driver(raw.get("driver", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OpsError(f"{path}: invalid setting: {exc}") from None
@@ -163,10 +212,7 @@ SWITCH_SETTINGS = ("engine", "domain", "certificate", "key", "redirect_http", "m
 
 
 def _switch(section: dict[str, Any]) -> SwitchConfig:
-    unknown = sorted(set(section) - set(SWITCH_SETTINGS))
-    if unknown:
-        raise ValueError(f"unknown [switch] setting {', '.join(unknown)} "
-                         f"(known: {', '.join(SWITCH_SETTINGS)})")
+    _refuse_unknown("switch", section, SWITCH_SETTINGS)
     # Caddy is the only traffic switch (ADR 0005). A home written when the built-in Python
     # proxy existed may name it: say what to change rather than run something else.
     engine = section.get("engine", "caddy")
@@ -207,6 +253,11 @@ keep_releases = 5
 # rolling back to it is a traffic switch rather than a cold start.
 keep_warm = true
 
+[driver]
+# How releases run: "process" (local processes from each release's build) or "compose"
+# (an image per commit, each release its own Docker Compose project; ADR 0008).
+kind = "{driver}"
+{driver_lines}
 [ports]
 # Public ports: the traffic switch (a reverse proxy run by the control plane) listens here
 # and forwards to whichever release is live. Each release's processes get private ports.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from jobnaut.ops import children, serving
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import OperationRecord, Release
 
@@ -57,15 +57,15 @@ def clear_abandoned(env: Env, operation: OperationRecord) -> list[str]:
     if release is None:
         return []
     notes = []
-    routed = {serving.port_of(route) for route in driver.routes(env.home).values()} \
-        if driver.switch_running(env.home) else set()
+    routed = {serving.port_of(route) for route in traffic.routes(env.home).values()} \
+        if traffic.switch_running(env.home) else set()
     for p in env.ledger.running_processes():
         if p.release_id != release.id or p.role != "candidate":
             continue
         if p.port in routed:  # it serves users after all (a first deploy's backend)
             notes.append(f"kept {p.service} of {release.name} (pid {p.pid}): it takes traffic")
             continue
-        driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
+        driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
         notes.append(f"stopped candidate {p.service} of {release.name} (pid {p.pid})")
     current = env.ledger.release(release.id)
     if current.activated_at is None and current.status == "pending":

@@ -113,7 +113,7 @@ def plan_downgrade(build_dir: Path, env: dict[str, str], from_revision: str,
                    to_revision: str) -> list[DowngradeStep]:
     """Each step from `from_revision` down to `to_revision`, rendered by the code in
     `build_dir` (the release that introduced those migrations), classified and counted."""
-    from jobnaut.ops.actions.switching import secret_values
+    from jobnaut.ops.actions.release_env import secret_values
 
     out = runner.run(commands.jobnaut_in(build_dir, "schema", "plan-down", "--from",
                                          from_revision, "--to", to_revision),

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import traffic
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.guard import process as guard
 from jobnaut.ops.guard.traffic import LogTailer, TrafficWindows, parse_line, release_rows
@@ -29,7 +29,7 @@ class TrafficView:
         # Without a seed (an operation's monitor, the dashboard's sampler): from the end of
         # the file on, never reading what came before (one byte back: the tailer then
         # starts after the line that byte is in).
-        self.tailer = LogTailer(driver.traffic_switch(env.home).access_log_path,
+        self.tailer = LogTailer(traffic.traffic_switch(env.home).access_log_path,
                                 start_back_bytes=SEED_BYTES if seed else 1)
         if not seed:
             self.tailer.read()

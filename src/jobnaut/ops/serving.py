@@ -13,7 +13,7 @@ import httpx
 
 from jobnaut.ops import checks
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.environment import SERVICES, Home
 from jobnaut.ops.ledger import ProcessRecord
 
@@ -89,11 +89,11 @@ def inspect(env: Env, gone: list[ProcessRecord] | None = None) -> ServingReport:
 
 
 def _switch(env: Env) -> SwitchState:
-    identity = driver.switch_identity(env.home)
-    running = driver.switch_running(env.home)
-    routes: dict[str, str | None] = driver.routes(env.home) if running else \
+    identity = traffic.switch_identity(env.home)
+    running = traffic.switch_running(env.home)
+    routes: dict[str, str | None] = traffic.routes(env.home) if running else \
         dict.fromkeys(SERVICES)
-    answering = running and driver.switch_answers(env.home)
+    answering = running and traffic.switch_answers(env.home)
     cfg = env.home.config
     ports = f"{cfg.backend_port} and {cfg.frontend_port}"
     problem = None
@@ -114,7 +114,7 @@ def _service(env: Env, service: str, switch: SwitchState, by_port: dict[int, Pro
     port = port_of(route)
     state = ServiceState(service, public_port, route, by_port.get(port) if port else None)
     if state.process is not None:
-        state.alive = driver.alive(state.process)
+        state.alive = driver_for(env.home).alive(state.process)
         state.healthy, state.detail = _ready(state.process.port) if state.alive else \
             (False, "process is dead")
     if switch.running:

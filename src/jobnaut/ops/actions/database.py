@@ -9,28 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobnaut.ops import backups, lock, migrations
-from jobnaut.ops.actions import switching
+from jobnaut.ops import backups, migrations
+from jobnaut.ops.actions import release_env, switching
+from jobnaut.ops.actions.backup_step import take_backup
 from jobnaut.ops.backups.diff import Discarded, discarded_by_restore
 from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.history import previous_good
 from jobnaut.ops.ledger import Release
 from jobnaut.ops.operation import Procedure, Run, Step
-
-
-@lock.locked_action("backup create")
-def take_backup(env: Env, release: Release | None, kind: str) -> backups.Manifest:
-    config = env.release_config(release) if release else env.config_of(env.current_config_id())
-    revision = switching.database_revision_for(config)
-    manifest = backups.create_backup(env.home, config["DATABASE_URL"], kind=kind,
-                                     release=release.name if release else None,
-                                     schema_revision=revision)
-    env.ledger.event(f"backup {manifest.id} ({kind}, {manifest.size} bytes, schema "
-                     f"{revision or 'empty'})")
-    return manifest
 
 
 def introducing_release(env: Env, revision: str | None) -> Release:
@@ -50,7 +39,7 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
     current = env.ledger.release(ctx["from_release"]) if "from_release" in ctx else active
     restore = bool(args.get("restore_db"))
     db_revision = ctx.get("db_revision_before") if "db_revision_before" in ctx else \
-        switching.database_revision(env, current)
+        release_env.database_revision(env, current)
     # A database ahead of the serving code (a deploy whose downgrade failed) is first
     # brought back to what the active release expects.
     ahead = db_revision != current.schema_revision
@@ -74,9 +63,9 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                                               for e in s["effects"]])
                  for s in ctx["downgrade"]]
     else:
-        switching.ensure_built(env, source)
+        release_env.ensure_built(env, source)
         steps = migrations.plan_downgrade(
-            env.home.build_dir(source.ref), switching.service_env(env, source, "backend"),
+            env.home.build_dir(source.ref), release_env.service_env(env, source, "backend"),
             db_revision or "base", target.schema_revision or "base") if not restore else []
     broken = [s for s in steps if not s.works]
     if broken and not restore:
@@ -107,13 +96,13 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                "tables"
 
     def maintenance(run: Run) -> str:
-        driver.ensure_switch(env.home)
-        driver.route(env.home, "backend", None)
+        traffic.ensure_switch(env.home)
+        traffic.route(env.home, "backend", None)
         run.ctx["maintenance"] = True
         stopped = []
         for p in env.ledger.running_processes():
             if p.service == "backend":
-                driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
+                driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
                 stopped.append(f"v{p.release_id} pid {p.pid}")
         run.event("backend in maintenance: the API answers 503, the web app says so")
         if "maintenance_incident" not in run.ctx:
@@ -123,12 +112,12 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         return "backend stopped (" + (", ".join(stopped) or "none running") + "); API answers 503"
 
     def downgrade(run: Run) -> str:
-        now = switching.database_revision(env, current)
+        now = release_env.database_revision(env, current)
         if now == target.schema_revision:
             return f"already at {now}"
         run.ctx["db_changed"] = True
         run.save()
-        switching.run_schema(env, source, "down", "--to", target.schema_revision or "base")
+        release_env.run_schema(env, source, "down", "--to", target.schema_revision or "base")
         return f"schema {now} → {target.schema_revision} with {source.name}'s downgrade scripts"
 
     def restore_source(run: Run) -> backups.Manifest:
@@ -181,11 +170,11 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
 
     def verify_integrity(run: Run) -> str:
         config = env.release_config(target)
-        revision = switching.database_revision_for(config)
+        revision = release_env.database_revision_for(config)
         if revision != target.schema_revision:
             raise OpsError(f"schema is at {revision}, {target.name} expects "
                            f"{target.schema_revision}")
-        problems = switching.foreign_key_problems(config)
+        problems = release_env.foreign_key_problems(config)
         if problems:
             raise OpsError("foreign keys broken: " + "; ".join(problems[:5]))
         if restore:
@@ -239,9 +228,9 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
 def _ensure_builds(env: Env, target: Release, source: Release) -> str:
     # Everything the procedure needs must exist before the first step that changes
     # anything: a pruned build found after the downgrade would leave the API in maintenance.
-    notes = [switching.ensure_built(env, target)]
+    notes = [release_env.ensure_built(env, target)]
     if source.ref != target.ref:
-        notes.append(switching.ensure_built(env, source))
+        notes.append(release_env.ensure_built(env, source))
     return "; ".join(notes)
 
 
@@ -269,16 +258,15 @@ def on_migration_rollback_failure(run: Run, error: Exception) -> None:
     if not run.ctx.get("maintenance") or run.ctx.get("switched"):
         return
     current = env.ledger.release(int(run.ctx["from_release"]))
-    revision = switching.database_revision(env, current)
+    revision = release_env.database_revision(env, current)
     if not run.ctx.get("db_changed") and revision == current.schema_revision:
         # Nothing was changed in the database: bring the current release's backend back.
-        proc = driver.start_service(env.home, env.ledger, release_id=current.id,
-                                    build_dir=env.home.build_dir(current.ref),
+        proc = driver_for(env.home).start_service(env.home, env.ledger, release=current,
                                     service="backend",
-                                    env=switching.service_env(env, current, "backend"),
+                                    env=release_env.service_env(env, current, "backend"),
                                     role="live")
-        proc = driver.wait_healthy(proc, env.home.config.start_timeout)
-        driver.route(env.home, "backend", proc.port)
+        proc = driver_for(env.home).wait_healthy(proc, env.home.config.start_timeout)
+        traffic.route(env.home, "backend", proc.port)
         run.event(f"schema unchanged at {revision}; {current.name}'s backend serves again",
                   "warning")
     else:

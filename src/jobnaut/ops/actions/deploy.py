@@ -9,12 +9,13 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from jobnaut.config import check_variables
 from jobnaut.ops import build, commit_schema
-from jobnaut.ops.actions import switching
+from jobnaut.ops.actions import release_env, switching
+from jobnaut.ops.actions.backup_step import take_backup
+from jobnaut.ops.actions.preflight import preflight_config
 from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Release
 from jobnaut.ops.operation import Procedure, Run, Step
@@ -22,15 +23,6 @@ from jobnaut.ops.operation import Procedure, Run, Step
 
 def _release(run: Run) -> Release:
     return run.env.ledger.release(int(run.ctx["release_id"]))
-
-
-def preflight_config(env: Env, config_id: int) -> str:
-    results = check_variables(env.config_of(config_id))
-    failing = [f"{r.name}: {r.reason}" for r in results if not r.ok]
-    if failing:
-        raise OpsError("configuration checklist fails: " + "; ".join(failing),
-                       hint="`jobnaut config check` shows every item")
-    return f"{len(results)} configuration items valid"
 
 
 def requested_ref(args: dict[str, Any]) -> str:
@@ -55,7 +47,7 @@ def preflight_schema(env: Env, ref: str, commit: str, config_id: int) -> str:
     if known is None:
         return "schema checked after the build"
     try:
-        current = switching.database_revision_for(env.config_of(config_id))
+        current = release_env.database_revision_for(env.config_of(config_id))
     except Exception:  # unreachable now: the backup and migrate steps report it themselves
         return "database revision unreadable; schema checked at migrate"
     if current is None or current in known.revisions:
@@ -91,9 +83,10 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
 
     def preflight(run: Run) -> str:
         commit = build.resolve_ref(env.home.config.source, ref)
-        driver.ensure_switch(env.home)  # a public port taken by another program fails here
+        traffic.ensure_switch(env.home)  # a public port taken by another program fails here
         config_id = int(args["config_id"]) if args.get("config_id") else env.current_config_id()
         detail = preflight_config(env, config_id)
+        driver_for(env.home).ensure_database(env.home, env.config_of(config_id)["DATABASE_URL"])
         active = env.ledger.active_release()
         run.ctx.update(commit=commit, config_id=config_id,
                        previous_active=active.id if active else None)
@@ -102,10 +95,9 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
     def build_step(run: Run) -> str:
         commit = run.ctx["commit"]
         build_dir = env.home.build_dir(commit)
-        built = build.build(env.home.config.source, commit, build_dir)
+        made = driver_for(env.home).prepare(env.home, commit)  # files, and an image
         run.ctx["schema_revision"] = build.expected_schema(build_dir)
-        verb = "built" if built else "reused build of"
-        return f"{verb} {commit[:12]}; expects schema {run.ctx['schema_revision']}"
+        return f"{made}; expects schema {run.ctx['schema_revision']}"
 
     def compatibility(run: Run) -> str:
         return _check_compatibility(run, args)
@@ -122,7 +114,6 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         return f"release v{run.ctx['release_id']}"
 
     def backup(run: Run) -> str:
-        from jobnaut.ops.actions.database import take_backup
 
         release = _release(run)
         if release.backup_id:
@@ -133,7 +124,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
 
     def migrate(run: Run) -> str:
         release = _release(run)
-        current = switching.database_revision(env, release)
+        current = release_env.database_revision(env, release)
         # Kept from the first attempt: a resumed deploy must remember where the schema was
         # before this release touched it, not where the interrupted attempt left it.
         before = run.ctx.setdefault("schema_before", current)
@@ -144,7 +135,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         run.ctx["migrated"] = True
         run.save()
         demo = ["--demo-data"] if args.get("demo_data") else []
-        switching.run_schema(env, release, "up", *demo)
+        release_env.run_schema(env, release, "up", *demo)
         return f"schema {before or 'empty'} → {release.schema_revision}"
 
     return [
@@ -182,7 +173,7 @@ def _check_compatibility(run: Run, args: dict[str, Any]) -> str:
     config = env.config_of(int(run.ctx["config_id"]))
     revisions, found = compat.pending_contractions(
         build_dir, {**config, "JOBNAUT_RELEASE": "pending"},
-        switching.database_revision_for(config))
+        release_env.database_revision_for(config))
     if not revisions:
         return "no pending migrations"
     if not found:
@@ -202,8 +193,8 @@ def _check_compatibility(run: Run, args: dict[str, Any]) -> str:
 def _enter_maintenance(run: Run) -> None:
     """The API answers 503 until the new release is checked and switched: no request may
     reach old code on the contracted schema."""
-    driver.ensure_switch(run.env.home)
-    driver.route(run.env.home, "backend", None)
+    traffic.ensure_switch(run.env.home)
+    traffic.route(run.env.home, "backend", None)
     run.ctx["maintenance"] = True
     run.save()
     run.event("API in maintenance while contracting migrations run", "warning")
@@ -238,7 +229,9 @@ def _check_previous_on_new_schema(run: Run) -> str:
 def _plan_time_checks(env: Env, args: dict[str, Any], ref: str) -> str:
     commit = build.resolve_ref(env.home.config.source, ref)
     config_id = int(args["config_id"]) if args.get("config_id") else env.current_config_id()
-    return preflight_schema(env, ref, commit, config_id)
+    started = driver_for(env.home).ensure_database(env.home,
+                                                   env.config_of(config_id)["DATABASE_URL"])
+    return "; ".join(filter(None, [started, preflight_schema(env, ref, commit, config_id)]))
 
 
 def _readiness(run: Run) -> str:
@@ -284,7 +277,7 @@ def on_deploy_failure(run: Run, error: Exception) -> None:
         # The previous release cannot live with the new schema: undo the schema first,
         # then give the traffic back.
         if run.ctx.get("switched"):
-            driver.route(run.env.home, "backend", None)
+            traffic.route(run.env.home, "backend", None)
         _return_schema(run, release)
         switching.abandon_candidate(run, release)
     else:
@@ -300,11 +293,10 @@ def _return_schema(run: Run, release: Release) -> None:
         target = run.ctx.get("schema_before") or "base"
         if run.ctx.get("switched"):
             # Users may have written through the new release: keep what it wrote first.
-            from jobnaut.ops.actions.database import take_backup
 
             manifest = take_backup(run.env, release, "safety")
             run.event(f"safety backup {manifest.id} before returning the schema", "warning")
-        switching.run_schema(run.env, release, "down", "--to", target)
+        release_env.run_schema(run.env, release, "down", "--to", target)
         run.event(f"schema returned to {target} with {release.name}'s downgrade", "warning")
 
 

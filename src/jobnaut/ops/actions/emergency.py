@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from jobnaut.ops import checks, lock
-from jobnaut.ops.actions import database, rollback, switching
+from jobnaut.ops.actions import database, release_env, rollback
 from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
@@ -43,7 +43,7 @@ def _inner(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> Procedure:
     active = env.require_active()
     target = env.find_release(args["to"]) if args.get("to") else \
         previous_good(env, active)
-    schema_differs = switching.database_revision(env, active) != target.schema_revision
+    schema_differs = release_env.database_revision(env, active) != target.schema_revision
     if schema_differs or args.get("restore_db"):
         return database.MIGRATION_ROLLBACK
     return rollback.CODE_ROLLBACK

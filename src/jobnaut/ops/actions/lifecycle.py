@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +12,12 @@ from cryptography.fernet import Fernet
 
 from jobnaut.config import redact
 from jobnaut.ops import build, checks, leftovers, lock, serving
-from jobnaut.ops.actions import switching
+from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.comms import hooks, incidents, notify, sender, statuspage
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
-from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, SERVICES
+from jobnaut.ops.drivers import KINDS, driver_for, traffic
+from jobnaut.ops.drivers.process import free_port
+from jobnaut.ops.environment import CONFIG_NAME, CONFIG_TEMPLATE, DEFAULT_BASE_IMAGE, SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.guard import process as guard
 from jobnaut.ops.ledger import Ledger, ProcessRecord
@@ -26,21 +29,35 @@ REPO_ROOT = Path(__file__).resolve().parents[4]
 
 def init(root: Path, *, source: Path | None = None, database_url: str | None = None,
          backend_port: int = 8000, frontend_port: int = 8080,
-         name: str = "local", environment: str = "development", guard: bool = True) -> Env:
+         name: str = "local", environment: str = "development", guard: bool = True,
+         driver: str = "process", base_image: str | None = None,
+         database_service: bool = False, db_image: str | None = None) -> Env:
     if (root / CONFIG_NAME).exists():
         raise OpsError(f"{root} already holds an environment", hint="use it, or pick --home")
+    if driver not in KINDS:
+        raise OpsError(f"unknown driver {driver!r}", hint=f"one of: {', '.join(KINDS)}",
+                       exit_code=2)
+    if database_service and (driver != "compose" or database_url):
+        raise OpsError("--database-service needs --driver compose and no --database-url",
+                       hint="the db service's URL is made here (its password generated)",
+                       exit_code=2)
     source = (source or REPO_ROOT).resolve()
+    db_port = free_port()
     build.resolve_ref(source, "HEAD")  # fail early when the source is not a git repository
     root.mkdir(parents=True, exist_ok=True)
     os.chmod(root, 0o700)
     (root / "data").mkdir(exist_ok=True)
     (root / CONFIG_NAME).write_text(CONFIG_TEMPLATE.format(
         name=name, source=source, backend_port=backend_port, frontend_port=frontend_port,
-        guard="true" if guard else "false",
+        guard="true" if guard else "false", driver=driver,
+        driver_lines=_driver_lines(base_image, db_port if database_service else None, db_image),
     ))
     create_key(root / "secret.key")
     ledger = Ledger(root / "ledger.db")
     os.chmod(root / "ledger.db", 0o600)
+    if database_service:  # PostgreSQL in a db container that JobNaut manages (ADR 0008)
+        database_url = (f"postgresql://jobnaut:{secrets.token_urlsafe(24)}@127.0.0.1:"
+                        f"{db_port}/jobnaut")
     initial = {
         "DATABASE_URL": database_url or f"sqlite:///{root / 'data' / 'jobnaut.db'}",
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),
@@ -53,6 +70,17 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
     return Env.open(root)
 
 
+def _driver_lines(base_image: str | None, db_port: int | None, db_image: str | None) -> str:
+    lines = [f"base_image = {json.dumps(base_image)}" if base_image else
+             f"# base_image = \"{DEFAULT_BASE_IMAGE}\"  # compose: what release images build on"]
+    if db_port is not None:
+        lines += ['database = "service"  # PostgreSQL in a db container, data on a volume',
+                  f"db_port = {db_port}"]
+        if db_image:
+            lines.append(f"db_image = {json.dumps(db_image)}")
+    return "\n".join(lines) + "\n"
+
+
 @lock.locked_action("up")
 def up(env: Env) -> str:
     """Start the active release's services; deploys the source's HEAD on a new home."""
@@ -60,35 +88,37 @@ def up(env: Env) -> str:
     if active is None:
         return "no release yet"
     reconcile(env)  # after a reboot the ledger still lists processes that are gone
-    driver.ensure_switch(env.home)
+    runs = driver_for(env.home)
+    database = runs.ensure_database(env.home, env.release_config(active)["DATABASE_URL"])
+    traffic.ensure_switch(env.home)
     hooks.safely(env, "publish the status page", lambda: statuspage.publish(env))
     started = []
     for service in SERVICES:
-        live = [p for p in switching.live_processes(env, service) if driver.alive(p)]
+        live = [p for p in switching.live_processes(env, service) if runs.alive(p)]
         if live:
-            driver.route(env.home, service, live[0].port, f"v{live[0].release_id}")
+            traffic.route(env.home, service, live[0].port, f"v{live[0].release_id}")
             continue
         # A service rolled back on its own keeps its release across down and up.
         serving_id = env.ledger.serving_release_id(service)
         release = env.ledger.release(serving_id) if serving_id else active
-        switching.ensure_built(env, release)
-        proc = driver.start_service(env.home, env.ledger, release_id=release.id,
-                                    build_dir=env.home.build_dir(release.ref), service=service,
-                                    env=switching.service_env(env, release, service),
-                                    role="live")
-        proc = driver.wait_healthy(proc, env.home.config.start_timeout)
+        release_env.ensure_built(env, release)
+        proc = runs.start_service(env.home, env.ledger, release=release, service=service,
+                                  env=release_env.service_env(env, release, service),
+                                  role="live")
+        proc = runs.wait_healthy(proc, env.home.config.start_timeout)
         problem = checks.not_ready(f"http://127.0.0.1:{proc.port}", env.home.config.check_timeout)
         if problem:  # rule 7: nothing takes traffic before it is checked
-            driver.stop_process(env.ledger, proc, 0)
+            driver_for(env.home).stop_process(env.ledger, proc, 0)
             raise OpsError(f"{service} of {release.name} is not ready: {problem}",
                            hint="`jobnaut logs " + service + "`; `jobnaut rollback code` "
                                 "to the previous release")
-        driver.route(env.home, service, proc.port, release.name)
+        traffic.route(env.home, service, proc.port, release.name)
         started.append(service)
     # The guard, beside the switch (ADR 0006); a guard that died is started again here.
     guard_note = guard.ensure(env.home)
     env.ledger.event(f"up: {active.name} serving" + (f" (started {', '.join(started)})"
                                                       if started else "")
+                     + (f"; {database}" if database else "")
                      + (f"; {guard_note}" if guard_note else ""))
     return f"{active.name} serving"
 
@@ -98,12 +128,14 @@ def down(env: Env) -> str:
     stopped = 0
     guard.stop(env.home)  # first: it would restart the processes stopped below
     for service in SERVICES:
-        if driver.switch_running(env.home):
-            driver.route(env.home, service, None)
+        if traffic.switch_running(env.home):
+            traffic.route(env.home, service, None)
     for p in env.ledger.running_processes():
-        driver.stop_process(env.ledger, p, env.home.config.drain_timeout)
+        driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
         stopped += 1
-    driver.stop_switch(env.home)
+    traffic.stop_switch(env.home)
+    if driver_for(env.home).stop_database(env.home):  # its data stays on its volume
+        env.ledger.event("down: stopped the db service")
     sender.stop_sender(env)  # its unsent notices stay in the outbox for the next one
     env.ledger.event(f"down: stopped {stopped} processes and the traffic switch")
     return f"stopped {stopped} processes"
@@ -113,9 +145,10 @@ def reconcile(env: Env) -> list[ProcessRecord]:
     """Forget processes that died (crash, reboot) so that the ledger tells the truth;
     returns them."""
     gone = []
+    runs = driver_for(env.home)
     for p in env.ledger.running_processes():
-        if not driver.alive(p):
-            env.ledger.process_stopped(p.id)
+        if not runs.alive(p):
+            runs.stop_process(env.ledger, p, 0)  # a dead container is removed too
             env.ledger.event(f"{p.service} of v{p.release_id} (pid {p.pid}) is gone",
                              level="warning")
             gone.append(p)
@@ -133,7 +166,7 @@ def status(env: Env) -> dict[str, Any]:
                                 for name, state in report.services.items()}
     services["standby"] = [
         {"service": p.service, "release": f"v{p.release_id}", "pid": p.pid, "port": p.port,
-         "role": p.role, "healthy": _ready(p), "log": p.log} for p in report.standby]
+         "role": p.role, "healthy": _ready(env, p), "log": p.log} for p in report.standby]
     last = env.ledger.operations(limit=1)
     interrupted = interrupted_operation(env)
     running = lock.holder(env.home.lock_path)
@@ -165,15 +198,15 @@ def status(env: Env) -> dict[str, Any]:
 
 def _guard_problems(env: Env) -> list[str]:
     """An enabled guard that is not running while the switch serves: nothing watches."""
-    if (env.home.config.guard.enabled and driver.switch_running(env.home)
+    if (env.home.config.guard.enabled and traffic.switch_running(env.home)
             and not guard.running(env.home)):
         return ["the guard is not running: nothing watches releases or restarts dead "
                 "processes; `jobnaut up` starts it again"]
     return []
 
 
-def _ready(process: ProcessRecord) -> bool:
-    return driver.alive(process) and checks.not_ready(
+def _ready(env: Env, process: ProcessRecord) -> bool:
+    return driver_for(env.home).alive(process) and checks.not_ready(
         f"http://127.0.0.1:{process.port}", serving.PROBE_TIMEOUT) is None
 
 
@@ -201,10 +234,11 @@ def prune_builds(env: Env) -> list[str]:
         keep.add(r.ref)
     keep.update(env.ledger.release(p.release_id).ref for p in env.ledger.running_processes())
     removed = []
+    runs = driver_for(env.home)
     if env.home.builds.exists():
         for path in env.home.builds.iterdir():
             if path.is_dir() and path.name not in keep:
-                build.remove(path)
+                runs.discard(env.home, path.name)  # the build, and its image
                 removed.append(path.name)
     return removed
 

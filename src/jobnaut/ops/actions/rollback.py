@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from jobnaut.ops import checks
-from jobnaut.ops.actions import switching
-from jobnaut.ops.actions.deploy import preflight_config
+from jobnaut.ops.actions import release_env, switching
+from jobnaut.ops.actions.preflight import preflight_config
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import driver_for
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.history import previous_good
@@ -40,7 +40,7 @@ def plan_code_rollback(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> l
         return "; ".join(notes)
 
     def check_target(run: Run) -> str:
-        db_revision = switching.database_revision(env, current)
+        db_revision = release_env.database_revision(env, current)
         if target.schema_revision != db_revision:
             raise OpsError(
                 f"{target.name} expects schema {target.schema_revision}, the database is at "
@@ -51,7 +51,7 @@ def plan_code_rollback(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> l
         return f"{target.name} expects schema {db_revision}, as the database has"
 
     def restore_files(run: Run) -> str:
-        return switching.ensure_built(env, target)
+        return release_env.ensure_built(env, target)
 
     return [
         Step("identify", "the current release, its health and its recent errors", identify),
@@ -84,7 +84,8 @@ def on_code_rollback_failure(run: Run, error: Exception) -> None:
         if target is not None:
             for p in run.env.ledger.running_processes():
                 if p.release_id == target.id and p.role == "candidate":
-                    driver.stop_process(run.env.ledger, p, run.env.home.config.drain_timeout)
+                    driver_for(run.env.home).stop_process(run.env.ledger, p,
+                                                          run.env.home.config.drain_timeout)
         return
     run.event("rollback failed after the switch; see `jobnaut status`", "error")
 
@@ -121,7 +122,7 @@ def plan_config_release(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> 
         Step("prepare", "check the new configuration (checklist, encryption keys still read "
                         "stored data) and record the release", prepare),
         Step("restore version", "make sure the active code's files are built",
-             lambda run: switching.ensure_built(env, release_of(run))),
+             lambda run: release_env.ensure_built(env, release_of(run))),
         *switching.start_and_check_steps(release_of),
         *switching.switch_steps(release_of),
         *([Step("record", f"mark {current.name} rolled back: it is never a default rollback "

@@ -7,8 +7,8 @@ from typing import Any
 
 from jobnaut.app.schema_shape import shape_differences
 from jobnaut.ops import backups, build, lock, migrations
-from jobnaut.ops.actions import switching
-from jobnaut.ops.actions.database import take_backup
+from jobnaut.ops.actions import release_env
+from jobnaut.ops.actions.backup_step import take_backup
 from jobnaut.ops.backups.core import restored_copy, scratch_target
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
@@ -17,8 +17,8 @@ from jobnaut.ops.ledger import Release
 
 
 def _schema(env: Env, release: Release, *args: str, config: dict[str, str] | None = None) -> str:
-    switching.ensure_built(env, release)
-    return switching.run_schema(env, release, *args, config=config)
+    release_env.ensure_built(env, release)
+    return release_env.run_schema(env, release, *args, config=config)
 
 
 def status(env: Env) -> dict[str, Any]:
@@ -26,9 +26,9 @@ def status(env: Env) -> dict[str, Any]:
     of the code (at a revision this code does not have, after a failed or partial rollback)
     lists those migrations as "ahead": applied, but unknown to this code."""
     active = env.require_active()
-    revision = switching.database_revision(env, active)
+    revision = release_env.database_revision(env, active)
     history = migrations.history(env.home.build_dir(active.ref),
-                                 switching.service_env(env, active, "backend"))
+                                 release_env.service_env(env, active, "backend"))
     order = [h["revision"] for h in history]
     ahead: list[dict[str, Any]] = []
     if revision is None or revision in order:
@@ -74,7 +74,7 @@ def _history_knowing(env: Env, revision: str) -> list[dict[str, Any]] | None:
     for release in sorted(reversed(env.ledger.releases()), key=lambda r: r.status == "failed"):
         build_dir = env.home.build_dir(release.ref)
         if release.schema_revision == revision and build.is_built(build_dir):
-            found = migrations.history(build_dir, switching.service_env(env, release, "backend"))
+            found = migrations.history(build_dir, release_env.service_env(env, release, "backend"))
             if revision in [h["revision"] for h in found]:
                 return found
     return None
@@ -105,9 +105,9 @@ def migrate_down(env: Env, to: str, *, yes: bool, dry_run: bool = False) -> str:
     """Downgrade to `to` with the active release's scripts, a backup first. A dry run says
     which migrations would be undone and what each destroys, and changes nothing."""
     active = env.require_active()
-    current = switching.database_revision(env, active)
+    current = release_env.database_revision(env, active)
     steps = migrations.plan_downgrade(env.home.build_dir(active.ref),
-                                      switching.service_env(env, active, "backend"),
+                                      release_env.service_env(env, active, "backend"),
                                       current or "base", to)
     broken = [s for s in steps if not s.works]
     if broken:
@@ -137,7 +137,7 @@ def resolve_rolled_back(env: Env, revision: str) -> str:
     indexes, triggers) compared with a scratch database migrated there."""
     active = env.require_active()
     history = {h["revision"]: h for h in migrations.history(
-        env.home.build_dir(active.ref), switching.service_env(env, active, "backend"))}
+        env.home.build_dir(active.ref), release_env.service_env(env, active, "backend"))}
     if revision not in history:
         raise OpsError(f"{revision} is not a migration of {active.name}", exit_code=2)
     earlier = history[revision]["down_revision"] or "base"

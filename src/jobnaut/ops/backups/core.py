@@ -51,7 +51,8 @@ def create_backup(home: Home, database_url: str, *, kind: str, release: str | No
             tables = sqlite.dump(sqlite_path(url), partial / file)
             revision = _sqlite_revision(partial / file, tables)
         else:
-            dump = postgres.dump(url, partial, directory_format=directory_format)
+            dump = postgres.dump(url, partial, directory_format=directory_format,
+                                 prefix=client_prefix(home))
             file, fmt, tables, lsn = dump.file, dump.format, dump.tables, dump.wal_lsn
             revision = dump.schema_revision
         store.make_private(partial / file)
@@ -144,7 +145,7 @@ def _verify_postgres(home: Home, manifest: Manifest,
                      admin_url: str | None) -> list[tuple[str, bool, str]]:
     archive = store.dump_path(home, manifest)
     try:
-        toc = postgres.list_archive(archive)
+        toc = postgres.list_archive(archive, client_prefix(home))
         entries = sum(1 for line in toc.splitlines() if line and not line.startswith(";"))
         checks = [("archive", True, f"pg_restore --list reads {entries} entries")]
     except OpsError as exc:
@@ -152,13 +153,22 @@ def _verify_postgres(home: Home, manifest: Manifest,
                 ("test restore", False, "not attempted: the archive cannot be read")]
     try:
         with postgres.scratch_database(admin_url or default_admin_url(home)) as scratch:
-            postgres.restore(archive, manifest.format, parse(scratch))
+            postgres.restore(archive, manifest.format, parse(scratch),
+                             client_prefix(home))
             found = postgres.table_counts(parse(scratch))
     except OpsError as exc:
         return [*checks, ("test restore", False, exc.message),
                 _counts_check(manifest.tables, None)]
     return [*checks, ("test restore", True, "restored into a scratch database"),
             _counts_check(manifest.tables, found)]
+
+
+def client_prefix(home: Home) -> list[str]:
+    """Where pg_dump/pg_restore run: in the db service's container when JobNaut manages
+    PostgreSQL under Compose, else on this host."""
+    from jobnaut.ops.drivers.compose_db import client_prefix as prefix
+
+    return prefix(home)
 
 
 def default_admin_url(home: Home) -> str:
@@ -189,7 +199,7 @@ def restore_into(home: Home, backup_id: str, target_url: str) -> None:
     if manifest.engine == "sqlite":
         sqlite.restore(archive, sqlite_path(url))
     else:
-        postgres.restore(archive, manifest.format, url)
+        postgres.restore(archive, manifest.format, url, client_prefix(home))
     differences = count_differences(manifest.tables, table_counts(target_url))
     if differences:
         raise OpsError(f"the restore of {backup_id} does not hold the rows it should: "

@@ -14,7 +14,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,9 +167,11 @@ class Dump:
     schema_revision: str | None
 
 
-def dump(url: URL, dest: Path, *, directory_format: bool | None) -> Dump:
+def dump(url: URL, dest: Path, *, directory_format: bool | None,
+         prefix: Sequence[str] = ()) -> Dump:
     """Dump `url` into the directory `dest` (custom format, or directory format in parallel
-    for a large database when `directory_format` is None)."""
+    for a large database when `directory_format` is None). With `prefix` the server's own
+    tools run where it runs (a db service's container)."""
     with connect(url, autocommit=False) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -185,19 +187,21 @@ def dump(url: URL, dest: Path, *, directory_format: bool | None) -> Dump:
         env, secrets = tool_env(url)
         runner.run(commands.pg_dump(conninfo(url), dest / name, snapshot=str(snapshot_row[0]),
                                     directory=directory_format, jobs=_jobs(),
-                                    binary=tool("pg_dump", _major(conn))),
+                                    binary="pg_dump" if prefix else
+                                    tool("pg_dump", _major(conn)), prefix=prefix),
                    env=env, secrets=secrets, timeout=TOOL_TIMEOUT)
         conn.rollback()
     return Dump(file=name, format="directory" if directory_format else "custom",
                 tables=tables, wal_lsn=lsn, schema_revision=revision)
 
 
-def list_archive(archive: Path) -> str:
-    return runner.run(commands.pg_restore_list(archive, binary=newest_tool("pg_restore")),
+def list_archive(archive: Path, prefix: Sequence[str] = ()) -> str:
+    binary = "pg_restore" if prefix else newest_tool("pg_restore")
+    return runner.run(commands.pg_restore_list(archive, binary=binary, prefix=prefix),
                       timeout=TOOL_TIMEOUT)
 
 
-def restore(archive: Path, fmt: str, target: URL) -> None:
+def restore(archive: Path, fmt: str, target: URL, prefix: Sequence[str] = ()) -> None:
     """Restore into `target`, created when missing; it must otherwise be empty. A database
     created here is dropped again if the restore fails."""
     created = _ensure_empty(target)
@@ -207,7 +211,8 @@ def restore(archive: Path, fmt: str, target: URL) -> None:
         env, secrets = tool_env(target)
         jobs = _jobs() if fmt == "directory" else 1
         runner.run(commands.pg_restore(conninfo(target), archive, jobs=jobs,
-                                       binary=tool("pg_restore", major)),
+                                       binary="pg_restore" if prefix else
+                                       tool("pg_restore", major), prefix=prefix),
                    env=env, secrets=secrets, timeout=TOOL_TIMEOUT)
     except BaseException:
         if created:

@@ -64,11 +64,11 @@ def snapshot(env: Env, at: datetime | None = None) -> dict[str, Any]:
 
 def publish(env: Env) -> dict[str, Any]:
     """Write the page, its JSON and its Atom feed where the switch serves them."""
-    from jobnaut.ops.drivers import process as driver
+    from jobnaut.ops.drivers import traffic
 
     data = snapshot(env)
     data["banner"] = banner(data)
-    switch = driver.traffic_switch(env.home)
+    switch = traffic.traffic_switch(env.home)
     switch.write_feed("status.json", json.dumps(data, indent=2))
     switch.write_feed("status.atom", atom(env, data))
     switch.write_page("status", html(data))

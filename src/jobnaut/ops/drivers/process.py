@@ -1,5 +1,5 @@
-"""The process driver: runs each release's services as local processes on private ports,
-and the traffic switch (Caddy) in front of them on the public ports."""
+"""The process driver: runs each release's services as local processes on private
+loopback ports, from the release's build folder."""
 
 from __future__ import annotations
 
@@ -12,17 +12,13 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
-from jobnaut.ops import commands, pids
-from jobnaut.ops.environment import SERVICES, Home
+from jobnaut.ops import build, commands, pids
+from jobnaut.ops.environment import Home
 from jobnaut.ops.errors import OpsError
-from jobnaut.ops.ledger import Ledger, ProcessRecord
-
-if TYPE_CHECKING:
-    from jobnaut.ops.caddy import CaddySwitch
+from jobnaut.ops.ledger import Ledger, ProcessRecord, Release
 
 
 def free_port() -> int:
@@ -202,87 +198,43 @@ def tail(path: Path, lines: int) -> str:
     return " | ".join(text[-lines:])
 
 
-# The traffic switch ------------------------------------------------------------------
-# Caddy (ADR 0005): started detached, driven through its admin socket and the dial files.
+class ProcessDriver:
+    """`base.Driver` with local processes: the release runs from its build folder."""
 
-def traffic_switch(home: Home) -> CaddySwitch:
-    from jobnaut.ops.caddy import MIB, CaddySwitch, SwitchSettings, Timeouts, TlsSettings
+    kind = "process"
 
-    cfg = home.config
-    production = cfg.switch
-    tls = TlsSettings(domain=production.domain, cert_file=production.certificate,
-                      key_file=production.key, redirect_ports=production.redirect_http,
-                      ) if production.tls else None
-    return CaddySwitch(SwitchSettings(
-        run_dir=home.run / "switch", log_dir=home.logs,
-        ports={"backend": cfg.backend_port, "frontend": cfg.frontend_port}, tls=tls,
-        max_body_bytes=production.max_body_mb * MIB,
-        timeouts=Timeouts(shutdown_grace=cfg.drain_timeout,
-                          upstream_retry=cfg.upstream_retry)))
+    def prepare(self, home: Home, commit: str) -> str:
+        build_dir = home.build_dir(commit)
+        if build.build(home.config.source, commit, build_dir):
+            return f"built {commit[:12]} into {build_dir.name[:12]}"
+        return f"files of {commit[:12]} already built"
 
+    def discard(self, home: Home, commit: str) -> None:
+        build.remove(home.build_dir(commit))
 
-def switch_identity(home: Home) -> tuple[int, int | None] | None:
-    """(pid, start ticks) of the traffic switch as recorded when it started."""
-    return traffic_switch(home).identity()
+    def start_service(self, home: Home, ledger: Ledger, *, release: Release, service: str,
+                      env: Mapping[str, str], role: str = "candidate") -> ProcessRecord:
+        return start_service(home, ledger, release_id=release.id,
+                             build_dir=home.build_dir(release.ref), service=service, env=env,
+                             role=role)
 
+    def wait_healthy(self, process: ProcessRecord, timeout: float) -> ProcessRecord:
+        return wait_healthy(process, timeout)
 
-def switch_running(home: Home) -> bool:
-    return traffic_switch(home).running()
+    def address(self, process: ProcessRecord) -> str:
+        return f"http://127.0.0.1:{process.port}"
 
+    def alive(self, process: ProcessRecord) -> bool:
+        return alive(process)
 
-def switch_answers(home: Home) -> bool:
-    """Whether the traffic switch answers on its admin socket."""
-    return traffic_switch(home).answers()
+    def stop_process(self, ledger: Ledger, process: ProcessRecord, grace: float) -> None:
+        stop_process(ledger, process, grace)
 
+    def ensure_database(self, home: Home, database_url: str) -> str | None:
+        return None  # processes use an external server or SQLite in the home
 
-def ensure_switch(home: Home) -> None:
-    """Start the traffic switch unless it runs, and (re)write the pages it serves when no
-    release answers."""
-    from jobnaut.ops import pages
+    def stop_database(self, home: Home) -> bool:
+        return False
 
-    switch = traffic_switch(home)
-    if not switch.running():
-        cfg = home.config
-        for port in (cfg.backend_port, cfg.frontend_port):
-            if _port_taken(port):
-                raise OpsError(f"port {port} is already in use by another program",
-                               hint=f"choose other ports in {home.root / 'jobnaut.toml'} "
-                                    "[ports], then run the command again")
-        switch.start()
-    switch.write_page("maintenance", pages.maintenance_page())
-    switch.write_page("outage", pages.outage_page())
-    if "JobNaut" not in switch.layout.page("status").read_text():  # keep a written one
-        switch.write_page("status", pages.status_page(home.config.name))
-
-
-def _port_taken(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-def stop_switch(home: Home) -> None:
-    traffic_switch(home).stop()
-
-
-def route(home: Home, service: str, port: int | None, release: str | None = None) -> None:
-    """Send the service's traffic to `port` (None: nothing live, the switch answers 503).
-    `release` names it in the switch's access log."""
-    traffic_switch(home).route(service, port, release)
-
-
-def routes(home: Home) -> dict[str, str | None]:
-    switch = traffic_switch(home)
-    found = switch.routes() if switch.running() else {}
-    return {s: _as_url(found.get(s)) for s in SERVICES}
-
-
-def _as_url(route: str | None) -> str | None:
-    """Caddy's `host:port` as the URL the rest of the control plane reads."""
-    if route is None or route.startswith("weighted:"):
-        return route
-    return f"http://{route}"
+    def log_file(self, home: Home, release_id: int, service: str) -> Path:
+        return log_path(home, release_id, service)

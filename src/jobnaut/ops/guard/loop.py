@@ -12,7 +12,7 @@ import time
 
 from jobnaut.ops import lock
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import traffic
 from jobnaut.ops.guard import database, process, respond
 from jobnaut.ops.guard.bake import Switch, Watch, compare, reference, switches
 from jobnaut.ops.guard.database import DatabaseWatch
@@ -35,7 +35,7 @@ class Guard:
     def __init__(self, env: Env):
         self.env = env
         self.s = env.home.config.guard
-        self.tailer = LogTailer(driver.traffic_switch(env.home).access_log_path,
+        self.tailer = LogTailer(traffic.traffic_switch(env.home).access_log_path,
                                 start_back_bytes=SEED_BYTES)
         keep = self.s.baseline_seconds + self.s.bake_seconds + self.s.window_seconds + 60
         self.windows = TrafficWindows(keep)

@@ -15,7 +15,7 @@ from jobnaut.ops import lock, operation
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
 from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import driver_for
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.guard.bake import Switch
@@ -58,8 +58,9 @@ def why_not(env: Env, switch: Switch) -> tuple[str, str] | None:
 
 def warm(env: Env, release: Release) -> bool:
     """Every service of `release` has a live process standing by, out of traffic."""
+    runs = driver_for(env.home)
     standing = {p.service for p in env.ledger.running_processes()
-                if p.release_id == release.id and p.role == "warm" and driver.alive(p)}
+                if p.release_id == release.id and p.role == "warm" and runs.alive(p)}
     return standing >= set(SERVICES)
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from jobnaut.ops import lock
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import process as driver
+from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.guard.settings import GuardSettings
@@ -32,11 +32,12 @@ class Supervisor:
     def dead_services(self) -> list[str]:
         """Services with no live process alive (the environment being up)."""
         env = self.env
-        if env.ledger.active_release() is None or not driver.switch_running(env.home):
+        if env.ledger.active_release() is None or not traffic.switch_running(env.home):
             return []
         dead = []
         for service in SERVICES:
-            alive = [p for p in switching.live_processes(env, service) if driver.alive(p)]
+            runs = driver_for(env.home)
+            alive = [p for p in switching.live_processes(env, service) if runs.alive(p)]
             if alive:
                 self.last_alive[service] = alive[0]
             else:
