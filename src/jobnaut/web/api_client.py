@@ -12,6 +12,7 @@ Every call either returns a parsed model or raises one of two errors:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -141,12 +142,27 @@ class BackendApi:
     """The backend API as one user (or an anonymous visitor) sees it.
 
     It borrows a shared `httpx.AsyncClient` (base URL and timeout set by the app) and
-    carries the user's bearer token, if any.
+    carries the user's bearer token, if any. `deadline` (a `time.monotonic()` instant) is
+    the page's budget: every call made for one page shares it, so a hanging backend costs
+    the page that budget once, not one timeout per call.
     """
 
-    def __init__(self, http: httpx.AsyncClient, token: str | None = None):
+    def __init__(
+        self, http: httpx.AsyncClient, token: str | None = None, deadline: float | None = None
+    ):
         self._http = http
         self.token = token
+        self.deadline = deadline
+
+    def _timeout(self, method: str, path: str) -> Any:
+        """What is left of the page's budget (or the client's own timeout)."""
+        if self.deadline is None:
+            return httpx.USE_CLIENT_DEFAULT
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self._unavailable(f"{method} {path}: the page's time budget is spent")
+        default = self._http.timeout.read
+        return httpx.Timeout(min(left, default) if default else left)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -161,9 +177,10 @@ class BackendApi:
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        timeout = self._timeout(method, path)
         try:
             response = await self._http.request(
-                method, path, json=json, params=params, headers=headers
+                method, path, json=json, params=params, headers=headers, timeout=timeout
             )
         except httpx.TimeoutException:
             raise self._unavailable(f"{method} {path}: timed out") from None
