@@ -285,6 +285,9 @@ class BackendApi:
     async def unsave(self, saved_id: str) -> None:
         await self._send("DELETE", f"/api/saved/{saved_id}")
 
+    async def restore_saved(self, saved_id: str) -> SavedJob:
+        return self._parse(SavedJob, await self._send("POST", f"/api/saved/{saved_id}/restore"))
+
 
 def _id_value(raw: str) -> int | str:
     """Ids travel in URLs as text; send numeric ones back as numbers."""

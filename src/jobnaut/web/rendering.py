@@ -29,6 +29,7 @@ NOTICES = {
     "moved": "Card moved.",
     "notes_saved": "Notes saved.",
     "unsaved": "Job removed from your board.",
+    "restored": "Job back on your board.",
 }
 
 STATUS_LABELS = {
@@ -74,6 +75,13 @@ def day(value: datetime | date | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def moment(value: datetime | None) -> str:
+    """A time to the minute, in UTC as the API gives it: '29 Nov 2026, 14:05 UTC'."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
 def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "", (status or "").replace("_", " ").capitalize())
 
@@ -105,6 +113,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["salary"] = salary
     env.filters["money"] = money
     env.filters["day"] = day
+    env.filters["moment"] = moment
     env.filters["status_label"] = status_label
     env.filters["level_label"] = level_label
     env.filters["http_url"] = http_url
