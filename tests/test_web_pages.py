@@ -157,7 +157,7 @@ def test_bad_filter_values_are_explained_not_crashed_on(visitor: httpx.Client) -
     assert response.status_code == 200
     errors = texts(response.text, "field-error")
     assert "Enter a whole number, like 50000." in errors
-    assert "Enter a date as YYYY-MM-DD." in errors
+    assert "Enter a real date: day, month and year, or pick one from the calendar." in errors
     assert "Choose one of the listed experience levels." in errors
     reversed_range = visitor.get("/jobs?salary_min=90000&salary_max=50000")
     assert "The maximum salary is below the minimum." in reversed_range.text
