@@ -282,7 +282,7 @@ def test_job_detail_shows_the_match_and_saving_moves_through_the_board(
                      board)
 
     moved = user.post(f"/saved/{card}/status", data={"status": "applied"})
-    assert moved.headers["location"] == f"/saved?notice=moved#card-{card}"
+    assert moved.headers["location"] == f"/saved?notice=moved&column=applied#card-{card}"
     board = user.get("/saved").text
     assert re.search(r'data-status="applied">\s*<h2[^>]*>Applied <span class="count" '
                      r"data-count>1", board)
@@ -298,8 +298,15 @@ def test_job_detail_shows_the_match_and_saving_moves_through_the_board(
     assert bad.status_code == 422
 
     removed = user.post(f"/saved/{card}/delete")
-    assert removed.headers["location"] == "/saved?notice=unsaved"
+    assert removed.headers["location"] == f"/saved?notice=unsaved&removed={card}"
     assert f'id="card-{card}"' not in user.get("/saved").text
+    undo_form = f'action="/saved/{card}/restore"'
+    assert undo_form in user.get(removed.headers["location"]).text
+    assert "restore" not in user.get("/saved?removed=1%22%3E%3Cscript%3E").text  # ids only
+    restored = user.post(f"/saved/{card}/restore")
+    assert restored.headers["location"] == f"/saved?notice=restored&column=applied#card-{card}"
+    assert f'id="card-{card}"' in user.get("/saved").text
+    assert user.post(f"/saved/{card}/restore").status_code == 404  # not removed any more
 
 
 def test_another_users_card_cannot_be_moved(user: httpx.Client, stack: Stack) -> None:
