@@ -289,6 +289,24 @@ class BackendApi:
         return self._parse(SavedJob, await self._send("POST", f"/api/saved/{saved_id}/restore"))
 
 
+    # -- problem reports and status notices -----------------------------------------------
+
+    async def report_problem(self, page: str, message: str) -> None:
+        await self._send("POST", "/api/reports", json={"page": page, "message": message})
+
+    async def subscribe(self, email: str) -> None:
+        await self._send("POST", "/api/subscriptions", json={"email": email})
+
+    async def subscription(self, action: str, token: str) -> str:
+        """Confirm or unsubscribe ("confirm" / "unsubscribe"); returns the address."""
+        response = await self._send("POST", f"/api/subscriptions/{action}",
+                                    json={"token": token})
+        try:
+            return str(response.json()["email"])
+        except (ValueError, KeyError, TypeError):
+            raise self._unavailable(f"POST /api/subscriptions/{action}: off-contract") from None
+
+
 def _id_value(raw: str) -> int | str:
     """Ids travel in URLs as text; send numeric ones back as numbers."""
     return int(raw) if raw.isdigit() else raw

@@ -30,6 +30,7 @@ NOTICES = {
     "notes_saved": "Notes saved.",
     "unsaved": "Job removed from your board.",
     "restored": "Job back on your board.",
+    "report_sent": "Thank you: your report is recorded. We look at every one.",
 }
 
 STATUS_LABELS = {
