@@ -59,6 +59,9 @@ def test_sign_up_search_save_track_and_edit_profile(page: Page, screenshot_dir: 
     page.get_by_role("button", name="Save job").click()
     expect(page.get_by_role("status").first).to_have_text("Job saved to your board.")
     expect(page.locator(".saved-state")).to_contain_text("Saved")
+    expect(page).not_to_have_url(re.compile(r"notice="))  # a reload does not say it again
+    page.reload()
+    expect(page.locator(".notice")).to_have_count(0)
     page.get_by_role("link", name="Open my board").click()
     expect(page).to_have_url(re.compile(r"/saved"))
     saved_card = card(page, title)
@@ -157,7 +160,8 @@ def test_signed_out_visitor_is_sent_to_sign_in_and_back(page: Page) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(re.compile(r"/saved\?notice=welcome"))
+    expect(page).to_have_url(re.compile(r"/saved$"))  # the notice shown, then dropped
+    expect(page.get_by_role("status").first).to_contain_text("Your account is ready")
     expect(page.get_by_role("heading", name="My board")).to_be_visible()
 
 
