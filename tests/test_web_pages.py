@@ -264,7 +264,7 @@ def test_job_detail_shows_the_match_and_saving_moves_through_the_board(
     job_id = first_job_id(user, "q=python")
     detail = user.get(f"/jobs/{job_id}").text
     assert "Your skill match" in detail and "Save job" in detail
-    assert re.search(r'score-big">\d{1,3}%<', detail)
+    assert re.search(r'score-big score-(high|mid|low)">\d{1,3}%<', detail)
     assert "python" in detail.split("Skills you have")[1].split("Skills to learn")[0]
 
     saved = user.post(f"/jobs/{job_id}/save")
@@ -339,3 +339,10 @@ def test_production_marks_the_session_cookie_secure(
     assert cookie.startswith("__Host-jobnaut_token=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert csrf_cookie.startswith("__Host-jobnaut_csrf=") and "Secure" in csrf_cookie
+
+
+def test_only_a_good_match_is_shown_in_green() -> None:
+    from jobnaut.web.rendering import score_class
+    assert [score_class(n) for n in (0, None, 39, 40, 69, 70, 100)] == [
+        "score-low", "score-low", "score-low", "score-mid", "score-mid", "score-high",
+        "score-high"]

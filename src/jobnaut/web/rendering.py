@@ -83,6 +83,12 @@ def moment(value: datetime | None) -> str:
     return f"{value.day} {value:%b %Y, %H:%M} UTC"
 
 
+def score_class(score: int | float | None) -> str:
+    """Green only for a good match: a 0 % score is not a success."""
+    value = score or 0
+    return "score-high" if value >= 70 else "score-mid" if value >= 40 else "score-low"
+
+
 def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "", (status or "").replace("_", " ").capitalize())
 
@@ -115,6 +121,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["money"] = money
     env.filters["day"] = day
     env.filters["moment"] = moment
+    env.filters["score_class"] = score_class
     env.filters["status_label"] = status_label
     env.filters["level_label"] = level_label
     env.filters["http_url"] = http_url
