@@ -61,7 +61,8 @@ def _page(chromium: Browser, stack: Stack, viewport: ViewportSize,
 
 
 PUBLIC = ["/", "/jobs?q=python", "/jobs?q=python&salary_min=lots&posted_since=2026-13-40",
-          "/jobs/1", "/signin", "/signup", "/no-such-page"]
+          "/jobs/1", "/signin", "/signup", "/no-such-page", "/report?page=/jobs",
+          "/subscribe", "/subscribe/confirm?token=abc", "/unsubscribe?token=abc"]
 MEMBER = ["/", "/jobs/1", "/saved", "/saved?column=applied", "/profile"]
 
 

@@ -49,7 +49,11 @@ def page_deadline(request: Request) -> float:
     """When this request's budget for backend calls runs out (set by its first call)."""
     deadline: float | None = getattr(request.state, "api_deadline", None)
     if deadline is None:
-        budget = min(PAGE_BUDGET_SECONDS, settings_of(request).api_timeout)
+        timeout = settings_of(request).api_timeout
+        # A form the user sent (sign-up hashes a password, slow by design) gets the
+        # whole API timeout; pages that only read give up sooner and show the banner.
+        reading = request.method in ("GET", "HEAD")
+        budget = min(PAGE_BUDGET_SECONDS, timeout) if reading else timeout
         deadline = request.state.api_deadline = time.monotonic() + budget
     return deadline
 
