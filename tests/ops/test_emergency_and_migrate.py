@@ -41,15 +41,18 @@ def test_resolve_refuses_while_0004s_column_exists_and_accepts_a_real_revert(
     assert refused.returncode == 1
     assert "the live schema is not at 0003" in refused.stderr
     assert "extra column saved_jobs.removed_at" in refused.stderr
+    assert "extra table problem_reports" in refused.stderr
     assert revision(deployed) == "0004"  # nothing stamped
     assert len(deployed.json("backup", "list")) == backups_before
 
     # The genuine case: the schema really is at 0003, the version table still says 0004.
-    execute(deployed, "ALTER TABLE saved_jobs DROP COLUMN removed_at")
+    for statement in ("DROP TABLE status_subscriptions", "DROP TABLE problem_reports",
+                      "ALTER TABLE saved_jobs DROP COLUMN removed_at"):
+        execute(deployed, statement)
     resolved = deployed.jobnaut("migrate", "resolve", "--rolled-back", "0004")
     assert "live schema matches 0003; 0004 recorded as rolled back" in resolved.stdout
     assert revision(deployed) == "0003"
-    deployed.jobnaut("migrate", "up")  # 0004 applies cleanly again: its column was gone
+    deployed.jobnaut("migrate", "up")  # 0004 applies cleanly again: what it adds was gone
     assert revision(deployed) == "0004"
 
 
