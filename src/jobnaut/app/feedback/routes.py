@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
@@ -41,10 +39,9 @@ def report(body: ReportIn, db: SessionDep, cipher: CipherDep, state: StateDep) -
 
 
 @router.get("/reports/counts", response_model=ReportCounts, responses=errors(404))
-def counts(request: Request, db: SessionDep, state: StateDep,
-           since: datetime | None = None) -> ReportCounts:
+def counts(request: Request, db: SessionDep, state: StateDep) -> ReportCounts:
     """Reports per release, for the control plane; guarded like /metrics."""
     if not may_read_metrics(request, state.settings.metrics_token):
         raise not_found("page")
     return ReportCounts(release=state.settings.release,
-                        by_release=service.counts_by_release(db=db, since=since))
+                        by_release=service.counts_by_release(db=db))

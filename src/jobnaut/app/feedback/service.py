@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -22,8 +20,7 @@ def record(*, db: Session, cipher: FieldCipher, release: str, page: str, message
     return report.id
 
 
-def counts_by_release(*, db: Session, since: datetime | None = None) -> dict[str, int]:
+def counts_by_release(*, db: Session) -> dict[str, int]:
+    """Totals since the start: the control plane takes differences for a rate."""
     query = select(ProblemReport.release, func.count()).group_by(ProblemReport.release)
-    if since is not None:
-        query = query.where(ProblemReport.created_at >= since)
     return {release: int(n) for release, n in db.execute(query).all()}
