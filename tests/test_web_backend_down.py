@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from tests.support.processes import Service, free_port
 from tests.support.web_client import WebClient
 
 MESSAGE = "JobNaut&#39;s job service is not answering right now. Please try again in a minute."
+BANNER = "unavailable right now — we're on it."
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +37,11 @@ class BrokenBackend(BaseHTTPRequestHandler):
     """/health answers; everything under /api misbehaves as `mode` says."""
 
     mode = "slow"
+    started: ClassVar[list[tuple[float, str]]] = []  # when each /api request arrived
 
     def do_GET(self) -> None:
+        if self.path.startswith("/api/"):
+            BrokenBackend.started.append((time.monotonic(), self.path))
         if self.path == "/health":
             self._send(200, b'{"status": "ok"}')
         elif BrokenBackend.mode == "slow":
@@ -84,27 +89,64 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         server.server_close()
 
 
-@pytest.mark.parametrize("path", ["/jobs", "/jobs?q=python&remote=true", "/jobs/1"])
-def test_pages_say_the_service_is_not_answering(orphan: Service, path: str) -> None:
-    response = httpx.get(orphan.url + path)
+def assert_degraded(response: httpx.Response) -> None:
+    """The site's shell with the outage banner and a way on, never a bare error."""
     assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
     assert "text/html" in response.headers["content-type"]
-    assert MESSAGE in response.text
+    assert MESSAGE in response.text and BANNER in response.text
+    assert 'href="/status"' in response.text and 'href="/jobs"' in response.text
     assert "Traceback" not in response.text
-    assert "<h1>Service unavailable</h1>" in response.text
 
 
-def test_forms_say_the_service_is_not_answering(orphan: Service) -> None:
+def test_pages_say_the_service_is_not_answering(orphan: Service) -> None:
+    response = httpx.get(orphan.url + "/jobs/1")
+    assert_degraded(response)
+    assert "<h1>Not available right now</h1>" in response.text
+
+
+def test_search_keeps_the_query_and_filters(orphan: Service) -> None:
+    response = httpx.get(orphan.url + "/jobs?q=python+dev&location=Berlin&remote=true")
+    assert_degraded(response)
+    assert 'value="python dev"' in response.text and 'value="Berlin"' in response.text
+    assert "Your search is kept" in response.text
+    assert "jobs found" not in response.text
+
+
+def test_sign_in_posted_during_an_outage_keeps_the_email_not_the_password(
+    orphan: Service,
+) -> None:
     with WebClient(base_url=orphan.url) as client:
         response = client.post("/signin",
-                               data={"email": "a@example.com", "password": "whatever1"})
-    assert response.status_code == 503
-    assert MESSAGE in response.text
+                               data={"email": "kept@example.com", "password": "whatever1"})
+        assert_degraded(response)
+        assert 'value="kept@example.com"' in response.text
+        assert "whatever1" not in response.text
+        signup = client.post("/signup", data={"email": "new@example.com",
+                                              "password": "long enough pw"})
+        assert_degraded(signup)
+        assert 'value="new@example.com"' in signup.text
+        assert "long enough pw" not in signup.text
+
+
+def test_signed_in_home_page_degrades_and_other_pages_show_the_shell(orphan: Service) -> None:
     signed_in = {"jobnaut_token": "some-token"}
-    for path in ("/saved", "/profile", "/"):
-        page = httpx.get(orphan.url + path, cookies=signed_in)
-        assert page.status_code == 503, path
-        assert MESSAGE in page.text
+    home = httpx.get(orphan.url + "/", cookies=signed_in)
+    assert home.status_code == 200  # the way back in is never a 503
+    assert BANNER in home.text and 'id="home-q"' in home.text
+    for path in ("/saved", "/profile"):
+        assert_degraded(httpx.get(orphan.url + path, cookies=signed_in))
+    with WebClient(base_url=orphan.url, cookies=signed_in) as client:
+        profile = client.post("/profile", data={"full_name": "Ada Typed", "skills": "Go, Rust"})
+    assert_degraded(profile)
+    assert 'value="Ada Typed"' in profile.text and "Go, Rust" in profile.text
+
+
+def test_api_clients_get_json_with_retry_after(orphan: Service) -> None:
+    response = httpx.get(orphan.url + "/jobs/1", headers={"Accept": "application/json"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "30"
+    assert response.json()["error"]["code"] == "backend_unavailable"
 
 
 def test_sign_out_still_clears_the_cookie(orphan: Service) -> None:
@@ -137,12 +179,27 @@ def test_slow_failing_or_garbled_backend_gives_a_plain_503(broken: Service, mode
     response = httpx.get(broken.url + "/jobs?q=python", timeout=10)
     assert response.status_code == 503
     assert MESSAGE in response.text
-    assert time.monotonic() - started < 1.9  # the 0.5 s timeout, not the backend's 2 s
+    assert time.monotonic() - started < 1.9  # the 0.5 s budget, not the backend's 2 s
     with WebClient(base_url=broken.url, cookies={"jobnaut_token": "t"}, timeout=10) as client:
         enhanced = client.post("/saved/1/notes", data={"notes": "x"},
                                headers={"Accept": "application/json"})
     assert enhanced.status_code == 503
     assert enhanced.json()["error"]["message"].startswith("JobNaut's job service")
+
+
+def test_a_hanging_backend_costs_a_page_one_budget_not_one_timeout_per_call(
+    broken: Service,
+) -> None:
+    """A signed-in job page needs three calls: all go out at once, inside one 0.5 s budget
+    (one after another, the second would only start when the first timed out)."""
+    BrokenBackend.mode = "slow"
+    BrokenBackend.started.clear()
+    response = httpx.get(broken.url + "/jobs/7", cookies={"jobnaut_token": "t"}, timeout=10)
+    assert_degraded(response)
+    paths = sorted(path for _, path in BrokenBackend.started)
+    assert paths[:3] == ["/api/jobs/7", "/api/jobs/7/match", "/api/saved"]
+    times = [at for at, _ in BrokenBackend.started]
+    assert max(times) - min(times) < 0.5
 
 
 def test_readiness_reports_a_backend_that_answers_health(broken: Service) -> None:

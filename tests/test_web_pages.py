@@ -157,7 +157,7 @@ def test_bad_filter_values_are_explained_not_crashed_on(visitor: httpx.Client) -
     assert response.status_code == 200
     errors = texts(response.text, "field-error")
     assert "Enter a whole number, like 50000." in errors
-    assert "Enter a date as YYYY-MM-DD." in errors
+    assert "Enter a real date: day, month and year, or pick one from the calendar." in errors
     assert "Choose one of the listed experience levels." in errors
     reversed_range = visitor.get("/jobs?salary_min=90000&salary_max=50000")
     assert "The maximum salary is below the minimum." in reversed_range.text
@@ -264,7 +264,7 @@ def test_job_detail_shows_the_match_and_saving_moves_through_the_board(
     job_id = first_job_id(user, "q=python")
     detail = user.get(f"/jobs/{job_id}").text
     assert "Your skill match" in detail and "Save job" in detail
-    assert re.search(r'score-big">\d{1,3}%<', detail)
+    assert re.search(r'score-big score-(high|mid|low)">\d{1,3}%<', detail)
     assert "python" in detail.split("Skills you have")[1].split("Skills to learn")[0]
 
     saved = user.post(f"/jobs/{job_id}/save")
@@ -282,7 +282,7 @@ def test_job_detail_shows_the_match_and_saving_moves_through_the_board(
                      board)
 
     moved = user.post(f"/saved/{card}/status", data={"status": "applied"})
-    assert moved.headers["location"] == f"/saved?notice=moved#card-{card}"
+    assert moved.headers["location"] == f"/saved?notice=moved&column=applied#card-{card}"
     board = user.get("/saved").text
     assert re.search(r'data-status="applied">\s*<h2[^>]*>Applied <span class="count" '
                      r"data-count>1", board)
@@ -298,8 +298,15 @@ def test_job_detail_shows_the_match_and_saving_moves_through_the_board(
     assert bad.status_code == 422
 
     removed = user.post(f"/saved/{card}/delete")
-    assert removed.headers["location"] == "/saved?notice=unsaved"
+    assert removed.headers["location"] == f"/saved?notice=unsaved&removed={card}"
     assert f'id="card-{card}"' not in user.get("/saved").text
+    undo_form = f'action="/saved/{card}/restore"'
+    assert undo_form in user.get(removed.headers["location"]).text
+    assert "restore" not in user.get("/saved?removed=1%22%3E%3Cscript%3E").text  # ids only
+    restored = user.post(f"/saved/{card}/restore")
+    assert restored.headers["location"] == f"/saved?notice=restored&column=applied#card-{card}"
+    assert f'id="card-{card}"' in user.get("/saved").text
+    assert user.post(f"/saved/{card}/restore").status_code == 404  # not removed any more
 
 
 def test_another_users_card_cannot_be_moved(user: httpx.Client, stack: Stack) -> None:
@@ -332,3 +339,10 @@ def test_production_marks_the_session_cookie_secure(
     assert cookie.startswith("__Host-jobnaut_token=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     assert csrf_cookie.startswith("__Host-jobnaut_csrf=") and "Secure" in csrf_cookie
+
+
+def test_only_a_good_match_is_shown_in_green() -> None:
+    from jobnaut.web.rendering import score_class
+    assert [score_class(n) for n in (0, None, 39, 40, 69, 70, 100)] == [
+        "score-low", "score-low", "score-low", "score-mid", "score-mid", "score-high",
+        "score-high"]

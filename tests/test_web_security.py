@@ -29,6 +29,11 @@ FORMS = [
     ("/saved/1/status", {"status": "applied"}),
     ("/saved/1/notes", {"notes": "forged"}),
     ("/saved/1/delete", {}),
+    ("/saved/1/restore", {}),
+    ("/report", {"page": "/", "message": "forged report"}),
+    ("/subscribe", {"email": "victim@example.com"}),
+    ("/subscribe/confirm", {"token": "a-token-from-a-mail"}),
+    ("/unsubscribe", {"token": "a-token-from-a-mail"}),
 ]
 FORM_IDS = [path for path, _ in FORMS]
 
@@ -135,7 +140,8 @@ def test_a_request_without_origin_or_referer_is_judged_by_its_token(
 
 def test_every_post_form_in_the_pages_carries_a_token(app: TestClient) -> None:
     app.cookies.clear()
-    html = app.get("/signin").text + app.get("/signup").text
+    html = "".join(app.get(path).text for path in ("/signin", "/signup", "/report",
+                                                     "/subscribe", "/unsubscribe?token=t"))
     forms = re.findall(r'<form method="post".*?</form>', html, re.S)
     assert forms and all('name="csrf_token"' in form for form in forms)
 

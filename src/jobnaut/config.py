@@ -114,6 +114,26 @@ _CLERK_SECRET = re.compile(r"sk_(test|live)_[A-Za-z0-9_-]{8,}")
 _API_KEY = re.compile(r"[\x21-\x7e]{8,256}")  # printable ASCII, no spaces
 
 
+def parse_smtp_url(raw: str) -> str:
+    """smtp://[user:password@]host[:port] (or smtps://): where the backend sends mail."""
+    from urllib.parse import urlsplit
+
+    try:
+        url = urlsplit(raw)
+        url.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ValueError("not a URL") from None
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ValueError("must be an smtp:// or smtps:// URL with a host")
+    return raw
+
+
+def parse_mail_address(raw: str) -> str:
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", raw.strip()):
+        raise ValueError("must be an email address like status@example.com")
+    return raw.strip()
+
+
 def parse_clerk_secret(raw: str) -> str:
     if not _CLERK_SECRET.fullmatch(raw):
         raise ValueError("does not look like a Clerk secret key (sk_test_… or sk_live_… "
@@ -227,6 +247,14 @@ OPTIONAL: tuple[Variable, ...] = (
              ("backend",), required=False, secret=True),
     Variable("JSEARCH_API_KEY", parse_api_key, "job-feed API key", ("backend",),
              required=False, secret=True),
+    Variable("SMTP_URL", parse_smtp_url,
+             "mail server for status-notice subscriptions (smtp://user:password@host:port)",
+             ("backend",), required=False, secret=True),
+    Variable("MAIL_FROM", parse_mail_address, "sender address of the mails the backend sends",
+             ("backend",), required=False),
+    Variable("PUBLIC_URL", parse_http_url,
+             "the web app's public address, for the links in those mails", ("backend",),
+             required=False),
     Variable("API_TIMEOUT_SECONDS", parse_timeout, "how long the web app waits for the API",
              ("frontend",), required=False),
     Variable("SECURE_COOKIES", parse_bool,
@@ -341,6 +369,9 @@ class BackendSettings:
     jsearch_api_key: str | None
     release: str
     commit: str
+    smtp_url: str | None = None
+    mail_from: str = "status@jobnaut.invalid"
+    public_url: str = "http://127.0.0.1:8080"
 
     def __repr__(self) -> str:  # never show the secrets held here
         return f"BackendSettings(environment={self.environment}, port={self.port})"
@@ -368,6 +399,9 @@ class BackendSettings:
             jsearch_api_key=values.get("JSEARCH_API_KEY") or None,
             release=values.get("JOBNAUT_RELEASE", "dev"),
             commit=values.get("JOBNAUT_COMMIT", "unknown"),
+            smtp_url=values.get("SMTP_URL") or None,
+            mail_from=values.get("MAIL_FROM") or "status@jobnaut.invalid",
+            public_url=(values.get("PUBLIC_URL") or "http://127.0.0.1:8080").rstrip("/"),
         )
 
 

@@ -144,6 +144,9 @@ BAD_VALUE_OF = {
     "API_DOCS": "sometimes",
     "METRICS_TOKEN": "has spaces in it",
     "CLERK_AUTHORIZED_PARTIES": "https://jobnaut.example/app",
+    "SMTP_URL": "http://mail.example.com",
+    "MAIL_FROM": "status at example",
+    "PUBLIC_URL": "jobs.example.com",
 }
 MORE_BAD_VALUES = [
     ("API_TIMEOUT_SECONDS", "abc"), ("API_TIMEOUT_SECONDS", "0"),
@@ -151,6 +154,8 @@ MORE_BAD_VALUES = [
     ("API_TIMEOUT_SECONDS", "301"), ("PORT", "65536"), ("PORT", "http"),
     ("JSEARCH_API_KEY", "short"), ("JSEARCH_API_URL", "http://"),
     ("CLERK_SECRET_KEY", "sk_live_has spaces here"), ("JOBNAUT_ENV", "1"),
+    ("SMTP_URL", "smtp://"), ("SMTP_URL", "smtp://mail:99999"),
+    ("MAIL_FROM", "<a@b.c>"),
 ]
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -20,6 +20,7 @@ from jobnaut.app.saved.models import SavedJob, StatusChange
 from jobnaut.config import parse_database_url
 
 HEAD_TABLES = {"users", "auth_tokens", "profiles", "jobs", "job_skills", "saved_jobs",
+               "problem_reports", "status_subscriptions",
                "saved_job_events"}
 
 
@@ -86,7 +87,8 @@ def test_downgrade_to_0001_keeps_data_and_upgrade_restores_search(engine: Engine
 
     schema.downgrade(engine, "0001")
     assert schema.current_revision(engine) == "0001"
-    assert tables(engine) == HEAD_TABLES - {"saved_jobs", "saved_job_events"}
+    assert tables(engine) == HEAD_TABLES - {"saved_jobs", "saved_job_events", "problem_reports",
+                                            "status_subscriptions"}
     assert count(engine, "users") == 3
     assert count(engine, "profiles") == 1
     assert count(engine, "jobs") == 8
@@ -144,3 +146,27 @@ def test_upgrade_is_idempotent_at_head(engine: Engine) -> None:
     schema.upgrade(engine)
     schema.upgrade(engine)
     assert schema.current_revision(engine) == schema.expected_revision()
+
+
+def test_0004_downgrade_brings_removed_cards_back_with_their_history(engine: Engine) -> None:
+    schema.upgrade(engine)
+    sessions = make_sessionmaker(engine)
+    with transaction(sessions) as db:
+        load_jobs(db, generate_jobs(2, seed=3))
+        user = User(email="undo@example.com", password_hash="x")
+        db.add(user)
+        db.flush()
+        for job_id in db.scalars(select(Job.id)).all():
+            saved = SavedJob(user_id=user.id, job_id=job_id, status="applied",
+                             removed_at=datetime(2026, 11, 29, tzinfo=UTC))
+            saved.events.append(StatusChange(from_status=None, to_status="applied"))
+            db.add(saved)
+
+    schema.downgrade(engine, "0003")
+    assert "removed_at" not in {c["name"] for c in inspect(engine).get_columns("saved_jobs")}
+    assert tables(engine) == HEAD_TABLES - {"problem_reports", "status_subscriptions"}
+    assert count(engine, "saved_jobs") == 2 and count(engine, "saved_job_events") == 2
+    schema.upgrade(engine)
+    with engine.connect() as conn:  # back on the board: nothing marks them removed
+        removed = conn.execute(text("SELECT count(*) FROM saved_jobs WHERE removed_at IS NOT NULL"))
+        assert removed.scalar_one() == 0

@@ -181,10 +181,10 @@ def test_notes_longer_than_5000_characters_are_422(
     assert response.status_code == 422
 
 
-def test_unsave_is_204_then_the_saved_job_is_gone(
+def test_unsave_is_204_then_the_saved_job_is_off_the_board(
     api: httpx.Client, user: ApiUser, job_ids: list[int]
 ) -> None:
-    saved = save(api, user, job_ids[4])
+    saved = save(api, user, job_ids[4], notes="recruiter: Sam")
     path = f"/api/saved/{saved['id']}"
     api.patch(path, headers=user.headers, json={"status": "applied"})
 
@@ -195,8 +195,30 @@ def test_unsave_is_204_then_the_saved_job_is_gone(
     assert api.patch(path, headers=user.headers, json={"status": "offer"}).status_code == 404
     assert api.delete(path, headers=user.headers).status_code == 404
     assert api.get("/api/saved", headers=user.headers).json()["items"] == []
-    # The job can be saved afresh, with a fresh history.
-    assert transitions(save(api, user, job_ids[4])) == [(None, "saved")]
+    # Saved again, it comes back as it was: nothing a user wrote is lost to a removal.
+    again = save(api, user, job_ids[4])
+    assert again["id"] == saved["id"] and again["notes"] == "recruiter: Sam"
+    assert transitions(again) == [(None, "saved"), ("saved", "applied")]
+
+
+def test_restore_undoes_a_removal_with_notes_and_history(
+    api: httpx.Client, user: ApiUser, job_ids: list[int]
+) -> None:
+    saved = save(api, user, job_ids[3], notes="call back Monday")
+    path = f"/api/saved/{saved['id']}"
+    api.patch(path, headers=user.headers, json={"status": "interviewing"})
+    # Only a removed card can be restored.
+    assert api.post(f"{path}/restore", headers=user.headers).status_code == 404
+    assert api.delete(path, headers=user.headers).status_code == 204
+
+    restored = api.post(f"{path}/restore", headers=user.headers)
+    assert restored.status_code == 200, restored.text
+    body = restored.json()
+    assert body["status"] == "interviewing" and body["notes"] == "call back Monday"
+    assert transitions(body) == [(None, "saved"), ("saved", "interviewing")]
+    listed = api.get("/api/saved", headers=user.headers).json()["items"]
+    assert [item["id"] for item in listed] == [saved["id"]]
+    assert api.post(f"{path}/restore", headers=user.headers).status_code == 404
 
 
 def test_list_shows_the_most_recently_changed_first(
@@ -228,6 +250,7 @@ def test_another_user_cannot_read_change_or_delete_a_saved_job(
         api.get(path, headers=bob.headers),
         api.patch(path, headers=bob.headers, json={"status": "rejected", "notes": "bob"}),
         api.delete(path, headers=bob.headers),
+        api.post(f"{path}/restore", headers=bob.headers),
     ):
         assert response.status_code == 404, response.text
         assert response.json()["error"]["code"] == "not_found"

@@ -23,6 +23,7 @@ import pytest
 
 from tests.api.conftest import PASSWORD, unique_email
 from tests.conftest import backend_env
+from tests.support.inbox import smtp_inbox
 from tests.support.processes import Service, run_service
 
 SEED = "20261129"
@@ -33,8 +34,11 @@ EXCLUDED_CHECKS = "positive_data_acceptance,allow_header_conformance"
 def backend(encryption_key: str, module_database_url: str,
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     directory = tmp_path_factory.mktemp("schemathesis")
-    with run_service("backend", backend_env(module_database_url, encryption_key),
-                     directory, "--migrate", "--demo-data") as service:
+    # A real mail server, so that subscribing (which mails a confirmation) can succeed.
+    with smtp_inbox() as inbox, run_service(
+            "backend", backend_env(module_database_url, encryption_key,
+                                   SMTP_URL=f"smtp://127.0.0.1:{inbox.port}"),
+            directory, "--migrate", "--demo-data") as service:
         yield service
 
 

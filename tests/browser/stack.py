@@ -29,11 +29,12 @@ class Stack:
 
 
 @contextmanager
-def run_backend(directory: Path) -> Iterator[Service]:
+def run_backend(directory: Path, **extra_env: str) -> Iterator[Service]:
     env = {
         "DATABASE_URL": sqlite_url(directory),
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "JOBNAUT_ENV": "development",
+        **extra_env,
     }
     with run_service("backend", env, directory, "--migrate", "--demo-data") as service:
         yield service

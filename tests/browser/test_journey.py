@@ -59,11 +59,15 @@ def test_sign_up_search_save_track_and_edit_profile(page: Page, screenshot_dir: 
     page.get_by_role("button", name="Save job").click()
     expect(page.get_by_role("status").first).to_have_text("Job saved to your board.")
     expect(page.locator(".saved-state")).to_contain_text("Saved")
+    expect(page).not_to_have_url(re.compile(r"notice="))  # a reload does not say it again
+    page.reload()
+    expect(page.locator(".notice")).to_have_count(0)
     page.get_by_role("link", name="Open my board").click()
     expect(page).to_have_url(re.compile(r"/saved"))
     saved_card = card(page, title)
     expect(saved_card).to_have_count(1)
     expect(card(page, title, "saved")).to_have_count(1)
+    saved_card.locator("summary").click()  # compact card: the forms are in its details
     saved_card.get_by_label("Status").select_option("applied")
     saved_card.get_by_role("button", name="Move", exact=True).click()
     expect(card(page, title, "applied")).to_have_count(1)
@@ -103,17 +107,26 @@ def test_board_works_without_javascript(chromium: Browser, stack: Stack) -> None
         page.get_by_role("button", name="Save job").click()
         page.goto("/saved")
         saved_card = card(page, title)
+        saved_card.locator("summary").click()
         saved_card.get_by_label("Status").select_option("interviewing")
         saved_card.get_by_role("button", name="Move", exact=True).click()
         expect(page.get_by_role("status").first).to_have_text("Card moved.")
         expect(card(page, title, "interviewing")).to_have_count(1)
+        saved_card.locator("summary").click()
         saved_card.get_by_label("Notes").fill("Second round on Friday")
         saved_card.get_by_role("button", name="Save notes").click()
         expect(page.get_by_role("status").first).to_have_text("Notes saved.")
+        saved_card.locator("summary").click()
         expect(saved_card.get_by_label("Notes")).to_have_value("Second round on Friday")
         saved_card.get_by_role("button", name="Remove from board").click()
         expect(page.get_by_role("status").first).to_have_text("Job removed from your board.")
         expect(page.locator("[data-card]")).to_have_count(0)
+        # Undo without JavaScript: a form that puts the card back, notes and all.
+        page.get_by_role("button", name="Undo remove").click()
+        expect(page.get_by_role("status").first).to_have_text("Job back on your board.")
+        expect(card(page, title, "interviewing")).to_have_count(1)
+        saved_card.locator("summary").click()
+        expect(saved_card.get_by_label("Notes")).to_have_value("Second round on Friday")
     finally:
         page.context.close()
 
@@ -147,7 +160,8 @@ def test_signed_out_visitor_is_sent_to_sign_in_and_back(page: Page) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(re.compile(r"/saved\?notice=welcome"))
+    expect(page).to_have_url(re.compile(r"/saved$"))  # the notice shown, then dropped
+    expect(page.get_by_role("status").first).to_contain_text("Your account is ready")
     expect(page.get_by_role("heading", name="My board")).to_be_visible()
 
 

@@ -18,9 +18,6 @@ from tests.ops.test_database_rollback import (
     tables,
 )
 
-COVERING_INDEXES = ["jobs.ix_jobs_search_filters", "jobs.ix_jobs_search_salary",
-                    "job_skills.ix_job_skills_skill_job_id"]  # what migration 0003 adds
-
 ADD_TABLE = dict(
     doc="add table audit_notes",
     upgrade='    op.create_table("audit_notes", sa.Column("id", sa.Integer, primary_key=True))',
@@ -35,27 +32,28 @@ def test_migrate_status_names_applied_pending_and_matching(deployed: Environment
     assert state["active_release"] in state["matching_releases"]
 
 
-def test_resolve_refuses_while_0003s_indexes_exist_and_accepts_a_real_revert(
+def test_resolve_refuses_while_0004s_column_exists_and_accepts_a_real_revert(
         deployed: Environment) -> None:
-    assert revision(deployed) == "0003"
+    assert revision(deployed) == "0004"
     backups_before = len(deployed.json("backup", "list"))
 
-    refused = deployed.jobnaut("migrate", "resolve", "--rolled-back", "0003", check=False)
+    refused = deployed.jobnaut("migrate", "resolve", "--rolled-back", "0004", check=False)
     assert refused.returncode == 1
-    assert "the live schema is not at 0002" in refused.stderr
-    for index in COVERING_INDEXES:
-        assert f"extra index {index}" in refused.stderr
-    assert revision(deployed) == "0003"  # nothing stamped
+    assert "the live schema is not at 0003" in refused.stderr
+    assert "extra column saved_jobs.removed_at" in refused.stderr
+    assert "extra table problem_reports" in refused.stderr
+    assert revision(deployed) == "0004"  # nothing stamped
     assert len(deployed.json("backup", "list")) == backups_before
 
-    # The genuine case: the schema really is at 0002, the version table still says 0003.
-    for index in COVERING_INDEXES:
-        execute(deployed, f"DROP INDEX {index.split('.')[1]}")
-    resolved = deployed.jobnaut("migrate", "resolve", "--rolled-back", "0003")
-    assert "live schema matches 0002; 0003 recorded as rolled back" in resolved.stdout
-    assert revision(deployed) == "0002"
-    deployed.jobnaut("migrate", "up")  # 0003 applies cleanly again: its indexes were gone
+    # The genuine case: the schema really is at 0003, the version table still says 0004.
+    for statement in ("DROP TABLE status_subscriptions", "DROP TABLE problem_reports",
+                      "ALTER TABLE saved_jobs DROP COLUMN removed_at"):
+        execute(deployed, statement)
+    resolved = deployed.jobnaut("migrate", "resolve", "--rolled-back", "0004")
+    assert "live schema matches 0003; 0004 recorded as rolled back" in resolved.stdout
     assert revision(deployed) == "0003"
+    deployed.jobnaut("migrate", "up")  # 0004 applies cleanly again: what it adds was gone
+    assert revision(deployed) == "0004"
 
 
 def test_restore_report_counts_values_in_a_column_only_the_newer_schema_has(

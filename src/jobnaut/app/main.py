@@ -12,9 +12,11 @@ from jobnaut.app.crypto import FieldCipher
 from jobnaut.app.db import make_engine, make_sessionmaker
 from jobnaut.app.deps import AppState
 from jobnaut.app.errors import install_error_handlers
+from jobnaut.app.feedback.routes import router as feedback_router
 from jobnaut.app.jobs.routes import router as jobs_router
 from jobnaut.app.matching.routes import router as matching_router
 from jobnaut.app.saved.routes import router as saved_router
+from jobnaut.app.subscriptions.routes import router as subscriptions_router
 from jobnaut.app.system.headers import SecurityHeaders
 from jobnaut.app.system.metrics import Metrics, MetricsMiddleware
 from jobnaut.app.system.routes import router as system_router
@@ -53,6 +55,7 @@ def create_app(settings: BackendSettings) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SecurityHeaders, production=settings.environment == Environment.production)
     install_error_handlers(app)
-    for router in (system_router, accounts_router, jobs_router, matching_router, saved_router):
+    for router in (system_router, accounts_router, jobs_router, matching_router, saved_router,
+                   feedback_router, subscriptions_router):
         app.include_router(router)
     return app

@@ -12,6 +12,7 @@ Every call either returns a parsed model or raises one of two errors:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -141,12 +142,27 @@ class BackendApi:
     """The backend API as one user (or an anonymous visitor) sees it.
 
     It borrows a shared `httpx.AsyncClient` (base URL and timeout set by the app) and
-    carries the user's bearer token, if any.
+    carries the user's bearer token, if any. `deadline` (a `time.monotonic()` instant) is
+    the page's budget: every call made for one page shares it, so a hanging backend costs
+    the page that budget once, not one timeout per call.
     """
 
-    def __init__(self, http: httpx.AsyncClient, token: str | None = None):
+    def __init__(
+        self, http: httpx.AsyncClient, token: str | None = None, deadline: float | None = None
+    ):
         self._http = http
         self.token = token
+        self.deadline = deadline
+
+    def _timeout(self, method: str, path: str) -> Any:
+        """What is left of the page's budget (or the client's own timeout)."""
+        if self.deadline is None:
+            return httpx.USE_CLIENT_DEFAULT
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self._unavailable(f"{method} {path}: the page's time budget is spent")
+        default = self._http.timeout.read
+        return httpx.Timeout(min(left, default) if default else left)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -161,9 +177,10 @@ class BackendApi:
         headers = {"Accept": "application/json"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
+        timeout = self._timeout(method, path)
         try:
             response = await self._http.request(
-                method, path, json=json, params=params, headers=headers
+                method, path, json=json, params=params, headers=headers, timeout=timeout
             )
         except httpx.TimeoutException:
             raise self._unavailable(f"{method} {path}: timed out") from None
@@ -267,6 +284,27 @@ class BackendApi:
 
     async def unsave(self, saved_id: str) -> None:
         await self._send("DELETE", f"/api/saved/{saved_id}")
+
+    async def restore_saved(self, saved_id: str) -> SavedJob:
+        return self._parse(SavedJob, await self._send("POST", f"/api/saved/{saved_id}/restore"))
+
+
+    # -- problem reports and status notices -----------------------------------------------
+
+    async def report_problem(self, page: str, message: str) -> None:
+        await self._send("POST", "/api/reports", json={"page": page, "message": message})
+
+    async def subscribe(self, email: str) -> None:
+        await self._send("POST", "/api/subscriptions", json={"email": email})
+
+    async def subscription(self, action: str, token: str) -> str:
+        """Confirm or unsubscribe ("confirm" / "unsubscribe"); returns the address."""
+        response = await self._send("POST", f"/api/subscriptions/{action}",
+                                    json={"token": token})
+        try:
+            return str(response.json()["email"])
+        except (ValueError, KeyError, TypeError):
+            raise self._unavailable(f"POST /api/subscriptions/{action}: off-contract") from None
 
 
 def _id_value(raw: str) -> int | str:

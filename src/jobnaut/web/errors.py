@@ -7,6 +7,7 @@ everything else gets one clear sentence and the right status code.
 from __future__ import annotations
 
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
@@ -33,6 +34,11 @@ TITLES = {
     409: "Already done",
     503: "Service unavailable",
 }
+
+
+# How long a client should wait before trying again when the backend is out: about the
+# time a rollback or a restart takes.
+RETRY_AFTER_SECONDS = 30
 
 
 def wants_json(request: Request) -> bool:
@@ -66,9 +72,32 @@ async def on_sign_in_required(request: Request, exc: Exception) -> Response:
     return RedirectResponse(signin_url(exc.next_path), status_code=303)
 
 
+def degraded_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    exc: BackendUnavailable,
+    status_code: int = 503,
+) -> Response:
+    """A page shown while the backend is out: the site's shell with the outage banner and
+    whatever the page could keep (the search form, what the user typed), never a bare 503.
+    """
+    response = render(request, template, {**context, "outage": exc.message},
+                      status_code=status_code)
+    if status_code == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 async def on_backend_unavailable(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, BackendUnavailable)
-    return error_page(request, 503, exc.message)
+    if wants_json(request):
+        response: Response = JSONResponse(
+            {"error": {"code": exc.code, "message": exc.message}}, status_code=503
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return degraded_page(request, "outage.html", {"title": "Not available right now"}, exc)
 
 
 async def on_backend_error(request: Request, exc: Exception) -> Response:

@@ -14,6 +14,10 @@ from jobnaut.web.models import SORTS
 PER_PAGE = 20
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
+# Said as the date control shows it (day, month, year in the visitor's own format), not
+# as the ISO text the URL carries.
+DATE_ERROR = "Enter a real date: day, month and year, or pick one from the calendar."
+
 
 def checked_id(raw: str) -> str:
     """An id from a URL, safe to put into a backend path; anything else is a 404."""
@@ -83,7 +87,7 @@ class SearchForm:
             try:
                 date.fromisoformat(self.posted_since)
             except ValueError:
-                self.errors["posted_since"] = "Enter a date as YYYY-MM-DD."
+                self.errors["posted_since"] = DATE_ERROR
 
     @property
     def has_filters(self) -> bool:

@@ -29,6 +29,8 @@ NOTICES = {
     "moved": "Card moved.",
     "notes_saved": "Notes saved.",
     "unsaved": "Job removed from your board.",
+    "restored": "Job back on your board.",
+    "report_sent": "Thank you: your report is recorded. We look at every one.",
 }
 
 STATUS_LABELS = {
@@ -74,6 +76,19 @@ def day(value: datetime | date | None) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def moment(value: datetime | None) -> str:
+    """A time to the minute, in UTC as the API gives it: '29 Nov 2026, 14:05 UTC'."""
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y, %H:%M} UTC"
+
+
+def score_class(score: int | float | None) -> str:
+    """Green only for a good match: a 0 % score is not a success."""
+    value = score or 0
+    return "score-high" if value >= 70 else "score-mid" if value >= 40 else "score-low"
+
+
 def status_label(status: str | None) -> str:
     return STATUS_LABELS.get(status or "", (status or "").replace("_", " ").capitalize())
 
@@ -105,6 +120,8 @@ def make_templates() -> Jinja2Templates:
     env.filters["salary"] = salary
     env.filters["money"] = money
     env.filters["day"] = day
+    env.filters["moment"] = moment
+    env.filters["score_class"] = score_class
     env.filters["status_label"] = status_label
     env.filters["level_label"] = level_label
     env.filters["http_url"] = http_url

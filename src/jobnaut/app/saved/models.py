@@ -31,6 +31,9 @@ class SavedJob(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+    # Set by "remove from board": the card, its notes and history stay, so it can be
+    # restored (undo) and nothing a user wrote is lost to a slip of the finger.
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     events: Mapped[list[StatusChange]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="StatusChange.id"

@@ -39,5 +39,14 @@ def update(
 
 @router.delete("/{saved_id}", status_code=204)
 def unsave(saved_id: IdPath, user: CurrentUser, db: SessionDep) -> Response:
+    """Takes the job off the board, keeping it (notes, history) for `restore`."""
     service.unsave(db=db, user=user, saved_id=saved_id)
     return Response(status_code=204)
+
+
+@router.post("/{saved_id}/restore", response_model=SavedJobOut)
+def restore(
+    saved_id: IdPath, user: CurrentUser, db: SessionDep, cipher: CipherDep
+) -> SavedJobOut:
+    """Undo for a removal: the job back on the board as it was."""
+    return service.restore(db=db, cipher=cipher, user=user, saved_id=saved_id)

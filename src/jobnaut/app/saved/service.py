@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobnaut.app.accounts.models import User
@@ -36,7 +36,7 @@ def list_saved(*, db: Session, cipher: FieldCipher, user: User) -> list[SavedJob
     rows = db.execute(
         select(SavedJob, Job)
         .join(Job, Job.id == SavedJob.job_id)
-        .where(SavedJob.user_id == user.id)
+        .where(SavedJob.user_id == user.id, SavedJob.removed_at.is_(None))
         .order_by(SavedJob.updated_at.desc(), SavedJob.id.desc())
     ).all()
     return [to_out(saved, job, cipher) for saved, job in rows]
@@ -49,10 +49,15 @@ def save_job(
     if job is None:
         raise not_found("job")
     existing = db.scalar(
-        select(SavedJob.id).where(SavedJob.user_id == user.id, SavedJob.job_id == job_id)
+        select(SavedJob).where(SavedJob.user_id == user.id, SavedJob.job_id == job_id)
     )
-    if existing is not None:
+    if existing is not None and existing.removed_at is None:
         raise ApiError(409, "already_saved", "this job is already saved")
+    if existing is not None:  # saved again after a removal: back with its notes and history
+        existing.removed_at = None
+        db.flush()
+        db.refresh(existing)
+        return to_out(existing, job, cipher)
     saved = SavedJob(user_id=user.id, job_id=job_id, status=ApplicationStatus.saved.value)
     saved.events.append(StatusChange(from_status=None, to_status=ApplicationStatus.saved.value))
     db.add(saved)
@@ -63,10 +68,11 @@ def save_job(
     return to_out(saved, job, cipher)
 
 
-def _owned(db: Session, user: User, saved_id: int) -> SavedJob:
+def _owned(db: Session, user: User, saved_id: int, *, removed: bool = False) -> SavedJob:
+    """The user's saved job: one on the board, or with `removed`, one taken off it."""
     saved = db.get(SavedJob, saved_id)
     # Another user's saved job is reported as missing, so ids reveal nothing.
-    if saved is None or saved.user_id != user.id:
+    if saved is None or saved.user_id != user.id or (saved.removed_at is not None) != removed:
         raise not_found("saved job")
     return saved
 
@@ -91,4 +97,13 @@ def update_saved(
 
 
 def unsave(*, db: Session, user: User, saved_id: int) -> None:
-    db.delete(_owned(db, user, saved_id))
+    """Takes the job off the board; `restore` puts it back as it was."""
+    _owned(db, user, saved_id).removed_at = func.now()
+
+
+def restore(*, db: Session, cipher: FieldCipher, user: User, saved_id: int) -> SavedJobOut:
+    saved = _owned(db, user, saved_id, removed=True)
+    saved.removed_at = None
+    db.flush()
+    db.refresh(saved)
+    return to_out(saved, db.get_one(Job, saved.job_id), cipher)

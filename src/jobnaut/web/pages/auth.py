@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from jobnaut.web.api_client import BackendError, BackendUnavailable
 from jobnaut.web.deps import api
+from jobnaut.web.errors import degraded_page
 from jobnaut.web.rendering import render
 from jobnaut.web.session import clear_session, safe_next, set_session, token_of
 
@@ -22,6 +23,21 @@ def _with_notice(path: str, notice: str) -> str:
     return path + ("&" if "?" in path else "?") + "notice=" + notice
 
 
+def _form_context(
+    email: str, next_path: str, error: str | None, field_errors: dict[str, str] | None
+) -> dict[str, object]:
+    return {"email": email, "next": next_path, "error": error,
+            "field_errors": field_errors or {}}
+
+
+def _kept_form(
+    request: Request, template: str, email: str, next_path: str, exc: BackendUnavailable
+) -> Response:
+    """The form again while the backend is out, with what was typed (never the password)."""
+    context = _form_context(email, next_path, exc.message, None)
+    return degraded_page(request, template, context, exc)
+
+
 def _form_page(
     request: Request,
     template: str,
@@ -32,12 +48,8 @@ def _form_page(
     field_errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    return render(
-        request,
-        template,
-        {"email": email, "next": next_path, "error": error, "field_errors": field_errors or {}},
-        status_code=status_code,
-    )
+    return render(request, template, _form_context(email, next_path, error, field_errors),
+                  status_code=status_code)
 
 
 @router.get("/signup")
@@ -66,8 +78,8 @@ async def signup(
         )
     try:
         result = await api(request).signup(email, password)
-    except BackendUnavailable:
-        raise
+    except BackendUnavailable as exc:
+        return _kept_form(request, "account/signup.html", email, next_path, exc)
     except BackendError as exc:
         fields = exc.field_messages()
         return _form_page(
@@ -100,8 +112,8 @@ async def signin(
         )
     try:
         result = await api(request).signin(email, password)
-    except BackendUnavailable:
-        raise
+    except BackendUnavailable as exc:
+        return _kept_form(request, "account/signin.html", email, next_path, exc)
     except BackendError as exc:
         return _form_page(
             request, "account/signin.html", email=email, next_path=next_path,

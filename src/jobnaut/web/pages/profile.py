@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from jobnaut.web.api_client import BackendError, BackendUnavailable
 from jobnaut.web.deps import meta, user_api
+from jobnaut.web.errors import degraded_page
 from jobnaut.web.forms import split_skills
 from jobnaut.web.models import Profile
 from jobnaut.web.rendering import render
@@ -45,6 +46,7 @@ async def update(
 ) -> Response:
     me = user_api(request, next_path="/profile")
     info = await meta(request)
+    outage: BackendUnavailable | None = None
     profile = Profile(
         full_name=full_name.strip() or None,
         location=location.strip() or None,
@@ -57,8 +59,8 @@ async def update(
     if not problems:
         try:
             await me.update_profile(profile)
-        except BackendUnavailable:
-            raise
+        except BackendUnavailable as exc:
+            outage, error = exc, exc.message
         except BackendError as exc:
             if exc.status == 401:
                 raise
@@ -68,16 +70,14 @@ async def update(
             return RedirectResponse("/profile?notice=profile_saved", status_code=303)
     else:
         error = "Please correct the highlighted fields."
-    return render(
-        request,
-        "account/profile.html",
-        {
-            "email": None,
-            "profile": profile,
-            "skills_text": skills,
-            "levels": info.experience_levels,
-            "error": error,
-            "field_errors": problems,
-        },
-        status_code=422,
-    )
+    context = {
+        "email": None,
+        "profile": profile,
+        "skills_text": skills,
+        "levels": info.experience_levels,
+        "error": error,
+        "field_errors": problems,
+    }
+    if outage:  # what was typed stays in the form, to send again
+        return degraded_page(request, "account/profile.html", context, outage)
+    return render(request, "account/profile.html", context, status_code=422)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from jobnaut.web.api_client import BackendError
 from jobnaut.web.deps import api, settings_of
+from jobnaut.web.rendering import STATIC_DIR
 
 router = APIRouter(tags=["system"])
 
@@ -46,3 +47,10 @@ async def metrics(request: Request) -> Response:
 async def version(request: Request) -> dict[str, str]:
     settings = settings_of(request)
     return {"service": "frontend", "release": settings.release, "commit": settings.commit}
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+async def favicon() -> FileResponse:
+    """Browsers ask for it at the root whatever the page says; a day in their cache."""
+    return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
