@@ -219,6 +219,24 @@ def test_sign_out_clears_the_cookie(user: httpx.Client) -> None:
     assert user.get("/saved").status_code == 303
 
 
+def test_sign_out_everywhere_ends_the_other_devices_sessions_too(stack: Stack) -> None:
+    email = new_email()
+    with WebClient(base_url=stack.url, timeout=10) as phone, \
+            WebClient(base_url=stack.url, timeout=10) as laptop:
+        assert phone.post("/signup", data={"email": email, "password": PASSWORD}) \
+            .status_code == 303
+        assert laptop.post("/signin", data={"email": email, "password": PASSWORD}) \
+            .status_code == 303
+        assert laptop.get("/saved").status_code == 200
+        profile = phone.get("/profile")
+        assert 'action="/signout-everywhere"' in profile.text
+        response = phone.post("/signout-everywhere")
+        assert response.status_code == 303
+        assert response.headers["location"] == "/?notice=signed_out_everywhere"
+        assert phone.get("/saved").status_code == 303
+        assert laptop.get("/saved").status_code == 303  # the other device is signed out too
+
+
 def test_a_token_the_backend_refuses_signs_the_visitor_out(visitor: httpx.Client) -> None:
     visitor.cookies.set("jobnaut_token", "not-a-real-token")
     response = visitor.get("/saved")

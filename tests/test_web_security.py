@@ -24,6 +24,7 @@ FORMS = [
     ("/signin", {"email": "a@example.com", "password": "whatever1"}),
     ("/signup", {"email": "a@example.com", "password": "long enough password"}),
     ("/signout", {}),
+    ("/signout-everywhere", {}),
     ("/profile", {"full_name": "Mallory", "skills": "python"}),
     ("/jobs/1/save", {}),
     ("/saved/1/status", {"status": "applied"}),
@@ -90,6 +91,15 @@ def test_a_form_with_its_token_from_this_site_is_accepted(
     response = browser.post(path, data={**data, "csrf_token": token(browser)},
                             headers={"Origin": SITE})
     assert response.status_code != 403, response.text  # on to the (absent) backend
+
+
+def test_sign_out_everywhere_never_claims_what_an_absent_backend_did_not_do(
+        browser: TestClient) -> None:
+    response = browser.post("/signout-everywhere", data={"csrf_token": token(browser)},
+                            headers={"Origin": SITE}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/profile?notice=signout_everywhere_failed"
+    assert "jobnaut_token" not in response.headers.get("set-cookie", "")  # still signed in
 
 
 def test_login_csrf_from_a_foreign_page_is_refused(app: TestClient) -> None:

@@ -234,6 +234,9 @@ class BackendApi:
     async def signout(self) -> None:
         await self._send("POST", "/api/auth/signout")
 
+    async def signout_everywhere(self) -> None:
+        await self._send("POST", "/api/auth/signout-everywhere")
+
     async def me(self) -> Me:
         return await self._get(Me, "/api/me")
 

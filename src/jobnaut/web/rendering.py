@@ -23,6 +23,9 @@ NOTICES = {
     "welcome": "Welcome to JobNaut! Your account is ready.",
     "signed_in": "You are signed in.",
     "signed_out": "You are signed out.",
+    "signed_out_everywhere": "You are signed out on every device.",
+    "signout_everywhere_failed": "We could not sign you out on your other devices right "
+                                 "now. Nothing changed; please try again in a minute.",
     "profile_saved": "Your profile is saved.",
     "job_saved": "Job saved to your board.",
     "already_saved": "That job is already on your board.",

@@ -134,3 +134,19 @@ async def signout(request: Request) -> Response:
     response = RedirectResponse("/?notice=signed_out", status_code=303)
     clear_session(request, response)
     return response
+
+
+@router.post("/signout-everywhere")
+async def signout_everywhere(request: Request) -> Response:
+    """Ends every session of the account (a lost phone, a shared computer). Unlike a plain
+    sign-out, it must not claim success when the backend could not revoke them: the
+    visitor stays signed in here and is told to try again."""
+    if not token_of(request):
+        return RedirectResponse("/signin?next=/profile", status_code=303)
+    try:
+        await api(request).signout_everywhere()
+    except BackendError:
+        return RedirectResponse("/profile?notice=signout_everywhere_failed", status_code=303)
+    response = RedirectResponse("/?notice=signed_out_everywhere", status_code=303)
+    clear_session(request, response)
+    return response
