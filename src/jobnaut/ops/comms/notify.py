@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from jobnaut.ops.comms import subscribers
 from jobnaut.ops.comms.settings import AUDIENCES, NotifySettings
-from jobnaut.ops.comms.store import CommsStore
+from jobnaut.ops.comms.store import CommsStore, Notice
 from jobnaut.ops.context import Env
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import now
@@ -36,6 +37,9 @@ def add_channel(env: Env, name: str, url: str, audience: str) -> str:
     if not name or not name.replace("-", "").replace("_", "").isalnum():
         raise OpsError(f"bad channel name {name!r}", hint="letters, digits, - and _",
                        exit_code=2)
+    if name == subscribers.SUBSCRIBERS:
+        raise OpsError(f"{name!r} is the built-in channel of the web app's status subscribers",
+                       hint="choose another name", exit_code=2)
     if audience not in CHANNEL_AUDIENCES:
         raise OpsError(f"unknown audience {audience!r}",
                        hint=f"one of {', '.join(CHANNEL_AUDIENCES)}", exit_code=2)
@@ -89,6 +93,11 @@ def enqueue(env: Env, settings: NotifySettings, *, audience: str, impact: str, s
     ids = []
     if settings.status_url:
         body = f"{body}\n\nStatus: {settings.status_url}"
+    if audience == "users":
+        for email in subscribers.subscriber_emails(env):
+            ids.append(book.enqueue(incident_id=incident_id, channel=subscribers.SUBSCRIBERS,
+                                    audience=audience, subject=subject, body=body,
+                                    recipients=email))
     for channel in book.channels():
         if channel["audience"] == audience:
             ids.append(book.enqueue(incident_id=incident_id, channel=channel["name"],
@@ -108,6 +117,15 @@ def deliver_due(env: Env, settings: NotifySettings) -> int:
     sealed = {c["name"]: c["sealed"] for c in book.channels()}
     sent = 0
     for notice in book.due_notices(now()):
+        if notice.channel == subscribers.SUBSCRIBERS:
+            error = subscribers.deliver(env, notice.recipients or "", notice.subject,
+                                        notice.body)
+            if error is None:
+                book.record_attempt(notice.id, status="sent", error=None, next_attempt_at=None)
+                sent += 1
+                continue
+            _retry_or_give_up(env, settings, notice, error)
+            continue
         if notice.channel not in sealed:
             book.record_attempt(notice.id, status="failed", error="channel was removed",
                                 next_attempt_at=None)
@@ -118,18 +136,23 @@ def deliver_due(env: Env, settings: NotifySettings) -> int:
             book.record_attempt(notice.id, status="sent", error=None, next_attempt_at=None)
             sent += 1
             continue
-        attempt = notice.attempts + 1
-        if attempt >= settings.max_attempts:
-            book.record_attempt(notice.id, status="failed", error=error, next_attempt_at=None)
-            env.ledger.event(f"notice #{notice.id} to {notice.channel} failed after {attempt} "
-                             f"attempts: {error}", level="warning")
-        else:
-            delay = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
-            retry_at = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(
-                timespec="milliseconds")
-            book.record_attempt(notice.id, status="pending", error=error,
-                                next_attempt_at=retry_at)
+        _retry_or_give_up(env, settings, notice, error)
     return sent
+
+
+def _retry_or_give_up(env: Env, settings: NotifySettings, notice: Notice, error: str) -> None:
+    book = store(env)
+    attempt = notice.attempts + 1
+    if attempt >= settings.max_attempts:
+        book.record_attempt(notice.id, status="failed", error=error, next_attempt_at=None)
+        env.ledger.event(f"notice #{notice.id} to {notice.channel} failed after {attempt} "
+                         f"attempts: {error}", level="warning")
+    else:
+        delay = BACKOFF_SECONDS[min(attempt - 1, len(BACKOFF_SECONDS) - 1)]
+        retry_at = (datetime.now(UTC) + timedelta(seconds=delay)).isoformat(
+            timespec="milliseconds")
+        book.record_attempt(notice.id, status="pending", error=error,
+                            next_attempt_at=retry_at)
 
 
 def test_channels(env: Env, settings: NotifySettings,
