@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import typer.main
 
@@ -227,3 +228,16 @@ def test_logs_since_and_follow(rolled_back: Environment) -> None:
         follower.send_signal(signal.SIGINT)
         follower.wait(timeout=30)
     assert follower.returncode in (0, 1, 130)
+
+
+def test_watch_shows_user_reports_per_release(rolled_back: Environment) -> None:
+    before = rolled_back.jobnaut("watch", "--once").stdout
+    assert "user reports (report a problem): " in before
+    sent = httpx.post(f"{rolled_back.api}/api/reports",
+                      json={"page": "/jobs", "message": "search shows nothing"}, timeout=10)
+    assert sent.status_code == 201 and sent.json()["release"] == "v1"
+    after = rolled_back.jobnaut("watch", "--once").stdout
+    counted = re.search(r"user reports \(report a problem\): .*\bv1 (\d+)", after)
+    assert counted, after
+    earlier = re.search(r"\bv1 (\d+)", before.split("user reports")[1].splitlines()[0])
+    assert int(counted[1]) == (int(earlier[1]) if earlier else 0) + 1

@@ -57,10 +57,31 @@ def serving(env: Env) -> dict[str, str | None]:
     return found
 
 
+def user_reports(env: Env) -> dict[str, int] | None:
+    """How many "report a problem" reports users sent, per release (the plan's support
+    ticket volume), read from the live backend's loopback side; None when it cannot say."""
+    import httpx
+
+    from jobnaut.ops.drivers import driver_for
+
+    live = [p for p in env.ledger.running_processes()
+            if p.service == "backend" and p.role == "live"]
+    if not live:
+        return None
+    url = driver_for(env.home).address(live[0]) + "/reports/counts"
+    try:
+        answer = httpx.get(url, timeout=1.0)
+        counts = answer.json()["by_release"] if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None  # an older release without reports, or a backend that does not answer
+    return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else None
+
+
 def snapshot(env: Env, view: TrafficView, span: float = 10.0) -> dict[str, Any]:
     now = time.time()
     guard_state = guard.state(env.home)
     return {
+        "user_reports": user_reports(env),
         "environment": env.home.config.name,
         "at": datetime.fromtimestamp(now).astimezone().isoformat(timespec="seconds"),
         "serving": serving(env),
@@ -123,6 +144,10 @@ def lines(snap: dict[str, Any]) -> list[str]:
     out.append(f"guard: {guard_text(snap['guard'])}")
     out += [f"  ALERT OPEN: {alert}" for alert in snap["guard"].get("open_alerts") or []]
     out.append(f"database: {database_text(snap['database'])}")
+    reports = snap.get("user_reports")
+    said = "unknown" if reports is None else \
+        (", ".join(f"{r} {n}" for r, n in sorted(reports.items())) or "none")
+    out.append(f"user reports (report a problem): {said}")
     out.append("last events:")
     out += [f"  {e['at'][11:19]} {e['level']:<7} {e['message']}" for e in snap["events"]]
     return out
