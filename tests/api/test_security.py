@@ -594,6 +594,8 @@ def test_rebind_binds_values_written_before_binding(client: TestClient) -> None:
 
 def test_place_names_match_the_encrypted_columns() -> None:
     from jobnaut.app.accounts.service import FULL_NAME, LOCATION
+    from jobnaut.app.feedback.service import MESSAGE
     from jobnaut.app.saved.service import NOTES
 
-    assert [column_name(c) for c, _ in ENCRYPTED_COLUMNS] == [FULL_NAME, LOCATION, NOTES]
+    assert [column_name(c) for c, _ in ENCRYPTED_COLUMNS] == [FULL_NAME, LOCATION, NOTES,
+                                                               MESSAGE]

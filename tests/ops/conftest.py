@@ -116,7 +116,8 @@ class Environment:
             [sys.executable, "-m", "jobnaut", "--home", str(self.home), *args],
             capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )
-        self.outputs += [result.stdout, result.stderr]
+        if "--reveal" not in args:  # the operator asked to see secrets on screen
+            self.outputs += [result.stdout, result.stderr]
         if check and result.returncode != 0:
             raise AssertionError(f"jobnaut {' '.join(args)} exited {result.returncode}:\n"
                                  f"{result.stdout}\n{result.stderr}")

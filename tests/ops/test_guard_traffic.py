@@ -123,7 +123,8 @@ def test_compare_judges_the_new_release_against_the_baseline_before_the_switch()
 
 def test_the_environment_template_holds_valid_guard_settings() -> None:
     text = CONFIG_TEMPLATE.format(name="t", source="/src", backend_port=1, frontend_port=2,
-                                  admin_port=3, switch="caddy", guard="true")
+                                  admin_port=3, switch="caddy", guard="true",
+                                  driver="process", driver_lines="")
     config = _parse(tomllib.loads(text), Path("jobnaut.toml"))
     assert config.guard == GuardSettings()  # the template documents the defaults
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import stat
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jobnaut.config import SECRET_KEYS
 from jobnaut.ops.context import Env
@@ -26,9 +27,15 @@ def environment_secrets(home: Path) -> set[str]:
     found: set[str] = set(KNOWN_PASSWORDS)
     for config_id in ids:
         for name, value in env.config_of(config_id).items():
-            if name in SECRET_KEYS and value.strip():
-                found.add(value.strip())
-                found.update(part.strip() for part in value.split(",") if len(part.strip()) > 8)
+            if name not in SECRET_KEYS or not value.strip():
+                continue
+            if "://" in value:  # a URL (DATABASE_URL, SMTP_URL): its secret is the password
+                password = urlsplit(value.strip()).password
+                if password:
+                    found.add(password)
+                continue
+            found.add(value.strip())
+            found.update(part.strip() for part in value.split(",") if len(part.strip()) > 8)
     return found
 
 

@@ -227,9 +227,10 @@ def deploy(
     commit, the commits since the active release, the migrations, the freeze and the backup."""
     preview = None
     if dry_run and not resume:
+        from jobnaut.ops.actions.deploy import requested_ref
         from jobnaut.ops.deploy_preview import preview_deploy
 
-        preview = preview_deploy(open_env(), ref)
+        preview = preview_deploy(open_env(), requested_ref({"ref": ref}))
     run_procedure(DEPLOY, {"ref": ref, "reason": reason or f"deploy {ref}",
                            "maintenance": maintenance},
                   dry_run=dry_run, resume=resume, as_json=as_json, follow=follow,
