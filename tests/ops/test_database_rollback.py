@@ -17,33 +17,12 @@ from jobnaut.app.db import make_engine
 from jobnaut.app.schema import expected_revision
 from jobnaut.config import parse_database_url
 from jobnaut.ops.context import Env
+from jobnaut.ops.drills.faults import MIGRATION  # the one migration-file template
 from tests.ops.conftest import Environment, SourceRepo, git
 from tests.ops.test_deploy_and_rollback import _wait_for_step
 
 HEAD = expected_revision()
 
-MIGRATION = '''"""{doc}
-
-Revision ID: {rev}
-Revises: {down}
-"""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "{rev}"
-down_revision = "{down}"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-{upgrade}
-
-
-def downgrade() -> None:
-{downgrade}
-'''
 
 ADD_NICKNAME = dict(
     doc="add users.nickname",

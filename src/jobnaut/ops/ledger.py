@@ -120,6 +120,21 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
+class SqliteStore:
+    """A store that extends the ledger's database with tables of its own, created on open
+    (the comms outbox, the drills)."""
+
+    schema = ""
+
+    def __init__(self, path: Path):
+        self.path = path
+        with self._connect() as db:
+            db.executescript(self.schema)
+
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path)
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 

@@ -116,10 +116,11 @@ def deliver_due(env: Env, settings: NotifySettings) -> int:
     book = store(env)
     sealed = {c["name"]: c["sealed"] for c in book.channels()}
     sent = 0
+    mailer: subscribers.Mailer | None = None
     for notice in book.due_notices(now()):
         if notice.channel == subscribers.SUBSCRIBERS:
-            error = subscribers.deliver(env, notice.recipients or "", notice.subject,
-                                        notice.body)
+            mailer = mailer or subscribers.Mailer(env)
+            error = mailer.deliver(notice.recipients or "", notice.subject, notice.body)
             if error is None:
                 book.record_attempt(notice.id, status="sent", error=None, next_attempt_at=None)
                 sent += 1

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from jobnaut.ops.ledger import connect, now
+from jobnaut.ops.ledger import SqliteStore, now
 
 # The title mark of an incident opened during a drill (ops/comms/incidents.py).
 DRILL_PREFIX = "[drill] "
@@ -129,14 +127,8 @@ class Notice:
     sent_at: str | None
 
 
-class CommsStore:
-    def __init__(self, path: Path):
-        self.path = path
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return connect(self.path)
+class CommsStore(SqliteStore):
+    schema = SCHEMA
 
     # incidents -----------------------------------------------------------------------
     def add_incident(self, *, title: str, kind: str, state: str, impact: str,

@@ -8,6 +8,8 @@ database that cannot be read is recorded and the notice goes to the other channe
 
 from __future__ import annotations
 
+from typing import Any
+
 from jobnaut.ops.context import Env
 
 SUBSCRIBERS = "subscribers"  # the built-in channel these notices are queued on
@@ -35,27 +37,44 @@ def subscriber_emails(env: Env) -> list[str]:
         return []
 
 
-def deliver(env: Env, email: str, subject: str, body: str) -> str | None:
-    """Mail one subscriber; None when sent (or no longer subscribed: nothing to do), else
-    why not, without the server's credentials."""
-    config = _mail_settings(env)
-    if config is None:
-        return "SMTP_URL is not set"
-    from jobnaut.app.subscriptions import mail
-    from jobnaut.app.subscriptions.service import confirmed_subscribers
+class Mailer:
+    """One delivery round's view of the subscribers: their list is read once per round,
+    not once per mail."""
 
-    try:
-        current = {s.email: s for s in confirmed_subscribers(config["DATABASE_URL"])}
-    except Exception as exc:
-        return f"the subscriber list cannot be read ({type(exc).__name__})"
-    subscriber = current.get(email)
-    if subscriber is None:
-        return None  # unsubscribed after the notice was queued: they get nothing more
-    public_url = config.get("PUBLIC_URL") or "http://127.0.0.1:8080"
-    message = mail.message(config.get("MAIL_FROM") or "status@jobnaut.invalid", email,
-                           subject, body, subscriber.unsubscribe_url(public_url))
-    try:
-        mail.send(config["SMTP_URL"], message)
-    except Exception as exc:  # refused, unreachable, timed out: retried with backoff
-        return f"mail to a subscriber failed ({type(exc).__name__})"
-    return None
+    def __init__(self, env: Env):
+        self.config = _mail_settings(env)
+        self._current: dict[str, Any] | None = None
+        self._problem: str | None = None
+
+    def _subscribers(self) -> dict[str, Any] | None:
+        if self._current is None and self._problem is None and self.config is not None:
+            from jobnaut.app.subscriptions.service import confirmed_subscribers
+
+            try:
+                self._current = {s.email: s for s in
+                                 confirmed_subscribers(self.config["DATABASE_URL"])}
+            except Exception as exc:
+                self._problem = f"the subscriber list cannot be read ({type(exc).__name__})"
+        return self._current
+
+    def deliver(self, email: str, subject: str, body: str) -> str | None:
+        """Mail one subscriber; None when sent (or no longer subscribed: nothing to do),
+        else why not, without the server's credentials."""
+        if self.config is None:
+            return "SMTP_URL is not set"
+        current = self._subscribers()
+        if current is None:
+            return self._problem
+        subscriber = current.get(email)
+        if subscriber is None:
+            return None  # unsubscribed after the notice was queued: they get nothing more
+        from jobnaut.app.subscriptions import mail
+
+        public_url = self.config.get("PUBLIC_URL") or "http://127.0.0.1:8080"
+        message = mail.message(self.config.get("MAIL_FROM") or "status@jobnaut.invalid",
+                               email, subject, body, subscriber.unsubscribe_url(public_url))
+        try:
+            mail.send(self.config["SMTP_URL"], message)
+        except Exception as exc:  # refused, unreachable, timed out: retried with backoff
+            return f"mail to a subscriber failed ({type(exc).__name__})"
+        return None

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from jobnaut.ops.ledger import connect, now
+from jobnaut.ops.ledger import SqliteStore, now
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS drills (
@@ -51,14 +49,8 @@ class DrillRecord:
                 "metrics": self.metrics, "verdicts": self.verdicts, "error": self.error}
 
 
-class DrillStore:
-    def __init__(self, path: Path):
-        self.path = path
-        with self._connect() as db:
-            db.executescript(SCHEMA)
-
-    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
-        return connect(self.path)
+class DrillStore(SqliteStore):
+    schema = SCHEMA
 
     def start(self, scenario: str) -> int:
         with self._connect() as db:
