@@ -170,3 +170,34 @@ def test_0004_downgrade_brings_removed_cards_back_with_their_history(engine: Eng
     with engine.connect() as conn:  # back on the board: nothing marks them removed
         removed = conn.execute(text("SELECT count(*) FROM saved_jobs WHERE removed_at IS NOT NULL"))
         assert removed.scalar_one() == 0
+
+
+def test_a_sqlite_migration_under_a_stream_of_writes_waits_its_turn(tmp_path: Any) -> None:
+    """A deploy migrates while the old release still serves writes. On SQLite a deferred
+    transaction that has read the schema fails at its first write ("database is locked",
+    at once) if a write landed in between; the migration must take its turn instead."""
+    import threading
+
+    engine = make_engine(parse_database_url(f"sqlite:///{tmp_path / 'busy.db'}"))
+    schema.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE ticks (n INTEGER)"))
+    stop, written = threading.Event(), [0]
+
+    def users_write() -> None:
+        while not stop.is_set():
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO ticks (n) VALUES (1)"))
+            written[0] += 1
+
+    writer = threading.Thread(target=users_write, daemon=True)
+    writer.start()
+    try:
+        for _ in range(3):  # batch migrations rebuild tables: long reads before the writes
+            schema.downgrade(engine, "0003")
+            schema.upgrade(engine)
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+        engine.dispose()
+    assert written[0] > 0

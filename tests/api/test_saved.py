@@ -221,6 +221,27 @@ def test_restore_undoes_a_removal_with_notes_and_history(
     assert api.post(f"{path}/restore", headers=user.headers).status_code == 404
 
 
+def test_a_permanent_removal_leaves_nothing_to_restore_and_a_new_save_starts_afresh(
+    api: httpx.Client, user: ApiUser, job_ids: list[int]
+) -> None:
+    saved = save(api, user, job_ids[2], notes="gone for good")
+    path = f"/api/saved/{saved['id']}"
+    gone = api.delete(path, headers=user.headers, params={"permanently": "true"})
+    assert gone.status_code == 204
+    assert api.post(f"{path}/restore", headers=user.headers).status_code == 404
+    assert api.delete(path, headers=user.headers,
+                      params={"permanently": "true"}).status_code == 404
+    again = save(api, user, job_ids[2])
+    assert again["notes"] is None  # (SQLite may hand the freed id out again)
+    assert transitions(again) == [(None, "saved")]
+    # a card already taken off the board can be removed for good too
+    assert api.delete(f"/api/saved/{again['id']}", headers=user.headers).status_code == 204
+    assert api.delete(f"/api/saved/{again['id']}", headers=user.headers,
+                      params={"permanently": "true"}).status_code == 204
+    assert api.post(f"/api/saved/{again['id']}/restore",
+                    headers=user.headers).status_code == 404
+
+
 def test_list_shows_the_most_recently_changed_first(
     api: httpx.Client, user: ApiUser, job_ids: list[int]
 ) -> None:
@@ -250,6 +271,7 @@ def test_another_user_cannot_read_change_or_delete_a_saved_job(
         api.get(path, headers=bob.headers),
         api.patch(path, headers=bob.headers, json={"status": "rejected", "notes": "bob"}),
         api.delete(path, headers=bob.headers),
+        api.delete(path, headers=bob.headers, params={"permanently": "true"}),
         api.post(f"{path}/restore", headers=bob.headers),
     ):
         assert response.status_code == 404, response.text

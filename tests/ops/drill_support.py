@@ -80,6 +80,16 @@ def make_pair(production: Environment, staging_home: Path) -> Iterator[Pair]:
             postgres.drop_database(parsed, str(parsed.database))
 
 
+def assert_lost_as_announced(metrics: dict[str, Any], recounted: int) -> None:
+    """The rows the load lost, read through the API and recounted in the database, are the
+    rows the restore announced; it may have announced more only by writes that never got
+    an answer (stored, but never acknowledged to the load)."""
+    lost, announced = metrics["rpo_rows"], metrics["parts"][1]["announced_rows"]
+    assert lost == recounted, (lost, recounted)
+    assert lost <= announced <= lost + metrics["in_doubt_writes"], (
+        lost, announced, metrics["in_doubt_writes"])
+
+
 def lost_rows(env: Environment, acknowledged: list[list[Any]]) -> int:
     """Recounted from the database itself (not through the drill's own reading): the
     saved-job rows whose notes lack a word the synthetic load had been acknowledged."""

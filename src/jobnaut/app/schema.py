@@ -57,7 +57,10 @@ def _single(value: str | list[str] | tuple[str, ...] | None) -> str | None:
 def _migration_engine(engine: Engine) -> Engine:
     """SQLite runs DDL outside transactions unless told otherwise; a migration engine that
     issues its own BEGIN makes each migration all-or-nothing there too, as on PostgreSQL.
-    Foreign keys stay off while tables are rebuilt (batch mode), as SQLite's docs require."""
+    Foreign keys stay off while tables are rebuilt (batch mode), as SQLite's docs require.
+    The BEGIN is IMMEDIATE: a deferred one reads the schema, then fails at its first write
+    with "database is locked" (at once, whatever the busy timeout) when a user's write
+    landed meanwhile, as it does when a deploy migrates under traffic."""
     if engine.dialect.name != "sqlite":
         return engine
     migrating = create_engine(engine.url, poolclass=pool.NullPool)
@@ -69,7 +72,7 @@ def _migration_engine(engine: Engine) -> Engine:
 
     @event.listens_for(migrating, "begin")
     def _begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return migrating
 

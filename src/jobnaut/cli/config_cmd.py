@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import typer
-from cryptography.fernet import Fernet
-from rich.table import Table
 
 from jobnaut.cli.ops_cmds import STATE, home_root, open_env, run_procedure
 from jobnaut.cli.output import console, fail, print_json
 from jobnaut.config import SERVICES, check_variables, effective_environment
-from jobnaut.ops.actions import configuration, lifecycle
-from jobnaut.ops.actions.rollback import CONFIG_RELEASE
 
 app = typer.Typer(help="Check, show, change and restore configuration.", no_args_is_help=True)
 
@@ -23,6 +19,8 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Print the configuration checklist with each item's state; exit 1 if any fails."""
+    from rich.table import Table
+
     if service is not None and service not in SERVICES:
         fail(f"--service must be one of {', '.join(SERVICES)}", code=2)
     if not from_env and (home_root() / "jobnaut.toml").exists():
@@ -49,6 +47,8 @@ def show(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show the configuration, secrets redacted."""
+    from jobnaut.ops.actions import lifecycle
+
     values = lifecycle.show_config(open_env(), release)
     if as_json:
         print_json(values)
@@ -65,6 +65,8 @@ def diff(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Which keys changed between two releases' configurations."""
+    from jobnaut.ops.actions import configuration
+
     rows = configuration.diff(open_env(), a, b, reveal=reveal)
     if as_json:
         print_json(rows)
@@ -82,6 +84,9 @@ def set_(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Change configuration: a new release with the same code, deployed with the same checks."""
+    from jobnaut.ops.actions import configuration
+    from jobnaut.ops.actions.rollback import CONFIG_RELEASE
+
     env = open_env()
     changes = configuration.parse_assignments(assignments)
     if dry_run:  # the plan only; no snapshot is stored
@@ -101,6 +106,9 @@ def unset(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Remove configuration keys: a new release, deployed with the same checks."""
+    from jobnaut.ops.actions import configuration
+    from jobnaut.ops.actions.rollback import CONFIG_RELEASE
+
     env = open_env()
     keys = [k.upper() for k in keys]
     missing = sorted(set(keys) - set(env.config_of(env.current_config_id())))
@@ -123,6 +131,9 @@ def restore(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Restore a release's configuration snapshot (same as `rollback config --to`)."""
+    from jobnaut.ops.actions import configuration
+    from jobnaut.ops.actions.rollback import CONFIG_RELEASE
+
     env = open_env()
     config_id, reason = configuration.rollback_target_config(env, from_release)
     run_procedure(CONFIG_RELEASE, {"config_id": config_id, "reason": reason},
@@ -132,6 +143,8 @@ def restore(
 @app.command("generate-key")
 def generate_key() -> None:
     """Print a new ENCRYPTION_KEY (put it first, before the old key, to rotate)."""
+    from cryptography.fernet import Fernet
+
     typer.echo(Fernet.generate_key().decode())
 
 

@@ -10,9 +10,8 @@ from rich.table import Table
 
 from jobnaut.cli.ops_cmds import home_root, open_env
 from jobnaut.cli.output import console, fail, print_json
-from jobnaut.ops.drills import history
-from jobnaut.ops.drills import run as drill_run
-from jobnaut.ops.drills.scenarios import SCENARIOS
+from jobnaut.ops.drills import catalogue, history
+from jobnaut.ops.drills.catalogue import SCENARIOS
 from jobnaut.ops.drills.store import DrillRecord, DrillStore
 
 app = typer.Typer(help="Rollback drills: inject a fault on staging under a synthetic load, "
@@ -22,7 +21,7 @@ app = typer.Typer(help="Rollback drills: inject a fault on staging under a synth
 
 @app.command("run")
 def run(
-    scenario: str = typer.Argument(..., help=f"one of {', '.join(SCENARIOS)}"),
+    name: str = typer.Argument(..., metavar="SCENARIO", help=f"one of {', '.join(SCENARIOS)}"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the steps; change nothing"),
     allow_production: bool = typer.Option(False, "--allow-production",
                                           help="drill on an environment that is not a "
@@ -30,8 +29,10 @@ def run(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Run one drill scenario on this (staging) environment and record it."""
+    from jobnaut.ops.drills import run as drill_run
+
     env = open_env()
-    chosen = drill_run.scenario(scenario)
+    chosen = catalogue.scenario(name)
     drill_run.check_target(env, allow_production=allow_production)
     if dry_run:
         if as_json:
@@ -43,7 +44,7 @@ def run(
         for n, step in enumerate(chosen.steps, start=1):
             console.print(f"{n:>2}. {escape(step)}")
         return
-    record = drill_run.run(env, scenario, allow_production=allow_production)
+    record = drill_run.run(env, name, allow_production=allow_production)
     if as_json:
         print_json(record.summary())
     else:
@@ -131,7 +132,7 @@ def schedule(
     if not monthly:
         fail("say how often: --monthly", code=2)
     for name in scenario:
-        drill_run.scenario(name)
+        catalogue.scenario(name)
     plan = drill_schedule.monthly(home_root(), scenario)
     if print_only or not drill_schedule.can_install():
         console.print("# not root: install these by hand" if not print_only else "",

@@ -8,22 +8,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from jobnaut.cli.monitoring import OperationMonitor
 from jobnaut.cli.output import ask_yes_no, console, err_console, fail, print_json
 from jobnaut.cli.tables import Column, print_table
-from jobnaut.ops import history, lock, monitor, operation
-from jobnaut.ops.actions import configuration, lifecycle
-from jobnaut.ops.actions.deploy import DEPLOY
-from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
 from jobnaut.ops.context import Env, operator_name
 from jobnaut.ops.environment import SERVICES, resolve_home
-from jobnaut.ops.operation import OperationResult, Procedure, Step
+
+# The actions, and the database and HTTP libraries under them, are imported by the command
+# that runs them, not at start, so that `jobnaut --help` answers at once (ADR 0015).
+if TYPE_CHECKING:
+    from jobnaut.ops.operation import OperationResult, Procedure, Reporter, Step
 
 
 class State:
@@ -45,11 +43,13 @@ def open_env() -> Env:
 @contextmanager
 def locked(env: Env, kind: str) -> Iterator[None]:
     """Commands that change state outside an operation still take the environment's lock."""
+    from jobnaut.ops import lock
+
     with lock.operation_lock(env.home.lock_path, {"kind": kind, "operation": "-"}):
         yield
 
 
-def _reporter(as_json: bool) -> operation.Reporter:
+def _reporter(as_json: bool) -> Reporter:
     started: dict[int, float] = {}
 
     def report(position: int, step: Step, status: str, detail: str | None) -> None:
@@ -77,6 +77,9 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
                   preview: Preview | None = None) -> OperationResult | None:
     """Run (or with `dry_run`, only plan) a procedure; a dry run says first what `preview`
     found would change."""
+    from jobnaut.cli.monitoring import OperationMonitor
+    from jobnaut.ops import monitor, operation
+
     env = open_env()
     args = {"actor": operator_name(), **args}  # every release and rollback says who
     if dry_run:
@@ -171,6 +174,8 @@ def init(
                                                    "the official postgres:15)"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
+    from jobnaut.ops.actions import lifecycle
+
     env = lifecycle.init(home_root(), source=source, database_url=database_url,
                          backend_port=backend_port, frontend_port=frontend_port,
                          name=name, environment=environment, guard=guard, driver=driver,
@@ -185,6 +190,9 @@ def up(
     demo_data: bool = typer.Option(True, help="load demo jobs into an empty database"),
 ) -> None:
     """Start the environment (init and first deploy of the source's HEAD on a new home)."""
+    from jobnaut.ops.actions import lifecycle
+    from jobnaut.ops.actions.deploy import DEPLOY
+
     root = home_root()
     if not (root / "jobnaut.toml").exists():
         lifecycle.init(root)
@@ -204,6 +212,8 @@ def up(
 
 def down() -> None:
     """Stop the environment's services and its traffic switch."""
+    from jobnaut.ops.actions import lifecycle
+
     env = open_env()
     with locked(env, "down"):
         console.print(lifecycle.down(env))
@@ -225,6 +235,8 @@ def deploy(
     traffic; the previous one keeps serving. While it runs, the old and new release's
     figures are shown (when users send traffic). --dry-run says what would change: the
     commit, the commits since the active release, the migrations, the freeze and the backup."""
+    from jobnaut.ops.actions.deploy import DEPLOY
+
     preview = None
     if dry_run and not resume:
         from jobnaut.ops.actions.deploy import requested_ref
@@ -239,6 +251,8 @@ def deploy(
 
 def releases(as_json: bool = typer.Option(False, "--json")) -> None:
     """List releases and the rollbacks between them, newest first."""
+    from jobnaut.ops import history
+
     env = open_env()
     items = history.release_list(env)
     if as_json:
@@ -285,6 +299,8 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
     """Active release; what serves each service (from the traffic switch's routes), its
     pid, port and health; the switch; the last operation. Exit 1 when users are not
     served: the switch down, a route to nowhere, a dead or unready live process."""
+    from jobnaut.ops.actions import lifecycle
+
     state = lifecycle.status(open_env())
     if as_json:
         print_json(state)
@@ -295,6 +311,8 @@ def status(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 def _print_status(state: dict[str, Any]) -> None:
+    from rich.table import Table
+
     console.print(f"environment [bold]{state['environment']}[/] — active release "
                   f"[bold]{state['active_release'] or 'none'}[/]")
     table = Table("service", "release", "pid", "port", "public", "alive", "healthy")
@@ -379,7 +397,10 @@ def health(as_json: bool = typer.Option(False, "--json")) -> None:
     """The traffic switch and each live process, then the plan's Appendix C checklist
     through the public ports, then the guard's open alerts; exit 1 if a critical check
     fails or an alert is open."""
+    from rich.table import Table
+
     from jobnaut.ops import checks, serving
+    from jobnaut.ops.actions import lifecycle
     from jobnaut.ops.guard import process as guard
 
     env = open_env()
@@ -458,8 +479,11 @@ def _print_log(path: Path, lines: int, follow: bool, since: str | None) -> None:
 def resume(as_json: bool = typer.Option(False, "--json")) -> None:
     """Continue the interrupted operation, whatever it was, from its first unfinished
     step (the same as its own command with --resume)."""
+    from jobnaut.ops import operation
     from jobnaut.ops.actions.database import MIGRATION_ROLLBACK
+    from jobnaut.ops.actions.deploy import DEPLOY
     from jobnaut.ops.actions.emergency import EMERGENCY
+    from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
 
     env = open_env()
     stranded = operation.interrupted_operation(env)
@@ -478,6 +502,8 @@ def resume(as_json: bool = typer.Option(False, "--json")) -> None:
 def abandon() -> None:
     """Give up an interrupted operation (look at `jobnaut status` first), so that others
     may run; its completed steps stay recorded."""
+    from jobnaut.ops import operation
+
     env = open_env()
     seen = max((e["id"] for e in env.ledger.events(1)), default=0)
     stranded = operation.abandon(env)
@@ -513,6 +539,8 @@ def rollback_code(
 ) -> None:
     """Plan scenario 1: identify, stop the faulty release, restore and re-deploy the previous
     one with the same checks, verify, record."""
+    from jobnaut.ops.actions.rollback import CODE_ROLLBACK
+
     args = {"to": to, "services": [service.value] if service else list(SERVICES),
             "reason": reason or "operator request"}
     if not (dry_run or yes or resume):
@@ -531,6 +559,9 @@ def rollback_config(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Plan scenario 3: restore a previous configuration snapshot, restart, verify."""
+    from jobnaut.ops.actions import configuration
+    from jobnaut.ops.actions.rollback import CONFIG_RELEASE
+
     env = open_env()
     if resume:
         run_procedure(CONFIG_RELEASE, {}, dry_run=False, resume=True, as_json=as_json)
@@ -550,6 +581,8 @@ def _confirm(procedure: Procedure, args: dict[str, Any]) -> None:
     Without a terminal (scripts, CI, the guard) nobody is asked, and the procedure's own
     guards still hold: whatever would destroy or discard data is refused unless --yes."""
     import sys
+
+    from jobnaut.ops import operation
 
     if not sys.stdin.isatty():
         return

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from jobnaut.cli import ops_cmds
 from jobnaut.cli.output import console, fail, print_json
-from jobnaut.ops import operation, staging
-from jobnaut.ops.actions import lifecycle
-from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.context import Env
+
+if TYPE_CHECKING:
+    from jobnaut.ops.staging import StagingCopy
 
 app = typer.Typer(help="A staging environment copied from production, for drills.",
                   no_args_is_help=True)
@@ -28,6 +29,8 @@ def create(
 ) -> None:
     """Copy production: own ports and database, its latest verified backup restored, the
     same keys, source and release; marked `staging`."""
+    from jobnaut.ops import staging
+
     production = source.resolve()
     root = (home or (Path(ops_cmds.STATE.home_option) if ops_cmds.STATE.home_option
                      else production.with_name(production.name + "-staging"))).resolve()
@@ -40,6 +43,9 @@ def create(
 def refresh(as_json: bool = typer.Option(False, "--json")) -> None:
     """Production's newest verified backup and release again (the staging database is
     backed up first)."""
+    from jobnaut.ops import staging
+    from jobnaut.ops.actions import lifecycle
+
     root = ops_cmds.home_root()
     env = Env.open(root)
     staging.production_of(env)  # refuse a home that is no staging copy before stopping it
@@ -49,8 +55,12 @@ def refresh(as_json: bool = typer.Option(False, "--json")) -> None:
     _deploy(root, copy, as_json=as_json)
 
 
-def _deploy(root: Path, copy: staging.StagingCopy, *, as_json: bool) -> None:
+def _deploy(root: Path, copy: StagingCopy, *, as_json: bool) -> None:
     """Production's active commit on the staging home (if it is not active there yet)."""
+    from jobnaut.ops import operation
+    from jobnaut.ops.actions import lifecycle
+    from jobnaut.ops.actions.deploy import DEPLOY
+
     ops_cmds.STATE.home_option = str(root)
     env = Env.open(root)
     active = env.ledger.active_release()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Group
@@ -15,7 +15,9 @@ from rich.text import Text
 
 from jobnaut.cli.ops_cmds import open_env
 from jobnaut.cli.output import console, print_json
-from jobnaut.ops import monitor
+
+if TYPE_CHECKING:
+    from jobnaut.ops.monitor import TrafficView
 
 
 def watch(
@@ -27,6 +29,8 @@ def watch(
 ) -> None:
     """Which release serves each service, request rate, 5xx rate and p50/p95 latency per
     release, database figures, the guard's state and alerts, and the last events."""
+    from jobnaut.ops import monitor
+
     env = open_env()
     view = monitor.TrafficView(env)
     try:
@@ -46,8 +50,10 @@ def watch(
         view.close()
 
 
-def _plain(env: Any, view: monitor.TrafficView, span: float, interval: float,
+def _plain(env: Any, view: TrafficView, span: float, interval: float,
            once: bool) -> None:
+    from jobnaut.ops import monitor
+
     while True:
         for line in monitor.lines(monitor.snapshot(env, view, span)):
             typer.echo(line)
@@ -59,6 +65,8 @@ def _plain(env: Any, view: monitor.TrafficView, span: float, interval: float,
 
 def render(snap: dict[str, Any]) -> Group:
     """The snapshot as Rich tables, for the live view."""
+    from jobnaut.ops import monitor
+
     head = Text.assemble((f"JobNaut {snap['environment']}", "bold"), f"  {snap['at']}  ",
                          "serving: " + ", ".join(f"{s} {r or '-'}"
                                                  for s, r in snap["serving"].items()))

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 
 from jobnaut.app.deps import CipherDep, CurrentUser, SessionDep
 from jobnaut.app.responses import errors
@@ -38,9 +40,18 @@ def update(
 
 
 @router.delete("/{saved_id}", status_code=204)
-def unsave(saved_id: IdPath, user: CurrentUser, db: SessionDep) -> Response:
+def unsave(
+    saved_id: IdPath, user: CurrentUser, db: SessionDep,
+    permanently: Annotated[bool, Query(description=(
+        "Delete the saved job (on the board or already removed) with its notes and "
+        "history, with no undo; the environment's backups keep it for their retention."
+    ))] = False,
+) -> Response:
     """Takes the job off the board, keeping it (notes, history) for `restore`."""
-    service.unsave(db=db, user=user, saved_id=saved_id)
+    if permanently:
+        service.purge(db=db, user=user, saved_id=saved_id)
+    else:
+        service.unsave(db=db, user=user, saved_id=saved_id)
     return Response(status_code=204)
 
 

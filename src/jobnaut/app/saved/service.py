@@ -101,6 +101,17 @@ def unsave(*, db: Session, user: User, saved_id: int) -> None:
     _owned(db, user, saved_id).removed_at = func.now()
 
 
+def purge(*, db: Session, user: User, saved_id: int) -> None:
+    """Deletes the saved job for good, whether on the board or taken off it. The release
+    checks use it so that their own account leaves no rows behind: a restore report then
+    names only what users wrote."""
+    saved = db.get(SavedJob, saved_id)
+    if saved is None or saved.user_id != user.id:
+        raise not_found("saved job")
+    db.delete(saved)
+    db.flush()
+
+
 def restore(*, db: Session, cipher: FieldCipher, user: User, saved_id: int) -> SavedJobOut:
     saved = _owned(db, user, saved_id, removed=True)
     saved.removed_at = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobnaut.ops.drills.scenarios import SCENARIOS
+from jobnaut.ops.drills.catalogue import SCENARIOS
 from jobnaut.ops.drills.store import DrillRecord
 
 TREND_LENGTH = 6  # the last drills of a scenario shown in its MTTR trend

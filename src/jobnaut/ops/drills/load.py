@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 PASSWORD = "drill load password 42"  # a throwaway account on a staging copy
+WRITES = ("save", "note")  # the ops whose acknowledged words the RPO counts
 WORDS = ("engineer", "python", "data", "developer", "manager", "analyst", "designer")
 FAILED_PAUSE = 1.0  # seconds a user waits after a failed request
 SIGN_IN_EVERY = 120.0  # seconds: a sign-in hashes a password (~0.5 s of a core) behind a
@@ -24,7 +25,7 @@ SIGN_IN_EVERY = 120.0  # seconds: a sign-in hashes a password (~0.5 s of a core)
 @dataclass(frozen=True)
 class Sample:
     at: float  # wall-clock seconds when the request was sent
-    op: str  # sign_in | search | save | note
+    op: str  # sign_in | search | save | open (a saved job) | note
     ok: bool
     status: int  # 0 when no answer came (connection refused, timeout)
     latency: float
@@ -60,6 +61,13 @@ class LoadResult:
     @property
     def acknowledged(self) -> int:
         return sum(len(w.words) for w in self.writes.values())
+
+    @property
+    def in_doubt(self) -> int:
+        """Writes sent that got no answer or a 5xx: the service may have stored them without
+        saying so, so a restore may discard a row the load never saw acknowledged."""
+        return sum(1 for s in self.samples
+                   if s.op in WRITES and (s.status == 0 or s.status >= 500))
 
 
 @dataclass
@@ -179,7 +187,7 @@ class SyntheticLoad:
             self._save(client, user, rng)
             return
         saved_id = rng.choice(user.saved)
-        shown = self._request(client, "note", "GET", f"/api/saved/{saved_id}", user)
+        shown = self._request(client, "open", "GET", f"/api/saved/{saved_id}", user)
         if shown is None or shown.status_code != 200:
             if shown is not None and shown.status_code == 404:
                 user.saved.remove(saved_id)  # discarded by a restore: the verify counts it

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from jobnaut.ops.context import Env
-from jobnaut.ops.drills.scenarios import SCENARIOS
+from jobnaut.ops.drills.catalogue import SCENARIOS
 from jobnaut.ops.drills.store import DrillRecord
 
 BUCKET = 1.0  # seconds per point of the chart
@@ -84,6 +84,7 @@ def _rows(record: DrillRecord) -> list[tuple[str, str]]:
             ("time to restore (MTTR)", f"{m.get('mttr_seconds')} s"),
             ("requests / failed", f"{m.get('requests')} / {m.get('failed_requests')}"),
             ("acknowledged writes", str(m.get("acknowledged_writes"))),
+            ("writes in doubt (no answer)", str(m.get("in_doubt_writes", 0))),
             ("missing afterwards (RPO)", f"{m.get('rpo_rows')} rows"),
             ("announced by the restore", str(m.get("announced_rows", "-"))),
             ("backup restore time (RTO)", f"{m.get('rto_seconds')} s"

@@ -16,22 +16,16 @@ from jobnaut.ops.comms import incidents
 from jobnaut.ops.comms.store import is_drill
 from jobnaut.ops.context import Env
 from jobnaut.ops.drills import measure
+from jobnaut.ops.drills.catalogue import scenario
 from jobnaut.ops.drills.harness import Drill, Outcome
 from jobnaut.ops.drills.load import LoadResult, SyntheticLoad, missing_writes
-from jobnaut.ops.drills.scenarios import SCENARIOS, Scenario
+from jobnaut.ops.drills.scenarios import RUNS
 from jobnaut.ops.drills.settings import load_targets
 from jobnaut.ops.drills.store import DrillRecord, DrillStore
 from jobnaut.ops.errors import OpsError
 
 DRILL_STATE = incidents.DRILL_STATE
 BASELINE_SECONDS = 3.0  # load before the fault: what "normal" looks like in the chart
-
-
-def scenario(name: str) -> Scenario:
-    if name not in SCENARIOS:
-        raise OpsError(f"unknown scenario {name!r}", hint=f"one of {', '.join(SCENARIOS)}",
-                       exit_code=2)
-    return SCENARIOS[name]
 
 
 def check_target(env: Env, *, allow_production: bool) -> None:
@@ -67,7 +61,7 @@ def run(env: Env, name: str, *, allow_production: bool = False) -> DrillRecord:
         load.start()
         drill.phase("baseline load")
         time.sleep(BASELINE_SECONDS)
-        outcomes = chosen.run(drill)
+        outcomes = RUNS[chosen.name](drill)
     except OpsError as exc:
         error = exc.message
     finally:
@@ -112,8 +106,3 @@ def _clean_up(drill: Drill, drill_id: int) -> None:
     finally:
         env.ledger.set_state(DRILL_STATE, None)
         env.ledger.event(f"drill #{drill_id} over")
-
-
-def plan(name: str) -> Scenario:
-    """What `--dry-run` prints: the scenario's steps, nothing done."""
-    return scenario(name)

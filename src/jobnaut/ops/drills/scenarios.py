@@ -9,7 +9,6 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.fernet import Fernet
@@ -22,14 +21,6 @@ from jobnaut.ops.guard import process as guard_process
 
 LOAD_DURING_FAULT = 3.0  # seconds of writes on a release before it is rolled back
 STATUS_PROBE_EVERY = 3.0  # seconds between `jobnaut status` probes of the crash scenario
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    section: str  # of the rollback plan
-    steps: tuple[str, ...]  # what the drill does, for --dry-run and the report
-    run: Callable[[Drill], list[Outcome]]
 
 
 def code(d: Drill) -> list[Outcome]:
@@ -242,29 +233,12 @@ def _if_no_failures(d: Drill, since: float, recovered: float) -> float:
     return recovered if d.last_failure(since) is None else 0.0
 
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
-    Scenario("code", "1. Application Code Issues", (
-        "commit a release that passes its checks but breaks notes (staging source clone)",
-        "deploy it under the synthetic load",
-        "detect: the guard's rollback, or the load's failures then `rollback code --yes`",
-        "measure until users are served again; verify acknowledged writes"), code),
-    Scenario("migration", "2. Database Migration Issues", (
-        "deploy a migration whose downgrade drops a filled column; `rollback migration --yes`",
-        "deploy a migration with no downgrade; `rollback migration --restore-db --yes`",
-        "compare the acknowledged writes missing with the rows the restore announced"),
-        migration),
-    Scenario("config", "3. Configuration Issues", (
-        "`config set` a broken job-feed URL; detect with `health`; `rollback config --yes`",
-        "`config set` an ENCRYPTION_KEY that cannot read the data: it must be refused"),
-        config),
-    Scenario("emergency", "Emergency Rollback Procedure", (
-        "deploy the release that breaks notes; detect from the load's failures",
-        "`rollback emergency --yes` (freeze, revert, verify), then `freeze --lift`"),
-        emergency),
-    Scenario("crash", "Monitoring: the backend dies", (
-        "kill the live backend process (SIGKILL)",
-        "detect: the guard's restart, or `status` then `jobnaut up`"), crash),
-    Scenario("backup", "Restore Database: a corrupted latest backup", (
-        "create a backup and corrupt its dump", "`backup verify` must catch it",
-        "restore the last good backup beside the live database (RTO)"), backup),
-)}
+# How each scenario of the catalogue runs.
+RUNS: dict[str, Callable[[Drill], list[Outcome]]] = {
+    "code": code,
+    "migration": migration,
+    "config": config,
+    "emergency": emergency,
+    "crash": crash,
+    "backup": backup,
+}
