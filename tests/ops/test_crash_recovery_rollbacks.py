@@ -21,7 +21,7 @@ def users(sqlite_env: Environment) -> list[UserData]:
     return [UserData(sqlite_env.api).create()]
 
 
-@pytest.mark.parametrize("step", ["identify", "start", "switch", "record"])
+@pytest.mark.parametrize("step", ["identify", "start", "switch", "verify", "record"])
 def test_code_rollback_killed_after_each_step_resumes(sqlite_env: Environment,
                                                       users: list[UserData], step: str) -> None:
     sqlite_env.jobnaut("deploy", "main", "-m", f"to roll back at {step}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sqlite3
 import subprocess
@@ -39,6 +40,14 @@ def test_deploy_and_code_rollback_drop_no_request(deployed: Environment, user: U
     with TrafficLoop(urls) as during_rollback:
         result = deployed.jobnaut("rollback", "code", "--yes")
     assert "succeeded" in result.stdout
+    # back to the warm release: live and ready before the switch, every check after it
+    assert "(warm: live and ready;" in result.stderr
+    steps = result.stderr.index
+    assert steps(" switch … ") < steps(" verify … ") < steps(" retire … ")
+    moments = re.search(r"serving v\d+ after ([\d.]+) s; verified after ([\d.]+) s",
+                        result.stdout)
+    assert moments, result.stdout
+    assert 0 < float(moments[1]) < float(moments[2])
 
     assert during_deploy.failures == [] and during_deploy.ok > 10
     assert during_rollback.failures == [] and during_rollback.ok > 10

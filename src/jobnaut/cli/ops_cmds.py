@@ -96,7 +96,7 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
             for n, step in enumerate(steps, start=1):
                 console.print(f"{n:>2}. [bold]{step.name}[/]: {escape(step.description)}")
         return None
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     watcher = None if as_json else OperationMonitor(env)
     reporter = _reporter(as_json)
     try:
@@ -107,7 +107,7 @@ def run_procedure(procedure: Procedure, args: dict[str, Any], *, dry_run: bool, 
                 result = operation.execute(env, procedure, args, resume=resume,
                                            reporter=watcher.wrap(reporter))
         elapsed = time.monotonic() - started
-        _report_result(procedure, result, elapsed, as_json)
+        _report_result(procedure, result, elapsed, as_json, started_at)
         if watcher is not None and result.ok and _following(follow):
             serving = monitor.serving(env)
             watcher.follow_bake(str(serving["backend"] or serving["frontend"]))
@@ -130,11 +130,19 @@ FOLLOW_HELP = ("after it, show the figures for the guard's bake window (default:
 
 
 def _report_result(procedure: Procedure, result: OperationResult, elapsed: float,
-                   as_json: bool) -> None:
+                   as_json: bool, started_at: float) -> None:
+    # When users were served by the new release and when the checks confirmed it, counted
+    # from the command's start: for a rollback, the figures the person on call needs.
+    moments = {name: round(result.ctx[key] - started_at, 2)
+               for name, key in (("serving_after", "serving_at"),
+                                 ("verified_after", "verified_at")) if key in result.ctx}
     if as_json:
-        print_json({**result.as_json(), "seconds": round(elapsed, 2)})
+        print_json({**result.as_json(), "seconds": round(elapsed, 2), **moments})
     elif result.ok:
         release = result.ctx.get("release_id")
+        if moments and release:
+            console.print(f"serving v{release} after {moments.get('serving_after', '?')} s; "
+                          f"verified after {moments.get('verified_after', '?')} s")
         console.print(f"[green]✓ {procedure.kind} succeeded[/] in {elapsed:.1f}s (operation "
                       f"#{result.operation_id}" + (f"; release v{release}" if release else "")
                       + ")")

@@ -185,18 +185,31 @@ def release_checks(home: Home, backend: str, frontend: str,
     """Everything a release must pass before it takes traffic (private URLs). With
     `compatible_schema`, the backend may run on that newer, expand-only revision."""
     cfg = home.config
-    results: list[CheckOutcome] = []
     with http_client(home, cfg.check_timeout) as http:
-        for service, base in (("backend", backend), ("frontend", frontend)):
-            results.append(_timed(f"{service} liveness", partial(_liveness, http, base)))
-            results.append(_timed(f"{service} readiness",
-                                  partial(_readiness, http, base, compatible_schema)))
+        results = _live_and_ready_checks(http, backend, frontend, compatible_schema)
         bases = {"backend": backend, "frontend": frontend}
         for endpoint in cfg.endpoints:
             url = bases[endpoint.service] + endpoint.path
             results.append(_timed(endpoint.name,
                                   partial(_endpoint, http, url, endpoint.expect)))
         results.extend(_flows(http, home, backend))
+    return results
+
+
+def readiness_checks(home: Home, backend: str, frontend: str) -> list[CheckOutcome]:
+    """Liveness and readiness of each service (readiness times a real query and compares
+    the schema): what can have changed on a warm release since it passed every check."""
+    with http_client(home, home.config.check_timeout) as http:
+        return _live_and_ready_checks(http, backend, frontend, None)
+
+
+def _live_and_ready_checks(http: httpx.Client, backend: str, frontend: str,
+                           compatible_schema: str | None) -> list[CheckOutcome]:
+    results = []
+    for service, base in (("backend", backend), ("frontend", frontend)):
+        results.append(_timed(f"{service} liveness", partial(_liveness, http, base)))
+        results.append(_timed(f"{service} readiness",
+                              partial(_readiness, http, base, compatible_schema)))
     return results
 
 

@@ -12,6 +12,7 @@ from jobnaut.ops.ledger import Release
 @lock.locked_action("backup create")
 def take_backup(env: Env, release: Release | None, kind: str) -> backups.Manifest:
     config = env.release_config(release) if release else env.config_of(env.current_config_id())
+    backups.core.create_sqlite_file(config["DATABASE_URL"])
     revision = database_revision_for(config)
     manifest = backups.create_backup(env.home, config["DATABASE_URL"], kind=kind,
                                      release=release.name if release else None,

@@ -65,11 +65,9 @@ def database_revision(env: Env, release: Release) -> str | None:
 
 def database_revision_for(config: dict[str, str]) -> str | None:
     """The database's schema revision (Alembic's version table), read directly."""
-    from jobnaut.app.db import engine_for
-    from jobnaut.app.schema import current_revision
+    from jobnaut.ops.backups.core import schema_revision
 
-    with engine_for(config["DATABASE_URL"]) as engine:
-        return current_revision(engine)
+    return schema_revision(config["DATABASE_URL"])
 
 
 def foreign_key_problems(config: dict[str, str]) -> list[str]:

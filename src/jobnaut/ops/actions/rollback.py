@@ -61,8 +61,9 @@ def plan_code_rollback(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> l
                                 "they were pruned)", restore_files),
         Step("restore database", "restore the database if needed (not for a code rollback on "
                                  "the same schema)", lambda run: "not needed: schema unchanged"),
-        *switching.start_and_check_steps(lambda run: target, services),
-        *switching.switch_steps(lambda run: target, services, stop_previous=True),
+        *switching.start_and_check_steps(lambda run: target, services, quick_when_warm=True),
+        *switching.switch_steps(lambda run: target, services, stop_previous=True,
+                                verify_first=True),
         Step("record", "record the outcome", lambda run: _mark_rolled_back(run, current, target,
                                                                            services)),
     ]

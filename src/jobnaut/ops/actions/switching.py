@@ -7,6 +7,8 @@ of them has the same rule: a release that fails its checks never takes traffic.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jobnaut.ops import checks
@@ -33,8 +35,13 @@ def release_processes(env: Env, release_id: int,
     return found
 
 
-def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES) -> list[Step]:
-    """Start (or reuse warm) processes for the release, then check them privately."""
+def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES, *,
+                          quick_when_warm: bool = False) -> list[Step]:
+    """Start (or reuse warm) processes for the release, then check them privately. With
+    `quick_when_warm` (a rollback to the release that served before), processes that were
+    kept warm, and so passed every check when they took traffic, are checked only for what
+    can have changed since, liveness and readiness; the full checks then run through the
+    public ports right after the switch (`switch_steps(verify_first=True)`)."""
 
     def start(run: Run) -> str:
         env, release = run.env, release_of(run)
@@ -56,6 +63,7 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
         run.ctx["candidates"] = {s: p.id for s, p in candidates.items()}
         parts = [f"{p.service} pid {p.pid} port {p.port}" for p in candidates.values()]
         warm = [s for s in services if s in reused]
+        run.ctx["all_warm"] = len(warm) == len(services)
         return ", ".join(parts) + (f" (warm: {', '.join(warm)})" if warm else "")
 
     def check(run: Run) -> str:
@@ -74,11 +82,14 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
             # reaches the API through the public port, so the new backend is put behind it
             # before the frontend checks.
             traffic.route(env.home, "backend", procs["backend"].port)
-        results = checks.release_checks(env.home, urls["backend"], urls["frontend"])
+        quick = quick_when_warm and run.ctx.get("all_warm")
+        results = (checks.readiness_checks if quick else checks.release_checks)(
+            env.home, urls["backend"], urls["frontend"])
         run.ctx["checks"] = [r.as_json() for r in results]
         if checks.failures(results):
             raise OpsError(f"{release.name} failed its checks: {checks.summary(results)}")
-        return checks.summary(results)
+        return checks.summary(results) + (" (warm: live and ready; every check runs through "
+                                          "the public ports after the switch)" if quick else "")
 
     return [
         Step("start", "start the release's services on private ports (or reuse warm ones)", start),
@@ -88,7 +99,10 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES)
 
 
 def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
-                 stop_previous: bool = False) -> list[Step]:
+                 stop_previous: bool = False, verify_first: bool = False) -> list[Step]:
+    """Switch, retire the previous release's processes, verify through the public ports.
+    With `verify_first` the verify comes before the retire: users are served from the
+    switch on, and the command says so as soon as the checks confirm it."""
     def switch(run: Run) -> str:
         env, release = run.env, release_of(run)
         traffic.ensure_switch(env.home)
@@ -110,6 +124,7 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                 env.ledger.set_service_release(service, release.id,
                                                operation_id=run.operation_id, operation_kind=kind)
         run.ctx["switched"] = True
+        run.ctx["serving_at"] = time.time()
         run.event(f"traffic switched to {release.name} ({', '.join(services)})")
         return f"{', '.join(services)} now served by {release.name}"
 
@@ -118,19 +133,20 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
         keep_warm = env.home.config.keep_warm and not stop_previous
         running = {p.id: p for p in env.ledger.running_processes()}
         retiring = [running[i] for i in run.ctx.get("retiring", {}).values() if i in running]
-        notes = []
+        notes, stopping = [], []
         # Only one previous release stays warm: older warm processes stop now.
         for p in running.values():
             if p.role == "warm" and p.service in services and p.id not in {r.id for r in retiring}:
-                driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
+                stopping.append(p)
                 notes.append(f"stopped warm {p.service} of v{p.release_id}")
         for p in retiring:
             if keep_warm:
                 env.ledger.set_process_role(p.id, "warm")
                 notes.append(f"{p.service} of v{p.release_id} kept warm (pid {p.pid})")
             else:
-                driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
+                stopping.append(p)
                 notes.append(f"stopped {p.service} of v{p.release_id} after in-flight requests")
+        _stop_together(env, stopping)
         return "; ".join(notes) or "nothing to retire"
 
     def verify(run: Run) -> str:
@@ -141,15 +157,28 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
         if checks.failures(results):
             raise OpsError(f"verification through the public ports failed: "
                            f"{checks.summary(results)}")
+        run.ctx["verified_at"] = time.time()
         return checks.summary(results) + " through the public ports"
 
-    return [
-        Step("switch", "switch traffic to the release (in-flight requests finish where they "
-                       "started)", switch),
-        Step("retire", "stop the previous release after in-flight requests (or keep it warm)",
-             retire),
-        Step("verify", "verify through the public ports", verify),
-    ]
+    switching = Step("switch", "switch traffic to the release (in-flight requests finish "
+                               "where they started)", switch)
+    retiring = Step("retire", "stop the previous release after in-flight requests (or keep "
+                              "it warm)", retire)
+    verifying = Step("verify", "verify through the public ports", verify)
+    return [switching, verifying, retiring] if verify_first else [switching, retiring, verifying]
+
+
+def _stop_together(env: Env, processes: list[ProcessRecord]) -> None:
+    """Each waits for its own in-flight requests; waiting one after another only adds up."""
+    runs = driver_for(env.home)
+    if len(processes) <= 1:
+        for p in processes:
+            runs.stop_process(env.ledger, p, env.home.config.drain_timeout)
+        return
+    with ThreadPoolExecutor(max_workers=len(processes)) as pool:
+        for done in [pool.submit(runs.stop_process, env.ledger, p, env.home.config.drain_timeout)
+                     for p in processes]:
+            done.result()
 
 
 def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SERVICES) -> None:

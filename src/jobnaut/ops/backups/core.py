@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,38 @@ def table_counts(database_url: str) -> dict[str, int]:
     if engine_of(url) == "sqlite":
         return sqlite.table_counts(sqlite_path(url))
     return postgres.table_counts(url)
+
+
+def create_sqlite_file(database_url: str) -> None:
+    """A first deploy's SQLite database, made empty before its first backup (and
+    migration), so that the backup records where the environment started. Nothing for an
+    existing file or for PostgreSQL (its database is made by whoever runs the server)."""
+    url = parse(database_url)
+    if engine_of(url) != "sqlite" or sqlite_path(url).exists():
+        return
+    sqlite_path(url).parent.mkdir(parents=True, exist_ok=True)
+    sqlite3.connect(sqlite_path(url)).close()
+
+
+def schema_revision(database_url: str) -> str | None:
+    """The revision in the database's alembic_version, read with the driver alone: no
+    engine and no Alembic, so a rollback's "check target" costs one query."""
+    url = parse(database_url)
+    if engine_of(url) == "sqlite":
+        path = sqlite_path(url)
+        if not path.exists():
+            return None
+        with sqlite.connect(path) as conn:
+            known = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = 'alembic_version'").fetchone()
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone() \
+                if known else None
+        return str(row[0]) if row else None
+    with postgres.connect(url, autocommit=True) as conn:
+        found = conn.execute("SELECT to_regclass('public.alembic_version')").fetchone()
+        row = conn.execute("SELECT version_num FROM public.alembic_version").fetchone() \
+            if found and found[0] else None
+    return str(row[0]) if row else None
 
 
 def create_backup(home: Home, database_url: str, *, kind: str, release: str | None,
