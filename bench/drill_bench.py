@@ -23,8 +23,7 @@ from typing import Any
 import httpx
 
 from benchkit import free_port, source_copy
-
-SCENARIOS = ("crash", "code", "config", "emergency", "backup", "migration")
+from jobnaut.ops.drills.catalogue import SCENARIOS
 
 
 def jobnaut(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -62,7 +61,7 @@ def processes(home: Path) -> list[Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="production's database (default: SQLite)")
-    parser.add_argument("--scenario", action="append", choices=SCENARIOS)
+    parser.add_argument("--scenario", action="append", choices=list(SCENARIOS))
     parser.add_argument("--keep", action="store_true", help="leave the environments up")
     options = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="jobnaut-drill-bench-"))
