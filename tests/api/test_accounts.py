@@ -223,6 +223,11 @@ def test_concurrent_sign_ups_with_one_email_make_one_account_and_409s(
             return client.post("/api/auth/signup", json={"email": email, "password": PASSWORD})
 
     with ThreadPoolExecutor(6) as pool:
-        codes = sorted(r.status_code for r in pool.map(sign_up, range(6)))
-    assert codes == [201] + [409] * 5, codes
+        answers = list(pool.map(sign_up, range(6)))
+    codes = sorted(r.status_code for r in answers)
+    # One account; every other attempt is told the email is taken, or, on a machine so
+    # loaded that it waited past the hashing gate's 3 s, to try again (never a 500).
+    assert codes.count(201) == 1 and set(codes) <= {201, 409, 503}, codes
+    assert all(r.json()["error"]["code"] == "busy" for r in answers if r.status_code == 503)
+    assert codes.count(409) >= 1, codes
     assert email not in backend.log_text()
