@@ -157,7 +157,3 @@ def update_profile(*, db: Session, cipher: FieldCipher, user: User, data: Profil
     db.flush()
     return get_profile(db=db, cipher=cipher, user=user)
 
-
-def user_skills(*, db: Session, user: User) -> list[str]:
-    profile = db.get(Profile, user.id)
-    return list(profile.skills or []) if profile else []
