@@ -54,7 +54,7 @@ def result_count(html: str) -> int:
 
 def first_job_id(client: httpx.Client, query: str = "q=engineer") -> str:
     html = client.get(f"/jobs?{query}").text
-    found = re.search(r'class="job-title"><a href="/jobs/(\d+)"', html)
+    found = re.search(r'class="job-title"><a href="/jobs/(\d+)[?"]', html)
     assert found, html
     return found.group(1)
 
@@ -364,3 +364,111 @@ def test_only_a_good_match_is_shown_in_green() -> None:
     assert [score_class(n) for n in (0, None, 39, 40, 69, 70, 100)] == [
         "score-low", "score-low", "score-low", "score-mid", "score-mid", "score-high",
         "score-high"]
+
+
+# -- matching and keeping the user's place (issue 15) --------------------------------------
+
+
+def scores(html: str) -> list[tuple[str, int]]:
+    return [(cls, int(n)) for cls, n in
+            re.findall(r'class="score (score-\w+)">(\d+)% match<', html)]
+
+
+def test_search_results_show_the_match_once_the_profile_says_something(
+    user: httpx.Client,
+) -> None:
+    assert scores(user.get("/jobs?q=engineer").text) == []  # an empty profile: no claim
+    user.post("/profile", data={"skills": "python, sql, docker", "experience_level": "senior",
+                                "location": "Berlin"})
+    shown = scores(user.get("/jobs?q=engineer").text)
+    assert len(shown) == 20
+    assert len({n for _, n in shown}) > 1, "scores tell the jobs apart"
+    for cls, n in shown:  # green only for a good match, never for 0 %
+        assert cls == ("score-high" if n >= 70 else "score-mid" if n >= 40 else "score-low")
+
+
+def test_a_visitor_sees_no_scores_and_no_save_buttons(visitor: httpx.Client) -> None:
+    html = visitor.get("/jobs?q=engineer").text
+    assert scores(html) == [] and "save-form" not in html
+
+
+def test_saving_from_a_result_card_comes_back_to_the_same_search(user: httpx.Client) -> None:
+    search = "q=engineer&remote=true&page=2"
+    html = user.get(f"/jobs?{search}").text
+    job_id = re.findall(r'id="job-(\d+)"', html)[3]
+    assert f'action="/jobs/{job_id}/save"' in html
+    assert f'name="next" value="/jobs?{search.replace("&", "&amp;")}"' in html
+
+    saved = user.post(f"/jobs/{job_id}/save", data={"next": f"/jobs?{search}"})
+    assert saved.headers["location"] == f"/jobs?{search}&notice=job_saved#job-{job_id}"
+    again = user.get(saved.headers["location"]).text
+    assert "Job saved to your board." in again
+    card = again.split(f'id="job-{job_id}"')[1].split("</article>")[0]
+    assert "On <a href=\"/saved\">your board</a>" in card and "save-form" not in card
+
+    twice = user.post(f"/jobs/{job_id}/save", data={"next": f"/jobs?{search}"},
+                      headers={"Accept": "application/json"})
+    assert twice.status_code == 409  # the fetch path: JSON, no page
+    elsewhere = user.post(f"/jobs/{job_id}/save", data={"next": "https://evil.example/"})
+    assert elsewhere.headers["location"] == f"/jobs/{job_id}?notice=already_saved"
+
+
+def test_a_result_card_saves_with_fetch_as_json(user: httpx.Client) -> None:
+    job_id = first_job_id(user, "q=data")
+    response = user.post(f"/jobs/{job_id}/save", data={"next": "/jobs?q=data"},
+                         headers={"Accept": "application/json"})
+    assert response.status_code == 201
+    assert str(response.json()["job"]["id"]) == job_id
+
+
+def test_back_to_search_keeps_the_query_filters_and_page(visitor: httpx.Client) -> None:
+    search = "q=engineer&location=Berlin&experience_level=senior&page=2"
+    html = visitor.get(f"/jobs?{search}").text
+    link = re.search(r'class="job-title"><a href="(/jobs/\d+\?back=[^"]+)"', html)
+    assert link, html
+    detail = visitor.get(link.group(1).replace("&amp;", "&")).text
+    back = re.search(r'<a href="([^"]*)">← Back to search', detail)
+    assert back and back.group(1).replace("&amp;", "&") == f"/jobs?{search}"
+    # Only search fields come back, re-encoded: nothing else can be put in the link.
+    odd = visitor.get(link.group(1).split("?")[0] + "?back=notice%3Dwelcome%26x%3D%22%3E").text
+    assert '<a href="/jobs">← Back to search' in odd
+
+
+def test_filters_in_use_fold_into_chips_that_each_take_one_off(visitor: httpx.Client) -> None:
+    html = visitor.get("/jobs?q=data&remote=true&experience_level=senior").text
+    assert '<details class="filters">' in html  # folded: the results come first
+    chips = dict(re.findall(r'<a href="([^"]*)" class="chip">([^<]*)<', html))
+    assert chips == {"/jobs?q=data&amp;experience_level=senior": "Remote only",
+                     "/jobs?q=data&amp;remote=true": "Senior"}
+    assert '<details class="filters" open>' in visitor.get("/jobs?salary_min=lots").text
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/saved", "Sign in to see your saved jobs."),
+    ("/profile", "Sign in to see and edit your profile."),
+    ("/jobs/12", "Sign in to save this job and see how well your skills match."),
+])
+def test_sign_in_says_why_the_visitor_was_sent_there(
+    visitor: httpx.Client, path: str, reason: str,
+) -> None:
+    sent = visitor.get(path)
+    if path.startswith("/jobs/"):
+        sent = visitor.post(f"{path}/save")
+    page = visitor.get(sent.headers["location"])
+    assert f'<p class="sign-in-reason" role="status">{reason}</p>' in page.text
+    assert "sign-in-reason" not in visitor.get("/signin").text
+
+
+def test_sign_up_asks_for_skills_level_and_location_first(visitor: httpx.Client) -> None:
+    response = visitor.post("/signup", data={"email": new_email(), "password": PASSWORD})
+    assert response.headers["location"] == "/welcome?notice=welcome"
+    page = visitor.get(response.headers["location"]).text
+    assert "Your account is ready" in page and "What are you looking for?" in page
+    assert 'href="/">Skip for now' in page
+    done = visitor.post("/profile", data={
+        "onboarding": "1", "next": "/", "skills": "Python, SQL",
+        "experience_level": "senior", "location": "Berlin"})
+    assert done.headers["location"] == "/?notice=profile_saved"
+    assert re.search(r"\d+% match", visitor.get("/").text)
+    bad = visitor.post("/profile", data={"onboarding": "1", "experience_level": "wizard"})
+    assert bad.status_code == 422 and "What are you looking for?" in bad.text

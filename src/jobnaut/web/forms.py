@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import HTTPException
 
@@ -107,6 +107,16 @@ class SearchForm:
             params[name] = value
         return params
 
+    def chips(self) -> list[tuple[str, str, str]]:
+        """The filters in use, each as (name, value, this search without it): they stand
+        for the folded filter form, and each one takes its filter off."""
+        chips = []
+        for name in self.FILTERS:
+            if getattr(self, name) and name not in self.errors:
+                without: dict[str, str | int] = {name: "", "page": 1}
+                chips.append((name, getattr(self, name), self.query_string(**without)))
+        return chips
+
     def query_string(self, **overrides: str | int) -> str:
         """This search as a /jobs query string (blank fields left out), e.g. for paging."""
         values: dict[str, str | int] = {
@@ -120,6 +130,16 @@ class SearchForm:
         if kept.get("page") == 1:
             kept.pop("page")
         return urlencode(kept)
+
+
+def search_href(back: str | None, levels: list[str]) -> str:
+    """Where "Back to search" goes: the search a job was opened from (`back`, the results
+    page's query string), read again as a search form so only its own fields survive."""
+    if not back:
+        return "/jobs"
+    form = SearchForm.from_query(dict(parse_qsl(back[:2000])), levels)
+    query = form.query_string()
+    return "/jobs?" + query if query else "/jobs"
 
 
 def _positive_int(raw: str) -> int | None:
