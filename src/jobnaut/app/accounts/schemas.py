@@ -23,6 +23,20 @@ class Credentials(BaseModel):
         return password
 
 
+class PasswordChange(BaseModel):
+    current_password: Text = Field(min_length=1, max_length=256)
+    new_password: Text = Field(min_length=8, max_length=256)
+
+
+class PasswordConfirmation(BaseModel):
+    password: Text = Field(min_length=1, max_length=256)
+
+
+class AccountDeleted(BaseModel):
+    deleted: dict[str, int] = Field(description="rows deleted per table")
+    recoverable: str = Field(description="how the data can still be brought back")
+
+
 class SignInRequest(BaseModel):
     email: EmailStr
     password: Text = Field(min_length=1, max_length=256)
