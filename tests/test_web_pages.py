@@ -472,3 +472,51 @@ def test_sign_up_asks_for_skills_level_and_location_first(visitor: httpx.Client)
     assert re.search(r"\d+% match", visitor.get("/").text)
     bad = visitor.post("/profile", data={"onboarding": "1", "experience_level": "wizard"})
     assert bad.status_code == 422 and "What are you looking for?" in bad.text
+
+
+def test_password_change_needs_the_current_one_and_signs_out_other_devices(
+    stack: Stack,
+) -> None:
+    email = new_email()
+    with WebClient(base_url=stack.url, timeout=30) as here, \
+            WebClient(base_url=stack.url, timeout=30) as there:
+        here.post("/signup", data={"email": email, "password": PASSWORD})
+        there.post("/signin", data={"email": email, "password": PASSWORD})
+        assert "Change your password" in here.get("/account").text
+        wrong = here.post("/account/password", data={"current_password": "nope",
+                                                    "new_password": "another long one"})
+        assert wrong.status_code == 403
+        assert "That is not your current password." in wrong.text
+        short = here.post("/account/password", data={"current_password": PASSWORD,
+                                                    "new_password": "short"})
+        assert short.status_code == 422 and "at least 8 characters" in short.text
+        done = here.post("/account/password", data={"current_password": PASSWORD,
+                                                   "new_password": "another long one"})
+        assert done.headers["location"] == "/account?notice=password_changed"
+        assert here.get("/saved").status_code == 200  # this device stays signed in
+        assert there.get("/saved").headers["location"] == "/signin?next=/saved"
+
+
+def test_deleting_the_account_asks_for_the_password_and_says_what_is_kept(
+    stack: Stack,
+) -> None:
+    email = new_email()
+    with WebClient(base_url=stack.url, timeout=30) as client:
+        client.post("/signup", data={"email": email, "password": PASSWORD})
+        page = client.get("/account").text
+        assert "backups taken before now still hold your" in page
+        wrong = client.post("/account/delete", data={"password": "nope"})
+        assert wrong.status_code == 403 and "nothing was deleted" in wrong.text
+        assert client.get("/saved").status_code == 200
+        gone = client.post("/account/delete", data={"password": PASSWORD})
+        assert gone.headers["location"] == "/?notice=account_deleted"
+        assert 'jobnaut_token=""' in gone.headers["set-cookie"]
+        assert "our backups still hold it" in client.get(gone.headers["location"]).text
+        refused = client.post("/signin", data={"email": email, "password": PASSWORD})
+        assert refused.status_code == 401
+
+
+def test_account_settings_need_a_sign_in_and_say_why(visitor: httpx.Client) -> None:
+    sent = visitor.get("/account")
+    assert sent.headers["location"] == "/signin?next=/account"
+    assert "Sign in to manage your account." in visitor.get(sent.headers["location"]).text

@@ -65,7 +65,7 @@ PUBLIC = ["/", "/jobs?q=python", "/jobs?q=python&remote=true&experience_level=se
           "/jobs/1", "/signin", "/signup", "/no-such-page", "/report?page=/jobs",
           "/subscribe", "/subscribe/confirm?token=abc", "/unsubscribe?token=abc"]
 MEMBER = ["/", "/jobs?q=python", "/jobs/1", "/saved", "/saved?column=applied", "/profile",
-          "/welcome"]
+          "/welcome", "/account"]
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])

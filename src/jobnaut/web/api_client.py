@@ -238,6 +238,13 @@ class BackendApi:
     async def signout_everywhere(self) -> None:
         await self._send("POST", "/api/auth/signout-everywhere")
 
+    async def change_password(self, current: str, new: str) -> None:
+        await self._send("POST", "/api/auth/password",
+                         json={"current_password": current, "new_password": new})
+
+    async def delete_account(self, password: str) -> None:
+        await self._send("POST", "/api/account/delete", json={"password": password})
+
     async def me(self) -> Me:
         return await self._get(Me, "/api/me")
 

@@ -33,6 +33,10 @@ NOTICES = {
     "notes_saved": "Notes saved.",
     "unsaved": "Job removed from your board.",
     "restored": "Job back on your board.",
+    "password_changed": "Your password is changed, and every other session of your "
+                        "account is signed out.",
+    "account_deleted": "Your account and everything in it are deleted. If that was a "
+                       "mistake, write to us soon: our backups still hold it for a while.",
     "report_sent": "Thank you: your report is recorded. We look at every one.",
 }
 
