@@ -258,7 +258,7 @@ def test_profile_edits_persist(user: httpx.Client) -> None:
     assert "Your profile is saved." in page
     assert 'value="Grace Hopper"' in page and 'value="Lisbon, Portugal"' in page
     assert '<option value="lead" selected>' in page
-    assert 'value="python, sql, go"' in page
+    assert 'value="Python, SQL, Go"' in page  # as written, once each
     assert "private, no-store" in user.get("/profile").headers["cache-control"]
 
 
@@ -520,3 +520,15 @@ def test_account_settings_need_a_sign_in_and_say_why(visitor: httpx.Client) -> N
     sent = visitor.get("/account")
     assert sent.headers["location"] == "/signin?next=/account"
     assert "Sign in to manage your account." in visitor.get(sent.headers["location"]).text
+
+
+def test_salaries_compare_within_one_currency(visitor: httpx.Client) -> None:
+    mixed = visitor.get("/jobs?q=engineer&sort=salary").text
+    assert "Salaries here are in EUR and USD" in mixed
+    euros = visitor.get("/jobs?q=engineer&sort=salary&currency=eur&salary_min=90000").text
+    assert "currency-hint" not in euros
+    assert '<option value="EUR" selected>EUR</option>' in euros
+    amounts = re.findall(r"<span>([€$£])[\d,]+ – ", euros)
+    assert amounts and set(amounts) == {"€"}
+    assert ">paid in EUR<" in euros
+    assert "Choose one of the listed currencies." in visitor.get("/jobs?currency=ZZZ").text

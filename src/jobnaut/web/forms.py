@@ -12,6 +12,8 @@ from fastapi import HTTPException
 from jobnaut.web.models import SORTS
 
 PER_PAGE = 20
+# The currencies the salary filter offers (the jobs' own, ISO 4217).
+CURRENCIES = ("EUR", "USD", "GBP")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 # Said as the date control shows it (day, month, year in the visitor's own format), not
@@ -47,6 +49,7 @@ class SearchForm:
     remote: str = ""
     salary_min: str = ""
     salary_max: str = ""
+    currency: str = ""
     experience_level: str = ""
     skills: str = ""
     posted_since: str = ""
@@ -54,8 +57,8 @@ class SearchForm:
     page: int = 1
     errors: dict[str, str] = field(default_factory=dict)
 
-    FILTERS = ("location", "remote", "salary_min", "salary_max", "experience_level",
-               "skills", "posted_since")
+    FILTERS = ("location", "remote", "salary_min", "salary_max", "currency",
+               "experience_level", "skills", "posted_since")
 
     @classmethod
     def from_query(cls, query: dict[str, str], levels: list[str]) -> SearchForm:
@@ -73,6 +76,9 @@ class SearchForm:
             self.remote = ""
         if self.sort not in SORTS:
             self.sort = "relevance"
+        self.currency = self.currency.upper()
+        if self.currency and self.currency not in CURRENCIES:
+            self.errors["currency"] = "Choose one of the listed currencies."
         if self.experience_level and self.experience_level not in levels:
             self.errors["experience_level"] = "Choose one of the listed experience levels."
         for name in ("salary_min", "salary_max"):
@@ -106,6 +112,11 @@ class SearchForm:
                 value = ",".join(split_skills(value))
             params[name] = value
         return params
+
+    def compares_salaries(self) -> bool:
+        """Whether this search filters or sorts by salary (which only means something
+        within one currency)."""
+        return bool(self.salary_min or self.salary_max or self.sort == "salary")
 
     def chips(self) -> list[tuple[str, str, str]]:
         """The filters in use, each as (name, value, this search without it): they stand

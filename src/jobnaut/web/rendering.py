@@ -106,7 +106,7 @@ def level_label(level: str | None) -> str:
 
 _CHIP_TEXTS = {
     "location": "in {}", "salary_min": "salary from {}", "salary_max": "salary up to {}",
-    "skills": "skills: {}", "posted_since": "posted since {}",
+    "skills": "skills: {}", "posted_since": "posted since {}", "currency": "paid in {}",
 }
 
 

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from jobnaut.web.api_client import BackendError, BackendUnavailable
 from jobnaut.web.deps import api, known_meta, meta, user_api
 from jobnaut.web.errors import degraded_page, wants_json
-from jobnaut.web.forms import PER_PAGE, SearchForm, checked_id, search_href
+from jobnaut.web.forms import CURRENCIES, PER_PAGE, SearchForm, checked_id, search_href
 from jobnaut.web.models import JobPage, Match, SavedJob
 from jobnaut.web.rendering import render
 from jobnaut.web.session import safe_next, token_of, with_notice
@@ -41,7 +41,8 @@ async def search(request: Request) -> Response:
     empty = JobPage(total=0, page=1, per_page=PER_PAGE, items=[])
     context: dict[str, object] = {
         "form": form, "results": empty, "refused": None, "levels": levels, "page_numbers": [],
-        "matches": {}, "saved_ids": set(), "back": form.query_string()}
+        "matches": {}, "saved_ids": set(), "back": form.query_string(),
+        "currencies": CURRENCIES, "mixed_currencies": []}
     signed_in = token_of(request) is not None
     found, info, mine = await asyncio.gather(
         api(request).search_jobs(form.api_params()), meta(request),
@@ -57,7 +58,10 @@ async def search(request: Request) -> Response:
                       status_code=422)
     if isinstance(found, BaseException):
         raise found
+    currencies = sorted({job.currency for job in found.items if job.currency})
     context.update(results=found, levels=info.experience_levels,
+                   mixed_currencies=currencies if len(currencies) > 1 and not form.currency
+                   and form.compares_salaries() else [],
                    page_numbers=page_numbers(found.page, found.pages),
                    saved_ids=mine if isinstance(mine, set) else set())
     if signed_in and found.items:
