@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -108,3 +109,34 @@ def test_saving_without_javascript_comes_back_to_the_card(
     expect(page).to_have_url(re.compile(rf"/jobs\?q=designer#{card_id}$"))
     expect(page.locator(f"#{card_id} .saved-state")).to_contain_text("your board")
     page.close()
+
+
+def test_a_wide_screen_opens_a_job_beside_the_list(
+    chromium: Browser, stack: Stack, screenshot_dir: Path,
+) -> None:
+    page = open_page(chromium, stack, viewport={"width": 1600, "height": 900})
+    try:
+        page.goto("/jobs?q=engineer&page=3")
+        pane = page.locator("#detail-pane")
+        expect(pane).to_be_hidden()
+        cards = page.locator(".job-card")
+        second = cards.nth(1).locator(".job-title a")
+        title = second.inner_text()
+        second.click()
+        expect(pane.locator(".job-detail-title")).to_have_text(title)
+        expect(pane.get_by_role("heading", name="About the job")).to_be_visible()
+        assert page.url.endswith("/jobs?q=engineer&page=3")  # the list keeps its place
+        list_box, pane_box = cards.first.bounding_box(), pane.bounding_box()
+        assert list_box and pane_box and pane_box["x"] > list_box["x"] + list_box["width"]
+        expect(second).to_have_attribute("aria-current", "true")
+        page.screenshot(path=str(screenshot_dir / "search-list-detail.png"))
+        # The next job replaces it, one click away.
+        third = cards.nth(2).locator(".job-title a")
+        third.click()
+        expect(pane.locator(".job-detail-title")).to_have_text(third.inner_text())
+        # A narrow window keeps the plain link to the job's page.
+        page.set_viewport_size({"width": 1280, "height": 800})
+        cards.first.locator(".job-title a").click()
+        expect(page).to_have_url(re.compile(r"/jobs/\d+\?back="))
+    finally:
+        page.context.close()

@@ -95,7 +95,9 @@ async def _matches(request: Request, job_ids: list[str]) -> dict[str, Match]:
 
 
 @router.get("/jobs/{job_id}")
-async def detail(request: Request, job_id: str, back: str = "") -> Response:
+async def detail(request: Request, job_id: str, back: str = "", partial: str = "") -> Response:
+    """A job, its match and whether it is saved. `partial` gives only the job's article:
+    on a wide screen the results page shows it beside the list (static/listdetail.js)."""
     job_id = checked_id(job_id)
     match: Match | None = None
     saved: SavedJob | None = None
@@ -110,8 +112,11 @@ async def detail(request: Request, job_id: str, back: str = "") -> Response:
     back_href = search_href(back, known_meta(request).experience_levels)
     # This page without its notice: where saving it comes back to.
     here = f"/jobs/{job_id}" + (f"?back={quote(back_href[6:])}" if "?" in back_href else "")
-    return render(request, "jobs/detail.html", {"job": job, "match": match, "saved": saved,
-                                                "back_href": back_href, "here": here})
+    context = {"job": job, "match": match, "saved": saved, "back_href": back_href,
+               "here": here, "partial": bool(partial)}
+    if partial:  # saving from the pane comes back to the results page
+        return render(request, "jobs/_job_detail.html", {**context, "here": back_href})
+    return render(request, "jobs/detail.html", context)
 
 
 @router.post("/jobs/{job_id}/save")
