@@ -469,7 +469,16 @@ def test_sign_up_asks_for_skills_level_and_location_first(visitor: httpx.Client)
         "onboarding": "1", "next": "/", "skills": "Python, SQL",
         "experience_level": "senior", "location": "Berlin"})
     assert done.headers["location"] == "/?notice=profile_saved"
-    assert re.search(r"\d+% match", visitor.get("/").text)
+    home = visitor.get("/").text
+    assert re.search(r"\d+% match", home)
+    job = re.search(r'<a href="/jobs/(\d+)">', home)
+    assert job, home
+    detail = visitor.get(f"/jobs/{job.group(1)}").text
+    assert "match with your profile's skills, level and location." in detail
+    assert re.search(r"<li>Level: (your level|one step from your level|not your level)</li>",
+                     detail)
+    assert re.search(r"<li>Location: (in your city|remote|in your country or state|elsewhere)"
+                     r"</li>", detail)
     bad = visitor.post("/profile", data={"onboarding": "1", "experience_level": "wizard"})
     assert bad.status_code == 422 and "What are you looking for?" in bad.text
 

@@ -119,6 +119,18 @@ def chip_text(name: str, value: str) -> str:
     return _CHIP_TEXTS.get(name, name + ": {}").format(value)
 
 
+# What a part of the match means, in words (the API gives 0-1 per part; ADR 0014).
+FIT_WORDS = {
+    "level": ((1.0, "your level"), (0.5, "one step from your level"), (0.0, "not your level")),
+    "location": ((1.0, "in your city"), (0.8, "remote"), (0.5, "in your country or state"),
+                 (0.0, "elsewhere")),
+}
+
+
+def fit_words(part: str, value: float) -> str:
+    return next(words for floor, words in FIT_WORDS[part] if value >= floor)
+
+
 LOGO_COLOURS = 8
 
 
@@ -168,6 +180,7 @@ def make_templates() -> Jinja2Templates:
     env.filters["initials"] = initials
     env.filters["logo_class"] = logo_class
     env.globals["chip_text"] = chip_text
+    env.globals["fit_words"] = fit_words
     env.globals["status_labels"] = STATUS_LABELS
     env.globals["level_labels"] = LEVEL_LABELS
     return templates
