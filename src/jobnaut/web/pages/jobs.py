@@ -58,15 +58,22 @@ async def search(request: Request) -> Response:
                       status_code=422)
     if isinstance(found, BaseException):
         raise found
-    currencies = sorted({job.currency for job in found.items if job.currency})
     context.update(results=found, levels=info.experience_levels,
-                   mixed_currencies=currencies if len(currencies) > 1 and not form.currency
-                   and form.compares_salaries() else [],
+                   mixed_currencies=_mixed_currencies(form, found),
                    page_numbers=page_numbers(found.page, found.pages),
                    saved_ids=mine if isinstance(mine, set) else set())
     if signed_in and found.items:
         context["matches"] = await _matches(request, [str(job.id) for job in found.items])
     return render(request, "jobs/search.html", context)
+
+
+def _mixed_currencies(form: SearchForm, found: JobPage) -> list[str]:
+    """The currencies of a page whose salaries are filtered or sorted as plain numbers
+    (no currency chosen): the page says so. Empty when that is not the case."""
+    if form.currency or not form.compares_salaries():
+        return []
+    currencies = sorted({job.currency for job in found.items if job.currency})
+    return currencies if len(currencies) > 1 else []
 
 
 async def _nothing() -> set[str]:
