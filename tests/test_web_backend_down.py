@@ -212,3 +212,18 @@ def test_maintenance_is_named_as_such(broken: Service) -> None:
     assert response.status_code == 503
     assert "down for maintenance" in response.text
     assert "Your data is safe" in response.text
+
+
+def test_account_changes_during_an_outage_say_nothing_changed(orphan: Service) -> None:
+    signed_in = {"jobnaut_token": "some-token"}
+    with WebClient(base_url=orphan.url, cookies=signed_in) as client:
+        assert client.get("/account").status_code == 200  # the page itself asks nothing
+        changed = client.post("/account/password", data={"current_password": "old pw 1",
+                                                         "new_password": "a new long one"})
+        assert_degraded(changed)
+        assert "Change your password" in changed.text and "a new long one" not in changed.text
+        deleted = client.post("/account/delete", data={"password": "old pw 1"})
+        assert_degraded(deleted)
+        assert "jobnaut_token" in client.cookies  # still signed in: nothing was deleted
+        welcome = client.get("/welcome")
+        assert_degraded(welcome)

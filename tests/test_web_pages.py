@@ -54,7 +54,7 @@ def result_count(html: str) -> int:
 
 def first_job_id(client: httpx.Client, query: str = "q=engineer") -> str:
     html = client.get(f"/jobs?{query}").text
-    found = re.search(r'class="job-title"><a href="/jobs/(\d+)"', html)
+    found = re.search(r'class="job-title"><a href="/jobs/(\d+)[?"]', html)
     assert found, html
     return found.group(1)
 
@@ -258,7 +258,7 @@ def test_profile_edits_persist(user: httpx.Client) -> None:
     assert "Your profile is saved." in page
     assert 'value="Grace Hopper"' in page and 'value="Lisbon, Portugal"' in page
     assert '<option value="lead" selected>' in page
-    assert 'value="python, sql, go"' in page
+    assert 'value="Python, SQL, Go"' in page  # as written, once each
     assert "private, no-store" in user.get("/profile").headers["cache-control"]
 
 
@@ -364,3 +364,180 @@ def test_only_a_good_match_is_shown_in_green() -> None:
     assert [score_class(n) for n in (0, None, 39, 40, 69, 70, 100)] == [
         "score-low", "score-low", "score-low", "score-mid", "score-mid", "score-high",
         "score-high"]
+
+
+# -- matching and keeping the user's place (issue 15) --------------------------------------
+
+
+def scores(html: str) -> list[tuple[str, int]]:
+    return [(cls, int(n)) for cls, n in
+            re.findall(r'class="score (score-\w+)">(\d+)% match<', html)]
+
+
+def test_search_results_show_the_match_once_the_profile_says_something(
+    user: httpx.Client,
+) -> None:
+    assert scores(user.get("/jobs?q=engineer").text) == []  # an empty profile: no claim
+    user.post("/profile", data={"skills": "python, sql, docker", "experience_level": "senior",
+                                "location": "Berlin"})
+    shown = scores(user.get("/jobs?q=engineer").text)
+    assert len(shown) == 20
+    assert len({n for _, n in shown}) > 1, "scores tell the jobs apart"
+    for cls, n in shown:  # green only for a good match, never for 0 %
+        assert cls == ("score-high" if n >= 70 else "score-mid" if n >= 40 else "score-low")
+
+
+def test_a_visitor_sees_no_scores_and_no_save_buttons(visitor: httpx.Client) -> None:
+    html = visitor.get("/jobs?q=engineer").text
+    assert scores(html) == [] and "save-form" not in html
+
+
+def test_saving_from_a_result_card_comes_back_to_the_same_search(user: httpx.Client) -> None:
+    search = "q=engineer&remote=true&page=2"
+    html = user.get(f"/jobs?{search}").text
+    job_id = re.findall(r'id="job-(\d+)"', html)[3]
+    assert f'action="/jobs/{job_id}/save"' in html
+    assert f'name="next" value="/jobs?{search.replace("&", "&amp;")}"' in html
+
+    saved = user.post(f"/jobs/{job_id}/save", data={"next": f"/jobs?{search}"})
+    assert saved.headers["location"] == f"/jobs?{search}&notice=job_saved#job-{job_id}"
+    again = user.get(saved.headers["location"]).text
+    assert "Job saved to your board." in again
+    card = again.split(f'id="job-{job_id}"')[1].split("</article>")[0]
+    assert "On <a href=\"/saved\">your board</a>" in card and "save-form" not in card
+
+    twice = user.post(f"/jobs/{job_id}/save", data={"next": f"/jobs?{search}"},
+                      headers={"Accept": "application/json"})
+    assert twice.status_code == 409  # the fetch path: JSON, no page
+    elsewhere = user.post(f"/jobs/{job_id}/save", data={"next": "https://evil.example/"})
+    assert elsewhere.headers["location"] == f"/jobs/{job_id}?notice=already_saved"
+
+
+def test_a_result_card_saves_with_fetch_as_json(user: httpx.Client) -> None:
+    job_id = first_job_id(user, "q=data")
+    response = user.post(f"/jobs/{job_id}/save", data={"next": "/jobs?q=data"},
+                         headers={"Accept": "application/json"})
+    assert response.status_code == 201
+    assert str(response.json()["job"]["id"]) == job_id
+
+
+def test_back_to_search_keeps_the_query_filters_and_page(visitor: httpx.Client) -> None:
+    search = "q=engineer&location=Berlin&experience_level=senior&page=2"
+    html = visitor.get(f"/jobs?{search}").text
+    link = re.search(r'class="job-title"><a href="(/jobs/\d+\?back=[^"]+)"', html)
+    assert link, html
+    detail = visitor.get(link.group(1).replace("&amp;", "&")).text
+    back = re.search(r'<a href="([^"]*)">← Back to search', detail)
+    assert back and back.group(1).replace("&amp;", "&") == f"/jobs?{search}"
+    # Only search fields come back, re-encoded: nothing else can be put in the link.
+    odd = visitor.get(link.group(1).split("?")[0] + "?back=notice%3Dwelcome%26x%3D%22%3E").text
+    assert '<a href="/jobs">← Back to search' in odd
+
+
+def test_filters_in_use_fold_into_chips_that_each_take_one_off(visitor: httpx.Client) -> None:
+    html = visitor.get("/jobs?q=data&remote=true&experience_level=senior").text
+    assert '<details class="filters">' in html  # folded: the results come first
+    chips = dict(re.findall(r'<a href="([^"]*)" class="chip">([^<]*)<', html))
+    assert chips == {"/jobs?q=data&amp;experience_level=senior": "Remote only",
+                     "/jobs?q=data&amp;remote=true": "Senior"}
+    assert '<details class="filters" open>' in visitor.get("/jobs?salary_min=lots").text
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("/saved", "Sign in to see your saved jobs."),
+    ("/profile", "Sign in to see and edit your profile."),
+    ("/jobs/12", "Sign in to save this job and see how well your skills match."),
+])
+def test_sign_in_says_why_the_visitor_was_sent_there(
+    visitor: httpx.Client, path: str, reason: str,
+) -> None:
+    sent = visitor.get(path)
+    if path.startswith("/jobs/"):
+        sent = visitor.post(f"{path}/save")
+    page = visitor.get(sent.headers["location"])
+    assert f'<p class="sign-in-reason" role="status">{reason}</p>' in page.text
+    assert "sign-in-reason" not in visitor.get("/signin").text
+
+
+def test_sign_up_asks_for_skills_level_and_location_first(visitor: httpx.Client) -> None:
+    response = visitor.post("/signup", data={"email": new_email(), "password": PASSWORD})
+    assert response.headers["location"] == "/welcome?notice=welcome"
+    page = visitor.get(response.headers["location"]).text
+    assert "Your account is ready" in page and "What are you looking for?" in page
+    assert 'href="/">Skip for now' in page
+    done = visitor.post("/profile", data={
+        "onboarding": "1", "next": "/", "skills": "Python, SQL",
+        "experience_level": "senior", "location": "Berlin"})
+    assert done.headers["location"] == "/?notice=profile_saved"
+    home = visitor.get("/").text
+    assert re.search(r"\d+% match", home)
+    job = re.search(r'<a href="/jobs/(\d+)">', home)
+    assert job, home
+    detail = visitor.get(f"/jobs/{job.group(1)}").text
+    assert "match with your profile's skills, level and location." in detail
+    assert re.search(r"<li>Level: (your level|one step from your level|not your level)</li>",
+                     detail)
+    assert re.search(r"<li>Location: (in your city|remote|in your country or state|elsewhere)"
+                     r"</li>", detail)
+    bad = visitor.post("/profile", data={"onboarding": "1", "experience_level": "wizard"})
+    assert bad.status_code == 422 and "What are you looking for?" in bad.text
+
+
+def test_password_change_needs_the_current_one_and_signs_out_other_devices(
+    stack: Stack,
+) -> None:
+    email = new_email()
+    with WebClient(base_url=stack.url, timeout=30) as here, \
+            WebClient(base_url=stack.url, timeout=30) as there:
+        here.post("/signup", data={"email": email, "password": PASSWORD})
+        there.post("/signin", data={"email": email, "password": PASSWORD})
+        assert "Change your password" in here.get("/account").text
+        wrong = here.post("/account/password", data={"current_password": "nope",
+                                                    "new_password": "another long one"})
+        assert wrong.status_code == 403
+        assert "That is not your current password." in wrong.text
+        short = here.post("/account/password", data={"current_password": PASSWORD,
+                                                    "new_password": "short"})
+        assert short.status_code == 422 and "at least 8 characters" in short.text
+        done = here.post("/account/password", data={"current_password": PASSWORD,
+                                                   "new_password": "another long one"})
+        assert done.headers["location"] == "/account?notice=password_changed"
+        assert here.get("/saved").status_code == 200  # this device stays signed in
+        assert there.get("/saved").headers["location"] == "/signin?next=/saved"
+
+
+def test_deleting_the_account_asks_for_the_password_and_says_what_is_kept(
+    stack: Stack,
+) -> None:
+    email = new_email()
+    with WebClient(base_url=stack.url, timeout=30) as client:
+        client.post("/signup", data={"email": email, "password": PASSWORD})
+        page = client.get("/account").text
+        assert "backups taken before now still hold your" in page
+        wrong = client.post("/account/delete", data={"password": "nope"})
+        assert wrong.status_code == 403 and "nothing was deleted" in wrong.text
+        assert client.get("/saved").status_code == 200
+        gone = client.post("/account/delete", data={"password": PASSWORD})
+        assert gone.headers["location"] == "/?notice=account_deleted"
+        assert 'jobnaut_token=""' in gone.headers["set-cookie"]
+        assert "our backups still hold it" in client.get(gone.headers["location"]).text
+        refused = client.post("/signin", data={"email": email, "password": PASSWORD})
+        assert refused.status_code == 401
+
+
+def test_account_settings_need_a_sign_in_and_say_why(visitor: httpx.Client) -> None:
+    sent = visitor.get("/account")
+    assert sent.headers["location"] == "/signin?next=/account"
+    assert "Sign in to manage your account." in visitor.get(sent.headers["location"]).text
+
+
+def test_salaries_compare_within_one_currency(visitor: httpx.Client) -> None:
+    mixed = visitor.get("/jobs?q=engineer&sort=salary").text
+    assert "Salaries here are in EUR and USD" in mixed
+    euros = visitor.get("/jobs?q=engineer&sort=salary&currency=eur&salary_min=90000").text
+    assert "currency-hint" not in euros
+    assert '<option value="EUR" selected>EUR</option>' in euros
+    amounts = re.findall(r"<span>([€$£])[\d,]+ – ", euros)
+    assert amounts and set(amounts) == {"€"}
+    assert ">paid in EUR<" in euros
+    assert "Choose one of the listed currencies." in visitor.get("/jobs?currency=ZZZ").text

@@ -27,6 +27,9 @@ FORMS = [
     ("/signout-everywhere", {}),
     ("/profile", {"full_name": "Mallory", "skills": "python"}),
     ("/jobs/1/save", {}),
+    ("/jobs/1/save", {"next": "/jobs?q=python"}),
+    ("/account/password", {"current_password": "old one!", "new_password": "forged password"}),
+    ("/account/delete", {"password": "a guessed password"}),
     ("/saved/1/status", {"status": "applied"}),
     ("/saved/1/notes", {"notes": "forged"}),
     ("/saved/1/delete", {}),
@@ -36,7 +39,7 @@ FORMS = [
     ("/subscribe/confirm", {"token": "a-token-from-a-mail"}),
     ("/unsubscribe", {"token": "a-token-from-a-mail"}),
 ]
-FORM_IDS = [path for path, _ in FORMS]
+FORM_IDS = [path + ("?next" if "next" in data else "") for path, data in FORMS]
 
 
 def web_app(**env: str) -> TestClient:

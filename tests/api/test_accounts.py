@@ -168,14 +168,15 @@ def test_profile_put_replaces_the_previous_profile(api: httpx.Client, user: ApiU
     assert api.get("/api/profile", headers=user.headers).json() == second
 
 
-def test_profile_skills_are_lower_cased_trimmed_and_deduplicated(
+def test_profile_skills_keep_their_case_and_are_trimmed_and_deduplicated(
     api: httpx.Client, user: ApiUser
 ) -> None:
     response = api.put("/api/profile", headers=user.headers, json={
-        "skills": ["Python", " python ", "PostgreSQL", "SQL", "sql", "", "  ", "React Native"],
+        "skills": ["Python", " python ", "PostgreSQL", "SQL", "sql", "", "  ",
+                   "React   Native"],
     })
     assert response.status_code == 200, response.text
-    expected = ["python", "postgresql", "sql", "react native"]
+    expected = ["Python", "PostgreSQL", "SQL", "React Native"]
     assert response.json()["skills"] == expected
     assert api.get("/api/profile", headers=user.headers).json()["skills"] == expected
 

@@ -323,3 +323,14 @@ def test_a_job_id_beyond_the_id_columns_is_422_and_the_largest_is_404(
 
 def test_non_numeric_job_id_is_422(api: httpx.Client) -> None:
     assert api.get("/api/jobs/abc").status_code == 422
+
+
+def test_currency_keeps_salaries_in_one_currency(api: httpx.Client) -> None:
+    everything = total(api)
+    euros = search(api, currency="eur", sort="salary", salary_min=100_000, per_page=100)
+    assert 0 < euros["total"] < everything
+    assert {job["currency"] for job in euros["items"]} == {"EUR"}
+    tops = [job["salary_max"] for job in euros["items"]]
+    assert tops == sorted(tops, reverse=True) and min(tops) >= 100_000
+    assert total(api, currency="EUR") + total(api, currency="USD") == everything
+    assert api.get("/api/jobs", params={"currency": "euro"}).status_code == 422

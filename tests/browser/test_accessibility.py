@@ -60,10 +60,12 @@ def _page(chromium: Browser, stack: Stack, viewport: ViewportSize,
     return context.new_page()
 
 
-PUBLIC = ["/", "/jobs?q=python", "/jobs?q=python&salary_min=lots&posted_since=2026-13-40",
+PUBLIC = ["/", "/jobs?q=python", "/jobs?q=python&remote=true&experience_level=senior",
+          "/signin?next=/saved", "/jobs?q=python&salary_min=lots&posted_since=2026-13-40",
           "/jobs/1", "/signin", "/signup", "/no-such-page", "/report?page=/jobs",
           "/subscribe", "/subscribe/confirm?token=abc", "/unsubscribe?token=abc"]
-MEMBER = ["/", "/jobs/1", "/saved", "/saved?column=applied", "/profile"]
+MEMBER = ["/", "/jobs?q=python", "/jobs/1", "/saved", "/saved?column=applied", "/profile",
+          "/welcome", "/account"]
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])

@@ -41,14 +41,12 @@ def flaky_commit(source_repo: SourceRepo, flags: Path) -> str:
     in `flags`: it passes every check before traffic (they do not call that endpoint)."""
     return source_repo.commit_variant("recommendations-500-on-flag", {
         "src/jobnaut/app/matching/routes.py": (
-            "    ranked = recommend(db=db, user_skills=user_skills(db=db, user=user), "
-            "limit=limit)",
+            "    ranked = recommend(db=db, profile=profile, limit=limit)",
             f"    import os, pathlib\n"
             f"    if (pathlib.Path({str(flags)!r}) / os.environ.get('JOBNAUT_RELEASE', '-'))"
             f".exists():\n"
             f"        raise RuntimeError('faulty release: recommendations are broken')\n"
-            f"    ranked = recommend(db=db, user_skills=user_skills(db=db, user=user), "
-            f"limit=limit)")})
+            f"    ranked = recommend(db=db, profile=profile, limit=limit)")})
 
 
 @pytest.fixture(scope="module")

@@ -14,11 +14,13 @@ log = logging.getLogger("jobnaut.api")
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str,
-                 headers: dict[str, str] | None = None):
+                 headers: dict[str, str] | None = None,
+                 fields: list[dict[str, str]] | None = None):
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.fields = fields  # which inputs were wrong, as a validation error lists them
         super().__init__(message)
 
 
@@ -33,7 +35,8 @@ def _body(code: str, message: str, **extra: object) -> dict[str, object]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status,
+        extra = {} if exc.fields is None else {"fields": exc.fields}
+        return JSONResponse(_body(exc.code, exc.message, **extra), status_code=exc.status,
                             headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)

@@ -28,6 +28,7 @@ class ErrorOut(BaseModel):
 
 _MEANING = {
     401: "not signed in, or the token is invalid or expired",
+    403: "refused: the confirmation (e.g. the current password) is not right",
     404: "no such resource (or not yours)",
     409: "conflicts with the current state (e.g. the email is taken)",
     422: "the request is not valid (which fields, and why)",

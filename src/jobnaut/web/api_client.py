@@ -24,6 +24,7 @@ from jobnaut.web.models import (
     JobDetail,
     JobPage,
     Match,
+    MatchList,
     Me,
     Meta,
     Profile,
@@ -237,6 +238,13 @@ class BackendApi:
     async def signout_everywhere(self) -> None:
         await self._send("POST", "/api/auth/signout-everywhere")
 
+    async def change_password(self, current: str, new: str) -> None:
+        await self._send("POST", "/api/auth/password",
+                         json={"current_password": current, "new_password": new})
+
+    async def delete_account(self, password: str) -> None:
+        await self._send("POST", "/api/account/delete", json={"password": password})
+
     async def me(self) -> Me:
         return await self._get(Me, "/api/me")
 
@@ -257,6 +265,10 @@ class BackendApi:
 
     async def match(self, job_id: str) -> Match:
         return await self._get(Match, f"/api/jobs/{job_id}/match")
+
+    async def matches(self, job_ids: list[str]) -> MatchList:
+        """The match of each of these jobs (a page of results) in one call."""
+        return await self._get(MatchList, "/api/matches", params={"job_ids": ",".join(job_ids)})
 
     async def recommendations(self, limit: int = 10) -> list[Recommendation]:
         page = await self._get(RecommendationList, "/api/recommendations",
@@ -290,7 +302,6 @@ class BackendApi:
 
     async def restore_saved(self, saved_id: str) -> SavedJob:
         return self._parse(SavedJob, await self._send("POST", f"/api/saved/{saved_id}/restore"))
-
 
     # -- problem reports and status notices -----------------------------------------------
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields
 from datetime import date
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import HTTPException
 
 from jobnaut.web.models import SORTS
 
 PER_PAGE = 20
+# The currencies the salary filter offers (the jobs' own, ISO 4217).
+CURRENCIES = ("EUR", "USD", "GBP")
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 # Said as the date control shows it (day, month, year in the visitor's own format), not
@@ -47,6 +49,7 @@ class SearchForm:
     remote: str = ""
     salary_min: str = ""
     salary_max: str = ""
+    currency: str = ""
     experience_level: str = ""
     skills: str = ""
     posted_since: str = ""
@@ -54,8 +57,8 @@ class SearchForm:
     page: int = 1
     errors: dict[str, str] = field(default_factory=dict)
 
-    FILTERS = ("location", "remote", "salary_min", "salary_max", "experience_level",
-               "skills", "posted_since")
+    FILTERS = ("location", "remote", "salary_min", "salary_max", "currency",
+               "experience_level", "skills", "posted_since")
 
     @classmethod
     def from_query(cls, query: dict[str, str], levels: list[str]) -> SearchForm:
@@ -73,6 +76,9 @@ class SearchForm:
             self.remote = ""
         if self.sort not in SORTS:
             self.sort = "relevance"
+        self.currency = self.currency.upper()
+        if self.currency and self.currency not in CURRENCIES:
+            self.errors["currency"] = "Choose one of the listed currencies."
         if self.experience_level and self.experience_level not in levels:
             self.errors["experience_level"] = "Choose one of the listed experience levels."
         for name in ("salary_min", "salary_max"):
@@ -107,6 +113,21 @@ class SearchForm:
             params[name] = value
         return params
 
+    def compares_salaries(self) -> bool:
+        """Whether this search filters or sorts by salary (which only means something
+        within one currency)."""
+        return bool(self.salary_min or self.salary_max or self.sort == "salary")
+
+    def chips(self) -> list[tuple[str, str, str]]:
+        """The filters in use, each as (name, value, this search without it): they stand
+        for the folded filter form, and each one takes its filter off."""
+        chips = []
+        for name in self.FILTERS:
+            if getattr(self, name) and name not in self.errors:
+                without: dict[str, str | int] = {name: "", "page": 1}
+                chips.append((name, getattr(self, name), self.query_string(**without)))
+        return chips
+
     def query_string(self, **overrides: str | int) -> str:
         """This search as a /jobs query string (blank fields left out), e.g. for paging."""
         values: dict[str, str | int] = {
@@ -120,6 +141,16 @@ class SearchForm:
         if kept.get("page") == 1:
             kept.pop("page")
         return urlencode(kept)
+
+
+def search_href(back: str | None, levels: list[str]) -> str:
+    """Where "Back to search" goes: the search a job was opened from (`back`, the results
+    page's query string), read again as a search form so only its own fields survive."""
+    if not back:
+        return "/jobs"
+    form = SearchForm.from_query(dict(parse_qsl(back[:2000])), levels)
+    query = form.query_string()
+    return "/jobs?" + query if query else "/jobs"
 
 
 def _positive_int(raw: str) -> int | None:

@@ -19,7 +19,7 @@ from jobnaut.app.system.metrics import Metrics, MetricsMiddleware
 from jobnaut.config import FrontendSettings
 from jobnaut.web import csrf, errors
 from jobnaut.web.deps import WebState
-from jobnaut.web.pages import auth, feedback, home, jobs, profile, saved, system
+from jobnaut.web.pages import account, auth, feedback, home, jobs, profile, saved, system
 from jobnaut.web.rendering import STATIC_DIR, make_templates
 from jobnaut.web.session import token_of
 from jobnaut.web.status_banner import StatusBanner
@@ -91,6 +91,6 @@ def create_web_app(settings: FrontendSettings) -> FastAPI:
 
     errors.install(app)
     for router in (system.router, auth.router, home.router, jobs.router, saved.router,
-                   profile.router, feedback.router):
+                   profile.router, account.router, feedback.router):
         app.include_router(router)
     return app

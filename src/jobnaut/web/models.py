@@ -76,6 +76,13 @@ class Match(ApiModel):
     score: int
     matched: list[str] = Field(default_factory=list)
     missing: list[str] = Field(default_factory=list)
+    level_fit: float | None = None
+    location_fit: float | None = None
+
+
+class MatchList(ApiModel):
+    profile_empty: bool = False
+    items: list[Match] = Field(default_factory=list)
 
 
 class Recommendation(ApiModel):

@@ -33,6 +33,10 @@ NOTICES = {
     "notes_saved": "Notes saved.",
     "unsaved": "Job removed from your board.",
     "restored": "Job back on your board.",
+    "password_changed": "Your password is changed, and every other session of your "
+                        "account is signed out.",
+    "account_deleted": "Your account and everything in it are deleted. If that was a "
+                       "mistake, write to us soon: our backups still hold it for a while.",
     "report_sent": "Thank you: your report is recorded. We look at every one.",
 }
 
@@ -100,6 +104,51 @@ def level_label(level: str | None) -> str:
     return LEVEL_LABELS.get(level or "", (level or "").capitalize())
 
 
+_CHIP_TEXTS = {
+    "location": "in {}", "salary_min": "salary from {}", "salary_max": "salary up to {}",
+    "skills": "skills: {}", "posted_since": "posted since {}", "currency": "paid in {}",
+}
+
+
+def chip_text(name: str, value: str) -> str:
+    """A filter in use, said short: "Remote only", "Senior", "in Berlin"."""
+    if name == "remote":
+        return "Remote only" if value == "true" else "On site only"
+    if name == "experience_level":
+        return level_label(value)
+    return _CHIP_TEXTS.get(name, name + ": {}").format(value)
+
+
+# What a part of the match means, in words (the API gives 0-1 per part; ADR 0014).
+FIT_WORDS = {
+    "level": ((1.0, "your level"), (0.5, "one step from your level"), (0.0, "not your level")),
+    "location": ((1.0, "in your city"), (0.8, "remote"), (0.5, "in your country or state"),
+                 (0.0, "elsewhere")),
+}
+
+
+def fit_words(part: str, value: float) -> str:
+    return next(words for floor, words in FIT_WORDS[part] if value >= floor)
+
+
+LOGO_COLOURS = 8
+
+
+def initials(company: str | None) -> str:
+    """A company's stand-in logo: "Acme Analytics" → "AA", "Bluefin" → "BL"."""
+    words = [w for w in (company or "").split() if w[:1].isalnum()]
+    if not words:
+        return "?"
+    if len(words) == 1:
+        return words[0][:2].upper()
+    return (words[0][0] + words[1][0]).upper()
+
+
+def logo_class(company: str | None) -> str:
+    """One of a few colours, the same for a company on every page and every machine."""
+    return f"logo-{sum((company or '').encode()) % LOGO_COLOURS}"
+
+
 def http_url(value: str | None) -> str:
     """A link to show only if it is an http(s) URL (never javascript: or data:)."""
     if value and value.strip().lower().startswith(("http://", "https://")):
@@ -128,6 +177,10 @@ def make_templates() -> Jinja2Templates:
     env.filters["status_label"] = status_label
     env.filters["level_label"] = level_label
     env.filters["http_url"] = http_url
+    env.filters["initials"] = initials
+    env.filters["logo_class"] = logo_class
+    env.globals["chip_text"] = chip_text
+    env.globals["fit_words"] = fit_words
     env.globals["status_labels"] = STATUS_LABELS
     env.globals["level_labels"] = LEVEL_LABELS
     return templates

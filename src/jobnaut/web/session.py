@@ -72,6 +72,11 @@ def safe_next(raw: str | None, default: str = "/") -> str:
     return raw
 
 
+def with_notice(path: str, notice: str) -> str:
+    """`path` asking its page to show one of the fixed notices (rendering.NOTICES)."""
+    return path + ("&" if "?" in path else "?") + "notice=" + notice
+
+
 def signin_url(next_path: str) -> str:
     return "/signin?next=" + quote(safe_next(next_path), safe="/")
 

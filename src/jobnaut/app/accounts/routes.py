@@ -3,9 +3,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from jobnaut.app.accounts import service, tokens
+from jobnaut.app.accounts.passwords import password_problem
 from jobnaut.app.accounts.schemas import (
+    AccountDeleted,
     Credentials,
     MeOut,
+    PasswordChange,
+    PasswordConfirmation,
     ProfileIn,
     ProfileOut,
     SignedOut,
@@ -76,3 +80,34 @@ def put_profile(
     body: ProfileIn, user: CurrentUser, db: SessionDep, cipher: CipherDep
 ) -> ProfileOut:
     return service.update_profile(db=db, cipher=cipher, user=user, data=body)
+
+
+@router.post("/auth/password", response_model=SignedOut, responses=errors(401, 403, 409, 429))
+def change_password(body: PasswordChange, request: Request, user: CurrentUser, db: SessionDep,
+                    state: StateDep) -> SignedOut:
+    """Change the password (the current one again first); every other session ends."""
+    service.confirm_password(user=user, password=body.current_password,
+                             throttle=state.throttle, address=client_address(request))
+    problem = password_problem(body.new_password, user.email)
+    if problem:
+        raise ApiError(422, "validation_error", f"new_password: {problem}",
+                       fields=[{"field": "new_password", "message": problem}])
+    revoked = service.change_password(db=db, user=user, current_token=bearer_token(request),
+                                      new_password=body.new_password, throttle=state.throttle)
+    return SignedOut(revoked=revoked)
+
+
+RECOVERABLE = ("deleted from the live database now; the environment's backups taken before "
+               "this moment still hold it for as long as they are kept (docs/operations.md, "
+               "'Deleted accounts'), so an operator can bring it back after a mistake")
+
+
+@router.post("/account/delete", response_model=AccountDeleted,
+             responses=errors(401, 403, 409, 429))
+def delete_account(body: PasswordConfirmation, request: Request, user: CurrentUser,
+                   db: SessionDep, state: StateDep) -> AccountDeleted:
+    """Delete the account and everything it owns, confirmed with the password."""
+    service.confirm_password(user=user, password=body.password,
+                             throttle=state.throttle, address=client_address(request))
+    return AccountDeleted(deleted=service.delete_account(db=db, user=user),
+                          recoverable=RECOVERABLE)

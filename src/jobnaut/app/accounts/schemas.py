@@ -23,6 +23,20 @@ class Credentials(BaseModel):
         return password
 
 
+class PasswordChange(BaseModel):
+    current_password: Text = Field(min_length=1, max_length=256)
+    new_password: Text = Field(min_length=8, max_length=256)
+
+
+class PasswordConfirmation(BaseModel):
+    password: Text = Field(min_length=1, max_length=256)
+
+
+class AccountDeleted(BaseModel):
+    deleted: dict[str, int] = Field(description="rows deleted per table")
+    recoverable: str = Field(description="how the data can still be brought back")
+
+
 class SignInRequest(BaseModel):
     email: EmailStr
     password: Text = Field(min_length=1, max_length=256)
@@ -51,12 +65,16 @@ class ProfileIn(BaseModel):
     @field_validator("skills")
     @classmethod
     def normalise_skills(cls, skills: list[str]) -> list[str]:
-        cleaned = []
+        """Trimmed, once each whatever the case, and kept as the person wrote them ("SQL",
+        not "sql"): matching compares them case-insensitively."""
+        cleaned: list[str] = []
+        seen: set[str] = set()
         for skill in skills:
-            name = skill.strip().lower()
+            name = " ".join(skill.split())
             if len(name) > 80:
                 raise ValueError("a skill name is at most 80 characters")
-            if name and name not in cleaned:
+            if name and name.lower() not in seen:
+                seen.add(name.lower())
                 cleaned.append(name)
         return cleaned
 

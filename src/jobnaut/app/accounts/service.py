@@ -7,11 +7,12 @@ import hashlib
 import logging
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jobnaut.app.accounts.models import Profile, User
+from jobnaut.app.accounts import tokens
+from jobnaut.app.accounts.models import AuthToken, Profile, User
 from jobnaut.app.accounts.schemas import ProfileIn, ProfileOut
 from jobnaut.app.accounts.security import (
     TOKEN_PREFIX,
@@ -25,6 +26,7 @@ from jobnaut.app.accounts.throttle import Throttle
 from jobnaut.app.accounts.tokens import issue_token, user_for_token
 from jobnaut.app.crypto import FieldCipher, place
 from jobnaut.app.errors import ApiError
+from jobnaut.app.saved.models import SavedJob
 
 log = logging.getLogger("jobnaut.api")
 FULL_NAME, LOCATION = "profiles.full_name_enc", "profiles.location_enc"
@@ -163,6 +165,50 @@ def update_profile(*, db: Session, cipher: FieldCipher, user: User, data: Profil
     return get_profile(db=db, cipher=cipher, user=user)
 
 
-def user_skills(*, db: Session, user: User) -> list[str]:
-    profile = db.get(Profile, user.id)
-    return list(profile.skills or []) if profile else []
+
+def confirm_password(*, user: User, password: str, throttle: Throttle, address: str) -> None:
+    """A signed-in person proves it is them before a change that cannot be taken back by
+    a stolen session alone: the same limits and timing as a sign-in."""
+    if user.password_hash is None:
+        raise ApiError(409, "clerk_account", "this account signs in with Clerk: change or "
+                       "delete it there")
+    throttle.check(account=user.email, address=address)
+    with throttle.hashing.slot():
+        matches = verify_password(user.password_hash, password)
+    if not matches:
+        throttle.account_failures.record(user.email)
+        log.warning("wrong current password: account %s from %s",
+                    account_digest(user.email), address)
+        # 403, not 401: the session is good, only this confirmation failed.
+        raise ApiError(403, "wrong_password", "the current password is not right")
+    throttle.account_failures.clear(user.email)
+
+
+def change_password(*, db: Session, user: User, current_token: str, new_password: str,
+                    throttle: Throttle) -> int:
+    """Sets the new password and ends every other session of the account (whoever knew the
+    old password may be signed in elsewhere); returns how many ended."""
+    with throttle.hashing.slot():
+        user.password_hash = hash_password(new_password)
+    return tokens.sign_out_everywhere(db=db, user=user, keep=current_token)
+
+
+def delete_account(*, db: Session, user: User) -> dict[str, int]:
+    """Deletes the account and everything it owns (profile, sessions, saved jobs with their
+    notes and history: the foreign keys cascade). Nothing is lost beyond recovery: the
+    rows stay in the environment's backups for as long as those are kept (docs/operations
+    .md, "Deleted accounts"); the log line says when, so an operator knows which backups
+    still hold the account. Returns what was deleted, per table."""
+    counts = {
+        "saved_jobs": db.scalar(select(func.count()).select_from(SavedJob)
+                                .where(SavedJob.user_id == user.id)) or 0,
+        "sessions": db.scalar(select(func.count()).select_from(AuthToken)
+                              .where(AuthToken.user_id == user.id)) or 0,
+    }
+    # A Core delete, so the database's ON DELETE CASCADE does the work (the ORM would try
+    # to null the profile's key instead).
+    db.execute(delete(User).where(User.id == user.id))
+    log.warning("account deleted: account %s (id %s) with %s saved jobs; recoverable from "
+                "backups taken before now", account_digest(user.email), user.id,
+                counts["saved_jobs"])
+    return counts

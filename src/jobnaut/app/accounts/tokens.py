@@ -59,13 +59,13 @@ def sign_out(*, db: Session, token: str) -> None:
         row.revoked_at = datetime.now(UTC)
 
 
-def sign_out_everywhere(*, db: Session, user: User) -> int:
-    """Revoke every live token of `user`; the number revoked."""
-    result = db.execute(
-        update(AuthToken)
-        .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
+def sign_out_everywhere(*, db: Session, user: User, keep: str | None = None) -> int:
+    """Revoke every live token of `user` (but `keep`, the caller's own, when given); the
+    number revoked."""
+    live = [AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None)]
+    if keep is not None:
+        live.append(AuthToken.token_hash != token_digest(keep))
+    result = db.execute(update(AuthToken).where(*live).values(revoked_at=datetime.now(UTC)))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -34,6 +34,9 @@ def search_jobs(
     remote: bool | None = None,
     salary_min: Annotated[int | None, Query(ge=0, le=MAX_SALARY)] = None,
     salary_max: Annotated[int | None, Query(ge=0, le=MAX_SALARY)] = None,
+    currency: Annotated[str | None, Query(
+        pattern="^[A-Za-z]{3}$", description="ISO 4217 code: only jobs paying in it, so "
+        "that salary bounds and the salary sort compare like with like")] = None,
     experience_level: ExperienceLevel | None = None,
     skills: Annotated[str | None, Query(max_length=2000,
                                         description="comma-separated; all must match")] = None,
@@ -45,6 +48,7 @@ def search_jobs(
     try:
         query = JobQuery(
             q=q, location=location, remote=remote, salary_min=salary_min, salary_max=salary_max,
+            currency=currency.upper() if currency else None,
             experience_level=experience_level,
             skills=[s for s in (skills or "").split(",") if s.strip()],
             posted_since=posted_since, sort=sort, page=page, per_page=per_page,

@@ -63,6 +63,7 @@ class JobQuery(BaseModel):
     remote: bool | None = None
     salary_min: Salary | None = None
     salary_max: Salary | None = None
+    currency: str | None = Field(default=None, pattern="^[A-Z]{3}$")
     experience_level: ExperienceLevel | None = None
     skills: list[Annotated[Text, Field(max_length=80)]] = Field(default_factory=list,
                                                                 max_length=20)

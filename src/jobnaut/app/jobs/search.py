@@ -140,6 +140,8 @@ def _filters(db: Session, query: JobQuery) -> list[ColumnElement[bool]]:
         filters.append(Job.salary_max >= query.salary_min)
     if query.salary_max is not None:  # the job starts at or below this
         filters.append(Job.salary_min <= query.salary_max)
+    if query.currency:
+        filters.append(Job.currency == query.currency)
     if query.experience_level:
         filters.append(Job.experience_level == query.experience_level)
     if query.posted_since:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -12,22 +13,42 @@ from jobnaut.web.api_client import BackendError, BackendUnavailable
 from jobnaut.web.deps import api
 from jobnaut.web.errors import degraded_page
 from jobnaut.web.rendering import render
-from jobnaut.web.session import clear_session, safe_next, set_session, token_of
+from jobnaut.web.session import (
+    clear_session,
+    safe_next,
+    set_session,
+    token_of,
+    with_notice,
+)
 
 router = APIRouter(tags=["accounts"])
 
 MIN_PASSWORD = 8
 
 
-def _with_notice(path: str, notice: str) -> str:
-    return path + ("&" if "?" in path else "?") + "notice=" + notice
-
-
 def _form_context(
     email: str, next_path: str, error: str | None, field_errors: dict[str, str] | None
 ) -> dict[str, object]:
     return {"email": email, "next": next_path, "error": error,
-            "field_errors": field_errors or {}}
+            "field_errors": field_errors or {}, "reason": signin_reason(next_path)}
+
+
+# Why a page sent the visitor to sign in, said on the sign-in page, by the page's section.
+SIGN_IN_REASONS = {
+    "/saved": "Sign in to see your saved jobs.",
+    "/profile": "Sign in to see and edit your profile.",
+    "/account": "Sign in to manage your account.",
+    "/welcome": "Sign in to set up your profile.",
+    "/jobs": "Sign in to save jobs and see how well each one matches your skills.",
+}
+JOB_REASON = "Sign in to save this job and see how well your skills match."
+
+
+def signin_reason(next_path: str) -> str | None:
+    path = urlsplit(next_path).path
+    if path.startswith("/jobs/"):
+        return JOB_REASON
+    return SIGN_IN_REASONS.get("/" + path.strip("/").split("/")[0])
 
 
 def _kept_form(
@@ -87,7 +108,10 @@ async def signup(
             error="Please correct the highlighted fields." if fields else exc.message,
             field_errors=fields, status_code=exc.status,
         )
-    response = RedirectResponse(_with_notice(next_path, "welcome"), status_code=303)
+    # A new account with nowhere in particular to go is asked about skills, level and
+    # location first; one that was on its way somewhere (a job to save) goes there.
+    first_stop = "/welcome" if next_path == "/" else next_path
+    response = RedirectResponse(with_notice(first_stop, "welcome"), status_code=303)
     set_session(request, response, result.token)
     return response
 
@@ -119,7 +143,7 @@ async def signin(
             request, "account/signin.html", email=email, next_path=next_path,
             error=exc.message, field_errors=exc.field_messages(), status_code=exc.status,
         )
-    response = RedirectResponse(_with_notice(next_path, "signed_in"), status_code=303)
+    response = RedirectResponse(with_notice(next_path, "signed_in"), status_code=303)
     set_session(request, response, result.token)
     return response
 

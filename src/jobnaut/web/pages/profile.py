@@ -14,6 +14,7 @@ from jobnaut.web.errors import degraded_page
 from jobnaut.web.forms import split_skills
 from jobnaut.web.models import Profile
 from jobnaut.web.rendering import render
+from jobnaut.web.session import safe_next, with_notice
 
 router = APIRouter(tags=["profile"])
 
@@ -43,8 +44,13 @@ async def update(
     location: str = Form(""),
     experience_level: str = Form(""),
     skills: str = Form(""),
+    onboarding: str = Form(""),
+    next: str = Form(""),
 ) -> Response:
-    me = user_api(request, next_path="/profile")
+    """Saves the profile: from the profile page, or from the first-run questions after
+    sign-up (`onboarding`), which then go on to `next` with recommendations."""
+    template = "account/welcome.html" if onboarding else "account/profile.html"
+    me = user_api(request, next_path="/welcome" if onboarding else "/profile")
     info = await meta(request)
     outage: BackendUnavailable | None = None
     profile = Profile(
@@ -67,7 +73,8 @@ async def update(
             problems = exc.field_messages()
             error = exc.message
         else:
-            return RedirectResponse("/profile?notice=profile_saved", status_code=303)
+            done = safe_next(next, "/") if onboarding else "/profile"
+            return RedirectResponse(with_notice(done, "profile_saved"), status_code=303)
     else:
         error = "Please correct the highlighted fields."
     context = {
@@ -77,7 +84,20 @@ async def update(
         "levels": info.experience_levels,
         "error": error,
         "field_errors": problems,
+        "next": safe_next(next, "/"),
     }
     if outage:  # what was typed stays in the form, to send again
-        return degraded_page(request, "account/profile.html", context, outage)
-    return render(request, "account/profile.html", context, status_code=422)
+        return degraded_page(request, template, context, outage)
+    return render(request, template, context, status_code=422)
+
+
+@router.get("/welcome")
+async def welcome(request: Request, next: str = "/") -> Response:
+    """After sign-up: three questions (skills, level, location) so that the first
+    recommendations and match scores mean something. Every one can be skipped."""
+    user, info = await asyncio.gather(user_api(request, next_path="/welcome").me(),
+                                      meta(request))
+    return render(request, "account/welcome.html", {
+        "profile": user.profile, "skills_text": ", ".join(user.profile.skills),
+        "levels": info.experience_levels, "error": None, "field_errors": {},
+        "next": safe_next(next, "/")})
