@@ -48,6 +48,8 @@ class Supervisor:
         """Restart what died, when its backoff allows; returns the services restarted."""
         if not self.settings.restart or lock.holder(self.env.home.lock_path) is not None:
             return []  # an operation moves processes around: never second-guess it
+        for moved in traffic.follow_tasks(self.env.home):  # swarm: tasks Swarm moved
+            self.env.ledger.event(f"switch follows the tasks: {moved}")
         dead = [s for s in self.dead_services() if now >= self.next_try.get(s, 0.0)]
         if not dead:
             return []
