@@ -123,7 +123,7 @@ class SwarmDriver(ComposeDriver):
             "stop_grace_period": f"{drain + 1}s",
             "labels": labels,
             "healthcheck": {"test": ["CMD", f"{APP_DIR}/.venv/bin/python", "-c", probe],
-                            "interval": "5s", "timeout": "3s", "retries": 3,
+                            "interval": "2s", "timeout": "3s", "retries": 3,
                             "start_period": f"{int(home.config.start_timeout)}s"},
             "deploy": {
                 "replicas": REPLICAS,
@@ -184,9 +184,10 @@ class SwarmDriver(ComposeDriver):
                           "availability": availability})
         return found
 
-    def running_addresses(self, record: ProcessRecord) -> list[str]:
+    def running_addresses(self, record: ProcessRecord,
+                          states: tuple[str, ...] = ("running",)) -> list[str]:
         return sorted(t["address"] for t in self.tasks(record.release_id, record.service)
-                      if t["state"] == "running" and t["desired"].lower() == "running"
+                      if t["state"] in states and t["desired"].lower() == "running"
                       and t["address"])
 
     def wait_healthy(self, process_record: ProcessRecord, timeout: float) -> ProcessRecord:
@@ -201,7 +202,9 @@ class SwarmDriver(ComposeDriver):
                                f"failed on node {failed[0]['node']} during start "
                                f"({failed[0]['error'] or failed[0]['state']}); last log "
                                f"lines: {self._last_lines(process_record)}")
-            addresses = self.running_addresses(process_record)
+            # A task Swarm has not yet seen healthy ("starting") is asked itself: Swarm's
+            # healthcheck runs every few seconds, this every 0.3 s.
+            addresses = self.running_addresses(process_record, ("running", "starting"))
             if len(addresses) >= REPLICAS and all(
                     _healthy(f"http://{a}:{process_record.port}") for a in addresses):
                 return process_record
@@ -221,7 +224,8 @@ class SwarmDriver(ComposeDriver):
         """Where the switch sends a release's traffic: the node addresses of the running
         tasks of the service that listens on `port` (the port is the release's own)."""
         record = self._record_by_port(port)
-        return self.running_addresses(record) if record is not None else []
+        # "starting": running, checked by us, not yet by Swarm's slower healthcheck
+        return self.running_addresses(record, ("running", "starting")) if record else []
 
     def _record_by_port(self, port: int) -> ProcessRecord | None:
         ledger = Ledger(self.home.root / "ledger.db")
