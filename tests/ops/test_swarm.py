@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +108,7 @@ def swarm_env(cluster: SwarmCluster, postgres: PostgresServer, source_repo: Sour
                 yield env
             finally:
                 env.jobnaut("down", check=False)
+                Path("/tmp/jobnaut-swarm-outputs.txt").write_text("\n".join(env.outputs))
 
 
 @contextlib.contextmanager
@@ -249,6 +251,32 @@ def test_migration_rollback_keeps_rows_written_after_the_deploy(
     kinds = {b["kind"] for b in swarm_env.json("backup", "list")}
     assert "pre-deploy" in kinds and kinds & {"safety", "pre-downgrade"}
     _write_timings("operations", TIMINGS)
+
+
+def put_lease(cluster: SwarmCluster, expires_in: float) -> None:
+    """Another operator's lease, as their `jobnaut` leaves it in the cluster."""
+    holder = {"kind": "deploy", "host": "laptop-2", "user": "grace", "pid": 4242,
+              "home": "/elsewhere", "token": "theirs", "started": int(time.time()),
+              "expires": int(time.time() + expires_in)}
+    subprocess.run(["docker", "--host", cluster.manager.host, "config", "create",
+                    f"jobnaut-{NAME}-lease", "-"], input=json.dumps(holder), text=True,
+                   check=True, capture_output=True, timeout=30)
+
+
+def test_a_second_operator_is_kept_out_by_the_cluster_lease(swarm_env: Environment,
+                                                            cluster: SwarmCluster) -> None:
+    put_lease(cluster, expires_in=3600)
+    refused = swarm_env.jobnaut("up", check=False)
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert "another operator" in said and "grace@laptop-2" in said and "/elsewhere" in said
+    assert f"jobnaut-{NAME}-lease" in cluster.manager.docker("config", "ls")  # theirs stays
+
+    # A lease whose holder died is taken over once it has expired; ours is removed at the end.
+    cluster.manager.docker("config", "rm", f"jobnaut-{NAME}-lease")
+    put_lease(cluster, expires_in=-1)
+    swarm_env.jobnaut("up")
+    assert f"jobnaut-{NAME}-lease" not in cluster.manager.docker("config", "ls")
 
 
 def test_a_lost_worker_is_named_and_the_service_keeps_answering(

@@ -37,8 +37,6 @@ from jobnaut.ops.ledger import Ledger, ProcessRecord, Release
 # Tasks per service, on different nodes: a lost node leaves one answering. The switch has as
 # many upstream slots.
 REPLICAS = SWARM_SLOTS
-# Task states after which it will not run again (Swarm starts a new task in its place).
-ENDED = ("failed", "rejected", "shutdown", "complete", "orphaned", "remove")
 
 
 class SwarmDriver(ComposeDriver):
@@ -184,11 +182,12 @@ class SwarmDriver(ComposeDriver):
                           "availability": availability})
         return found
 
-    def running_addresses(self, record: ProcessRecord,
-                          states: tuple[str, ...] = ("running",)) -> list[str]:
+    def running_addresses(self, record: ProcessRecord) -> list[str]:
+        """Where the service's tasks run. "starting" counts: its container runs, and only
+        Swarm's healthcheck (every 2 s) has not passed yet; our own checks ask it directly."""
         return sorted(t["address"] for t in self.tasks(record.release_id, record.service)
-                      if t["state"] in states and t["desired"].lower() == "running"
-                      and t["address"])
+                      if t["state"] in ("running", "starting")
+                      and t["desired"].lower() == "running" and t["address"])
 
     def wait_healthy(self, process_record: ProcessRecord, timeout: float) -> ProcessRecord:
         """Every task answers /health (a check before traffic covers each node), or the
@@ -202,9 +201,7 @@ class SwarmDriver(ComposeDriver):
                                f"failed on node {failed[0]['node']} during start "
                                f"({failed[0]['error'] or failed[0]['state']}); last log "
                                f"lines: {self._last_lines(process_record)}")
-            # A task Swarm has not yet seen healthy ("starting") is asked itself: Swarm's
-            # healthcheck runs every few seconds, this every 0.3 s.
-            addresses = self.running_addresses(process_record, ("running", "starting"))
+            addresses = self.running_addresses(process_record)
             if len(addresses) >= REPLICAS and all(
                     _healthy(f"http://{a}:{process_record.port}") for a in addresses):
                 return process_record
@@ -224,8 +221,7 @@ class SwarmDriver(ComposeDriver):
         """Where the switch sends a release's traffic: the node addresses of the running
         tasks of the service that listens on `port` (the port is the release's own)."""
         record = self._record_by_port(port)
-        # "starting": running, checked by us, not yet by Swarm's slower healthcheck
-        return self.running_addresses(record, ("running", "starting")) if record else []
+        return self.running_addresses(record) if record else []
 
     def _record_by_port(self, port: int) -> ProcessRecord | None:
         ledger = Ledger(self.home.root / "ledger.db")
