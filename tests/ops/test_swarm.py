@@ -46,6 +46,7 @@ BASE_TARBALL = Path(os.environ.get("JOBNAUT_BASE_TARBALL",
                                    "/var/cache/jobnaut/base-bookworm.tar"))
 BASE_IMAGE = "jobnaut-base:bookworm"
 TIMINGS: dict[str, float] = {}
+LOSS_MOMENT = 3.0  # seconds after a node's loss in which its in-flight requests may fail
 
 
 @pytest.fixture(scope="module")
@@ -286,16 +287,22 @@ def test_a_lost_worker_is_named_and_the_service_keeps_answering(
     on = stacks(cluster)[backend]
     lost = next(n for n in cluster.nodes[1:] if n.name in on)  # a worker with a task
     urls = [f"{swarm_env.api}/api/jobs?q=engineer", f"{swarm_env.web}/"]
-    with TrafficLoop(urls) as during_loss:
+    with TrafficLoop(urls) as at_the_loss:
         time.sleep(1)
         cluster.stop_node(lost)
-        # Swarm sees the node Down (~13 s) and starts its tasks elsewhere (~19 s).
+        time.sleep(LOSS_MOMENT)
+    # Then Swarm sees the node Down (~13 s) and starts its tasks elsewhere (~19 s): all
+    # along, the switch passes over the lost task.
+    with TrafficLoop(urls) as after_the_loss:
         wait_for(lambda: any(lost.name in p for p in
                              json.loads(swarm_env.jobnaut("status", "--json", check=False)
                                         .stdout)["problems"]), timeout=60)
         wait_for(lambda: lost.name not in stacks(cluster)[backend]
                  and len(stacks(cluster)[backend]) == 2, timeout=90)
-    assert during_loss.failures == [] and during_loss.ok > 10
+    # Requests in flight on the lost node when it went may fail (a machine lost is a
+    # crash); a few at most, and none after.
+    assert len(at_the_loss.failures) <= 3 and at_the_loss.ok > 5, at_the_loss.failures
+    assert after_the_loss.failures == [] and after_the_loss.ok > 10, after_the_loss.failures
     status = json.loads(swarm_env.jobnaut("status", "--json", check=False).stdout)
     assert any(f"node {lost.name}" in p and "down" in p for p in status["problems"])
 

@@ -10,6 +10,7 @@ from jobnaut.ops import lock
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
+from jobnaut.ops.drivers.base import Driver
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.guard.settings import GuardSettings
@@ -28,6 +29,9 @@ class Supervisor:
     # The live process last seen alive per service: another command's `status` may have
     # already recorded a dead one as stopped, and the restart must still name it.
     last_alive: dict[str, ProcessRecord] = field(default_factory=dict)
+
+    def runs(self) -> Driver:
+        return driver_for(self.env.home)
 
     def dead_services(self) -> list[str]:
         """Services with no live process alive (the environment being up)."""
