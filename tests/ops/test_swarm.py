@@ -111,7 +111,6 @@ def swarm_env(cluster: SwarmCluster, postgres: PostgresServer, source_repo: Sour
                 yield env
             finally:
                 env.jobnaut("down", check=False)
-                Path("/tmp/jobnaut-swarm-outputs.txt").write_text("\n".join(env.outputs))
 
 
 @contextlib.contextmanager
