@@ -238,6 +238,37 @@ def test_access_log_attributes_each_response_to_its_upstream_across_a_switch(env
     assert "s3cr3t" not in log  # credentials are redacted
 
 
+def test_slots_spread_over_a_releases_tasks_and_pass_over_a_dead_one(
+        short_dir: Path) -> None:
+    """Swarm: one release's tasks on several hosts, on its one port. Each slot is a dial file;
+    a task whose dial fails (a lost node) is passed over, and no request fails."""
+    port = free_port()
+    tasks = [subprocess.Popen([sys.executable, "-m", "tests.support.name_server", name,
+                               str(port), host], cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.STDOUT)
+             for name, host in (("task-a", "127.0.0.1"), ("task-b", "127.0.0.2"))]
+    ports = {"backend": free_port(), "frontend": free_port()}
+    switch = CaddySwitch(SwitchSettings(run_dir=short_dir / "slots", log_dir=short_dir / "sl",
+                                        ports=ports, timeouts=FAST, upstream_slots=2))
+    try:
+        for task, host in zip(tasks, ("127.0.0.1", "127.0.0.2"), strict=True):
+            wait_http(f"http://{host}:{port}/", timeout=20, proc=task)
+        switch.start()
+        switch.route("backend", port, release="v1", hosts=["127.0.0.1", "127.0.0.2"])
+        assert switch.upstreams("backend") == [f"127.0.0.1:{port}", f"127.0.0.2:{port}"]
+        answers = [fresh_get(ports["backend"])[1] for _ in range(10)]
+        assert set(answers) == {"task-a", "task-b"}  # round robin over the tasks
+
+        stop(tasks[1])  # its node is lost
+        answers = [fresh_get(ports["backend"]) for _ in range(20)]
+        assert {(status, body) for status, body, _ in answers} == {(200, "task-a")}
+        assert switch.release_of("backend") == "v1"
+    finally:
+        switch.stop()
+        for task in tasks:
+            stop(task)
+
+
 def wait_for_log_entries(path: Path, marker: str, count: int) -> list[dict[str, object]]:
     deadline = time.monotonic() + 5
     while True:

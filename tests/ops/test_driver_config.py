@@ -25,10 +25,15 @@ def test_the_default_driver_is_process() -> None:
                      "ports": {"backend": 1, "frontend": 2}}, Path("jobnaut.toml")).driver
     assert driver.kind == "process" and driver.database == "external"
     assert parse({"kind": "compose"}).base_image == DEFAULT_BASE_IMAGE
+    swarm = parse({"kind": "swarm", "manager": "tcp://m:2376", "nodes": ["tcp://m:2376"],
+                   "edge": "10.0.0.1"})
+    assert (swarm.manager, swarm.nodes, swarm.edge) == ("tcp://m:2376", ("tcp://m:2376",),
+                                                        "10.0.0.1")
 
 
 @pytest.mark.parametrize(("driver", "said"), [
-    ({"kind": "kubernetes"}, "expected \"process\" or \"compose\""),
+    ({"kind": "kubernetes"}, "expected \"process\", \"compose\" or \"swarm\""),
+    ({"kind": "swarm"}, "needs manager = "),
     ({"kind": "compose", "images": "x"}, "unknown [driver] setting images"),
     ({"kind": "process", "database": "service"}, "needs kind = \"compose\""),
     ({"kind": "compose", "database": "sqlite"}, "expected \"external\" or \"service\""),
@@ -42,6 +47,8 @@ def test_bad_driver_settings_are_refused(driver: dict[str, Any], said: str) -> N
 @pytest.mark.parametrize(("args", "said"), [
     (["--driver", "kubernetes"], "unknown driver 'kubernetes'"),
     (["--database-service"], "--database-service needs --driver compose"),
+    (["--driver", "swarm"], "--driver swarm and --manager go together"),
+    (["--manager", "unix:///run/docker.sock"], "--driver swarm and --manager go together"),
 ])
 def test_init_refuses_bad_driver_options(tmp_path: Path, source_repo: SourceRepo,
                                          args: list[str], said: str) -> None:

@@ -1,5 +1,5 @@
 """A tiny real HTTP/1.1 upstream that answers every GET with its own name (tests of the
-traffic switch). `python -m tests.support.name_server NAME PORT`"""
+traffic switch). `python -m tests.support.name_server NAME PORT [HOST]`"""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def make_handler(name: str) -> type[BaseHTTPRequestHandler]:
 
 def main() -> None:
     name, port = sys.argv[1], int(sys.argv[2])
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(name))
+    host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"  # another loopback address
+    server = ThreadingHTTPServer((host, port), make_handler(name))
     server.daemon_threads = True
     server.serve_forever()
 

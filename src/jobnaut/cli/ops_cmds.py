@@ -172,14 +172,21 @@ def init(
     environment: str = typer.Option("development", help="JOBNAUT_ENV of the services"),
     guard: bool = typer.Option(True, "--guard/--no-guard", help="run the guard beside the "
                                                                 "switch ([guard] enabled)"),
-    driver: str = typer.Option("process", help="how releases run: process (local processes) "
-                                               "or compose (Docker Compose, ADR 0008)"),
+    driver: str = typer.Option("process", help="how releases run: process (local processes), "
+                                               "compose (Docker Compose, ADR 0008) or swarm "
+                                               "(Docker Swarm, ADR 0012)"),
     base_image: str | None = typer.Option(None, help="compose: the image releases are built "
                                                      "on (default: an official Python image)"),
     database_service: bool = typer.Option(False, help="compose: PostgreSQL in a db container "
                                                       "JobNaut manages, data on a volume"),
     db_image: str | None = typer.Option(None, help="compose: the db service's image (default: "
                                                    "the official postgres:15)"),
+    manager: str | None = typer.Option(None, help="swarm: the manager's engine, unix:///… or "
+                                                  "tcp://… (ADR 0012)"),
+    node: list[str] = typer.Option([], help="swarm: a node's engine, where release images "
+                                            "are loaded (repeat; default: the manager)"),
+    edge: str | None = typer.Option(None, help="swarm: the switch's address on the cluster "
+                                               "network (services reach the API there)"),
 ) -> None:
     """Create an environment: home directory, jobnaut.toml, ledger and first configuration."""
     from jobnaut.ops.actions import lifecycle
@@ -188,7 +195,9 @@ def init(
                          backend_port=backend_port, frontend_port=frontend_port,
                          name=name, environment=environment, guard=guard, driver=driver,
                          base_image=base_image, database_service=database_service,
-                         db_image=db_image)
+                         db_image=db_image,
+                         swarm=lifecycle.SwarmInit(manager, tuple(node), edge) if manager
+                         else None)
     console.print(f"[green]✓[/] environment [bold]{name}[/] created in {env.home.root}")
     console.print(f"  settings: {env.home.root / 'jobnaut.toml'}; next: `jobnaut up` (first "
                   "deploy of the source's HEAD, with demo data) or `jobnaut deploy REF`")

@@ -57,9 +57,16 @@ class DriverConfig:
     database: str = "external"
     db_image: str = DEFAULT_DB_IMAGE
     db_port: int = 5432
+    # swarm (ADR 0012): the manager's engine (`unix://…` or `tcp://…`), every node's engine
+    # (release images are loaded on each; no registry), and the edge's address on the
+    # cluster network, where the nodes reach the switch (the frontend's way to the API)
+    manager: str | None = None
+    nodes: tuple[str, ...] = ()
+    edge: str | None = None
 
 
-DRIVER_SETTINGS = ("kind", "base_image", "docker_host", "database", "db_image", "db_port")
+DRIVER_SETTINGS = ("kind", "base_image", "docker_host", "database", "db_image", "db_port",
+                   "manager", "nodes", "edge")
 
 
 def _refuse_unknown(name: str, section: dict[str, Any], known: tuple[str, ...]) -> None:
@@ -72,8 +79,11 @@ def _refuse_unknown(name: str, section: dict[str, Any], known: tuple[str, ...]) 
 def _driver(section: dict[str, Any]) -> DriverConfig:
     _refuse_unknown("driver", section, DRIVER_SETTINGS)
     kind = str(section.get("kind", "process"))
-    if kind not in ("process", "compose"):
-        raise ValueError(f"[driver] kind = {kind!r}: expected \"process\" or \"compose\"")
+    if kind not in ("process", "compose", "swarm"):
+        raise ValueError(f"[driver] kind = {kind!r}: expected \"process\", \"compose\" or "
+                         "\"swarm\"")
+    if kind == "swarm" and not section.get("manager"):
+        raise ValueError("[driver] kind = \"swarm\" needs manager = \"unix://…\" or \"tcp://…\"")
     database = str(section.get("database", "external"))
     if database not in ("external", "service"):
         raise ValueError(f"[driver] database = {database!r}: expected \"external\" or "
@@ -84,7 +94,10 @@ def _driver(section: dict[str, Any]) -> DriverConfig:
                                                   DEFAULT_BASE_IMAGE),
                         docker_host=section.get("docker_host") or None, database=database,
                         db_image=str(section.get("db_image") or DEFAULT_DB_IMAGE),
-                        db_port=int(section.get("db_port", 5432)))
+                        db_port=int(section.get("db_port", 5432)),
+                        manager=section.get("manager") or None,
+                        nodes=tuple(str(n) for n in section.get("nodes", ())),
+                        edge=section.get("edge") or None)
 
 
 @dataclass(frozen=True)

@@ -53,12 +53,29 @@ def operation_lock(path: Path, description: dict[str, object]) -> Iterator[None]
         finally:
             _held[key] -= 1
         return
-    with _flock(path, description):
+    with _flock(path, description), _cluster_lease(path, description):
         _held[key] = 1
         try:
             yield
         finally:
             del _held[key]
+
+
+@contextmanager
+def _cluster_lease(path: Path, description: dict[str, object]) -> Iterator[None]:
+    """On a cluster (the swarm driver) the lock file guards one operator's machine only:
+    the operation also holds a lease in the cluster (ADR 0012)."""
+    from jobnaut.ops.environment import CONFIG_NAME, load_home
+
+    root = path.parent.parent  # the lock is in the home's run/
+    if not (root / CONFIG_NAME).is_file() or "kind = \"swarm\"" not in \
+            (root / CONFIG_NAME).read_text():
+        yield
+        return
+    from jobnaut.ops.drivers.swarm_lease import cluster_lease
+
+    with cluster_lease(load_home(root), str(description.get("kind", "?"))):
+        yield
 
 
 P = ParamSpec("P")

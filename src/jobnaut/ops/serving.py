@@ -115,7 +115,7 @@ def _service(env: Env, service: str, switch: SwitchState, by_port: dict[int, Pro
     state = ServiceState(service, public_port, route, by_port.get(port) if port else None)
     if state.process is not None:
         state.alive = driver_for(env.home).alive(state.process)
-        state.healthy, state.detail = _ready(state.process.port) if state.alive else \
+        state.healthy, state.detail = _ready(env.home, state.process) if state.alive else \
             (False, "process is dead")
     if switch.running:
         state.public_answers = _answers(env.home, f"{env.home.config.public_url(service)}/health")
@@ -155,8 +155,8 @@ def port_of(route: str | None) -> int | None:
     return None
 
 
-def _ready(port: int) -> tuple[bool, str]:
-    problem = checks.not_ready(f"http://127.0.0.1:{port}", PROBE_TIMEOUT)
+def _ready(home: Home, process: ProcessRecord) -> tuple[bool, str]:
+    problem = checks.not_ready(driver_for(home).address(process), PROBE_TIMEOUT)
     return (problem is None, problem or "ready")
 
 

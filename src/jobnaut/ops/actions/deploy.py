@@ -215,8 +215,9 @@ def _check_previous_on_new_schema(run: Run) -> str:
     live = {s: switching.live_processes(env, s) for s in ("backend", "frontend")}
     if not live["backend"] or not live["frontend"]:
         return "no previous release is serving"
-    results = checks.release_checks(env.home, f"http://127.0.0.1:{live['backend'][0].port}",
-                                    f"http://127.0.0.1:{live['frontend'][0].port}",
+    runs = driver_for(env.home)
+    results = checks.release_checks(env.home, runs.address(live["backend"][0]),
+                                    runs.address(live["frontend"][0]),
                                     compatible_schema=_release(run).schema_revision)
     if checks.failures(results):
         raise OpsError("the release serving now fails on the upgraded schema: "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
          backend_port: int = 8000, frontend_port: int = 8080,
          name: str = "local", environment: str = "development", guard: bool = True,
          driver: str = "process", base_image: str | None = None,
-         database_service: bool = False, db_image: str | None = None) -> Env:
+         database_service: bool = False, db_image: str | None = None,
+         swarm: SwarmInit | None = None) -> Env:
     if (root / CONFIG_NAME).exists():
         raise OpsError(f"{root} already holds an environment", hint="use it, or pick --home")
     if driver not in KINDS:
@@ -41,6 +43,9 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
         raise OpsError("--database-service needs --driver compose and no --database-url",
                        hint="the db service's URL is made here (its password generated)",
                        exit_code=2)
+    if (driver == "swarm") != (swarm is not None and bool(swarm.manager)):
+        raise OpsError("--driver swarm and --manager go together",
+                       hint="--manager unix:///…/docker.sock or tcp://HOST:2376", exit_code=2)
     source = (source or REPO_ROOT).resolve()
     db_port = free_port()
     build.resolve_ref(source, "HEAD")  # fail early when the source is not a git repository
@@ -50,7 +55,8 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
     (root / CONFIG_NAME).write_text(CONFIG_TEMPLATE.format(
         name=name, source=source, backend_port=backend_port, frontend_port=frontend_port,
         guard="true" if guard else "false", driver=driver,
-        driver_lines=_driver_lines(base_image, db_port if database_service else None, db_image),
+        driver_lines=_driver_lines(base_image, db_port if database_service else None, db_image)
+        + (swarm.lines() if swarm else ""),
     ))
     create_key(root / "secret.key")
     ledger = Ledger(root / "ledger.db")
@@ -62,12 +68,30 @@ def init(root: Path, *, source: Path | None = None, database_url: str | None = N
         "DATABASE_URL": database_url or f"sqlite:///{root / 'data' / 'jobnaut.db'}",
         "ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "JOBNAUT_ENV": environment,
-        "API_BASE_URL": f"http://127.0.0.1:{backend_port}",
+        # Services on other nodes reach the API through the switch at the edge's address.
+        "API_BASE_URL": f"http://{swarm.edge if swarm and swarm.edge else '127.0.0.1'}:"
+                        f"{backend_port}",
     }
     config_id = ledger.add_config(SnapshotCipher(root / "secret.key").seal(initial))
     ledger.set_state("initial_config", str(config_id))
     ledger.event(f"environment {name} created at {root} (source {source})")
     return Env.open(root)
+
+
+@dataclass(frozen=True)
+class SwarmInit:
+    """`init --driver swarm`: the manager's engine, the nodes' engines, the edge address."""
+
+    manager: str
+    nodes: tuple[str, ...] = ()
+    edge: str | None = None
+
+    def lines(self) -> str:
+        lines = [f"manager = {json.dumps(self.manager)}",
+                 f"nodes = {json.dumps(list(self.nodes or (self.manager,)))}"]
+        if self.edge:
+            lines.append(f"edge = {json.dumps(self.edge)}")
+        return "\n".join(lines) + "\n"
 
 
 def _driver_lines(base_image: str | None, db_port: int | None, db_image: str | None) -> str:
@@ -106,7 +130,7 @@ def up(env: Env) -> str:
                                   env=release_env.service_env(env, release, service),
                                   role="live")
         proc = runs.wait_healthy(proc, env.home.config.start_timeout)
-        problem = checks.not_ready(f"http://127.0.0.1:{proc.port}", env.home.config.check_timeout)
+        problem = checks.not_ready(runs.address(proc), env.home.config.check_timeout)
         if problem:  # rule 7: nothing takes traffic before it is checked
             driver_for(env.home).stop_process(env.ledger, proc, 0)
             raise OpsError(f"{service} of {release.name} is not ready: {problem}",
@@ -183,7 +207,7 @@ def status(env: Env) -> dict[str, Any]:
         "services": services,
         "traffic_switch": report.switch.as_json(),
         "guard": guard.state(env.home),
-        "problems": report.problems + _guard_problems(env),
+        "problems": report.problems + _guard_problems(env) + _driver_problems(env),
         "urls": {service: env.home.config.public_url(service) for service in SERVICES},
         "deploy_freeze": env.ledger.get_state("deploy_freeze"),
         "incidents": [{"id": i.id, "kind": i.kind, "state": i.state, "impact": i.impact,
@@ -205,9 +229,16 @@ def _guard_problems(env: Env) -> list[str]:
     return []
 
 
+def _driver_problems(env: Env) -> list[str]:
+    """What the driver sees wrong beneath the services (swarm: a lost node, named)."""
+    problems = getattr(driver_for(env.home), "problems", None)
+    return list(problems()) if problems is not None else []
+
+
 def _ready(env: Env, process: ProcessRecord) -> bool:
-    return driver_for(env.home).alive(process) and checks.not_ready(
-        f"http://127.0.0.1:{process.port}", serving.PROBE_TIMEOUT) is None
+    runs = driver_for(env.home)
+    return runs.alive(process) and checks.not_ready(runs.address(process),
+                                                    serving.PROBE_TIMEOUT) is None
 
 
 def _readiness(env: Env, release: Any) -> Any:

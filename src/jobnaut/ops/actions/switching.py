@@ -69,6 +69,10 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
     def check(run: Run) -> str:
         env, release = run.env, release_of(run)
         procs = release_processes(env, release.id, services)
+        gone = [s for s in services if s not in procs]
+        if gone:  # never check the serving release in its place
+            raise OpsError(f"{release.name} failed its checks: {', '.join(gone)} not running "
+                           "after its start")
         runs = driver_for(env.home)
         urls = {s: runs.address(p) for s, p in procs.items()}
         for service in SERVICES:  # a service not being switched is checked where it is live

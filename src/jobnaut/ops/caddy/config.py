@@ -77,6 +77,9 @@ class SwitchSettings:
     retry_after: int = 30
     status_service: str = "frontend"
     listen_host: str | None = None  # default: loopback for HTTP, every interface with TLS
+    # Upstreams per service, each read from its own dial file: one (a process, a container)
+    # or a release's tasks on several nodes (swarm), where a dead one is passed over.
+    upstream_slots: int = 1
 
     @property
     def host(self) -> str:
@@ -115,8 +118,8 @@ class Layout:
     def page(self, name: str) -> Path:
         return self.pages_dir / f"{name}.html"
 
-    def dial_file(self, service: str) -> Path:
-        return self.run_dir / f"upstream-{service}"
+    def dial_file(self, service: str, slot: int = 1) -> Path:
+        return self.run_dir / (f"upstream-{service}" + (f".{slot}" if slot > 1 else ""))
 
     def release_file(self, service: str) -> Path:
         return self.run_dir / f"release-{service}"
@@ -237,7 +240,8 @@ def _service_server(settings: SwitchSettings, layout: Layout, service: str, port
         "handle": [_unavailable(layout, "maintenance", settings.retry_after)],
         "terminal": True,
     })
-    routes.append({"handle": [_reverse_proxy(layout, service, t, weights)]})
+    routes.append({"handle": [_reverse_proxy(layout, service, t, weights,
+                                             settings.upstream_slots)]})
     server: dict[str, Any] = {
         "listen": [f"{settings.host}:{port}"],
         "routes": routes,
@@ -337,7 +341,7 @@ def _outage(layout: Layout, retry_after: int) -> dict[str, Any]:
 
 
 def _reverse_proxy(layout: Layout, service: str, t: Timeouts,
-                   weights: Mapping[int, int] | None) -> dict[str, Any]:
+                   weights: Mapping[int, int] | None, slots: int = 1) -> dict[str, Any]:
     handler: dict[str, Any] = {
         "handler": "reverse_proxy",
         "transport": {"protocol": "http", "dial_timeout": _duration(t.dial)},
@@ -353,8 +357,15 @@ def _reverse_proxy(layout: Layout, service: str, t: Timeouts,
                          "weights": [weights[port] for port in ports]},
         }}
     else:
-        handler["upstreams"] = [{"dial": "{file." + str(layout.dial_file(service)) + "}"}]
+        handler["upstreams"] = [{"dial": "{file." + str(layout.dial_file(service, slot)) + "}"}
+                                for slot in range(1, slots + 1)]
         handler["load_balancing"] = retries
+        if slots > 1:
+            # A task on a lost node fails its dial once; it is then passed over for a while
+            # and the request tried on another task (within the retry window).
+            handler["load_balancing"] = {**retries,
+                                         "selection_policy": {"policy": "round_robin"}}
+            handler["health_checks"] = {"passive": {"fail_duration": "5s", "max_fails": 1}}
     return handler
 
 

@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,9 +112,11 @@ class CaddySwitch:
 
     # --- routes -------------------------------------------------------------------------
 
-    def route(self, service: str, port: int | None, release: str | None = None) -> None:
-        """Send `service` to 127.0.0.1:`port` from the next request on; None = maintenance
-        (503 page or JSON). `release` names the release in the access log."""
+    def route(self, service: str, port: int | None, release: str | None = None,
+              hosts: Sequence[str] = ("127.0.0.1",)) -> None:
+        """Send `service` to `port` on `hosts` from the next request on; None = maintenance
+        (503 page or JSON). `release` names the release in the access log. Each upstream
+        slot gets a host (they repeat when there are fewer hosts than slots)."""
         self._check_service(service)
         if port is None:
             _atomic_write(self.layout.maintenance_flag(service), "on")
@@ -122,7 +124,9 @@ class CaddySwitch:
         if not 1 <= port <= 65535:
             raise OpsError(f"bad upstream port {port!r}", exit_code=2)
         _atomic_write(self.layout.release_file(service), release or f"port-{port}")
-        _atomic_write(self.layout.dial_file(service), f"127.0.0.1:{port}")
+        for slot in range(self.settings.upstream_slots, 0, -1):  # the first one last
+            host = hosts[(slot - 1) % len(hosts)]
+            _atomic_write(self.layout.dial_file(service, slot), f"{host}:{port}")
         self.layout.maintenance_flag(service).unlink(missing_ok=True)
         if self.layout.weights_file(service).exists():  # leave the canary: one reload
             self.layout.weights_file(service).unlink()
@@ -131,6 +135,21 @@ class CaddySwitch:
     def routes(self) -> dict[str, str | None]:
         """What each service is routed to: 'host:port', 'weighted:p1=w1,p2=w2' or None."""
         return {service: self._route_of(service) for service in self.settings.ports}
+
+    def upstreams(self, service: str) -> list[str]:
+        """Every upstream slot's 'host:port'."""
+        found = []
+        for slot in range(1, self.settings.upstream_slots + 1):
+            with contextlib.suppress(FileNotFoundError):
+                found.append(self.layout.dial_file(service, slot).read_text().strip())
+        return found
+
+    def release_of(self, service: str) -> str | None:
+        """The release the access log names for the service's traffic."""
+        try:
+            return self.layout.release_file(service).read_text().strip() or None
+        except FileNotFoundError:
+            return None
 
     def set_weights(self, service: str, weights: Mapping[int, int]) -> None:
         """Split new clients between upstreams by weight; a cookie keeps each client on

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from jobnaut.ops.environment import SERVICES, Home
 from jobnaut.ops.errors import OpsError
 
+SWARM_SLOTS = 2  # a swarm release's tasks per service (drivers.swarm.REPLICAS)
+
 if TYPE_CHECKING:
     from jobnaut.ops.caddy import CaddySwitch
 
@@ -25,6 +27,9 @@ def traffic_switch(home: Home) -> CaddySwitch:
     return CaddySwitch(SwitchSettings(
         run_dir=home.run / "switch", log_dir=home.logs,
         ports={"backend": cfg.backend_port, "frontend": cfg.frontend_port}, tls=tls,
+        # Under swarm the services on other nodes reach the API through the switch.
+        listen_host="0.0.0.0" if cfg.driver.kind == "swarm" and tls is None else None,
+        upstream_slots=SWARM_SLOTS if cfg.driver.kind == "swarm" else 1,
         max_body_bytes=production.max_body_mb * MIB,
         timeouts=Timeouts(shutdown_grace=cfg.drain_timeout,
                           upstream_retry=cfg.upstream_retry)))
@@ -80,8 +85,14 @@ def stop_switch(home: Home) -> None:
 
 def route(home: Home, service: str, port: int | None, release: str | None = None) -> None:
     """Send the service's traffic to `port` (None: nothing live, the switch answers 503).
-    `release` names it in the switch's access log."""
-    traffic_switch(home).route(service, port, release)
+    `release` names it in the switch's access log. Under swarm the port is the release's
+    own on every node, and the switch dials a running task of it at its node's address."""
+    hosts: list[str] = ["127.0.0.1"]
+    if port is not None and home.config.driver.kind == "swarm":
+        from jobnaut.ops.drivers.swarm import SwarmDriver
+
+        hosts = SwarmDriver(home).task_hosts(port) or hosts
+    traffic_switch(home).route(service, port, release, hosts)
 
 
 def routes(home: Home) -> dict[str, str | None]:
@@ -95,3 +106,25 @@ def _as_url(route: str | None) -> str | None:
     if route is None or route.startswith("weighted:"):
         return route
     return f"http://{route}"
+
+
+def follow_tasks(home: Home) -> list[str]:
+    """Swarm: each routed service sent again to its release's running tasks when they moved
+    (a node lost, its tasks started by Swarm on another); says what changed."""
+    if home.config.driver.kind != "swarm":
+        return []
+    from jobnaut.ops.drivers.swarm import SwarmDriver
+
+    switch = traffic_switch(home)
+    if not switch.running():
+        return []
+    moved = []
+    for service, route in switch.routes().items():
+        if route is None or route.startswith("weighted:"):
+            continue
+        port = int(route.rsplit(":", 1)[1])
+        hosts = SwarmDriver(home).task_hosts(port)
+        if hosts and set(switch.upstreams(service)) != {f"{h}:{port}" for h in hosts}:
+            switch.route(service, port, switch.release_of(service), hosts)
+            moved.append(f"{service} now on {', '.join(hosts)}")
+    return moved

@@ -64,9 +64,25 @@ class Guard:
         if self.watch is not None and not self.watch.done:
             self._judge(now)
         self.supervisor.tick(now)
+        self._cluster()
         if now >= self.next_sample:
             self.next_sample = now + self.s.sample_seconds
             self._sample(now)
+
+    def _cluster(self) -> None:
+        """Swarm: a node lost (or back) is an alert opened (or closed) and on the timeline."""
+        problems = getattr(self.supervisor.runs(), "problems", None)
+        if problems is None:
+            return
+        now_open = {f"node:{p.split()[1]}": p for p in problems()}
+        for key, text in now_open.items():
+            if key not in self.open_alerts:
+                self.env.ledger.event(f"guard: {text}", level="error")
+                self.open_alerts[key] = text
+        for key in [k for k in self.open_alerts if k.startswith("node:")]:
+            if key not in now_open:
+                self.open_alerts.pop(key)
+                self.env.ledger.event(f"guard: node {key[5:]} is ready again")
 
     def _new_switches(self) -> None:
         history = self.env.ledger.activations()

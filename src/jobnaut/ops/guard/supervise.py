@@ -10,6 +10,7 @@ from jobnaut.ops import lock
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
+from jobnaut.ops.drivers.base import Driver
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.guard.settings import GuardSettings
@@ -28,6 +29,9 @@ class Supervisor:
     # The live process last seen alive per service: another command's `status` may have
     # already recorded a dead one as stopped, and the restart must still name it.
     last_alive: dict[str, ProcessRecord] = field(default_factory=dict)
+
+    def runs(self) -> Driver:
+        return driver_for(self.env.home)
 
     def dead_services(self) -> list[str]:
         """Services with no live process alive (the environment being up)."""
@@ -48,6 +52,8 @@ class Supervisor:
         """Restart what died, when its backoff allows; returns the services restarted."""
         if not self.settings.restart or lock.holder(self.env.home.lock_path) is not None:
             return []  # an operation moves processes around: never second-guess it
+        for moved in traffic.follow_tasks(self.env.home):  # swarm: tasks Swarm moved
+            self.env.ledger.event(f"switch follows the tasks: {moved}")
         dead = [s for s in self.dead_services() if now >= self.next_try.get(s, 0.0)]
         if not dead:
             return []
