@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.ops.conftest import Environment, SourceRepo, _up
-from tests.ops.helpers import UserData
+from tests.ops.helpers import UserData, fail_on_flag
 from tests.support.browser import in_a_browser
 from tests.support.inbox import wait_for
 from tests.support.processes import free_port
@@ -40,15 +40,9 @@ def flaky_commit(source_repo: SourceRepo, flags: Path) -> str:
     """A release whose /api/recommendations answers 500 once a file named after it exists
     in `flags`: it passes every check before traffic (they do not call that endpoint)."""
     return source_repo.commit_variant("recommendations-500-on-flag", {
-        "src/jobnaut/app/matching/routes.py": (
+        "src/jobnaut/app/matching/routes.py": fail_on_flag(
             "    ranked = recommend(db=db, user_skills=user_skills(db=db, user=user), "
-            "limit=limit)",
-            f"    import os, pathlib\n"
-            f"    if (pathlib.Path({str(flags)!r}) / os.environ.get('JOBNAUT_RELEASE', '-'))"
-            f".exists():\n"
-            f"        raise RuntimeError('faulty release: recommendations are broken')\n"
-            f"    ranked = recommend(db=db, user_skills=user_skills(db=db, user=user), "
-            f"limit=limit)")})
+            "limit=limit)", flags, "recommendations are broken")})
 
 
 @pytest.fixture(scope="module")

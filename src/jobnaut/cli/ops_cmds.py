@@ -21,6 +21,7 @@ from jobnaut.ops import history, lock, monitor, operation
 from jobnaut.ops.actions import configuration, lifecycle
 from jobnaut.ops.actions.deploy import DEPLOY
 from jobnaut.ops.actions.rollback import CODE_ROLLBACK, CONFIG_RELEASE
+from jobnaut.ops.canary import state as canary_state
 from jobnaut.ops.context import Env, operator_name
 from jobnaut.ops.environment import SERVICES, resolve_home
 from jobnaut.ops.operation import OperationResult, Procedure, Step
@@ -311,6 +312,8 @@ def _print_status(state: dict[str, Any]) -> None:
                                         if switch["running"] and switch["answering"]
                                         else "[red]down[/]"))
     _print_guard(state["guard"])
+    if state.get("canary"):
+        console.print(f"[yellow]{escape(canary_state.text(state['canary']) or '')}[/]")
     for problem in state["problems"]:
         console.print(f"[red]problem:[/] {escape(problem)}")
     if state["deploy_freeze"]:
