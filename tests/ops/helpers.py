@@ -7,7 +7,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -121,3 +121,24 @@ def fresh_get(port: int, path: str = "/", cookie: str | None = None) -> tuple[in
         return response.status, response.read().decode(), response.getheader("Set-Cookie", "")
     finally:
         connection.close()
+
+
+class Clients:
+    """`count` client threads running `_run` until the block ends (a subclass's load)."""
+
+    def __init__(self, count: int):
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(count)]
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)

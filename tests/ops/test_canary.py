@@ -10,7 +10,6 @@ import math
 import re
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.ops.conftest import Environment, SourceRepo, _up, make_environment
-from tests.ops.helpers import fail_on_flag, fresh_get
+from tests.ops.helpers import Clients, fail_on_flag, fresh_get
 from tests.support.inbox import wait_for
 
 STEP_SECONDS = 12  # each step below 100 %; long enough to measure the split within it
@@ -89,16 +88,14 @@ class Deploying:
         return self.proc.returncode, out
 
 
-class NewSessions:
+class NewSessions(Clients):
     """Clients without a cookie, on new connections, in a few threads until stopped: each
     request is a new session to the switch. Counts answers per status."""
 
     def __init__(self, port: int, path: str, threads: int = 4):
+        super().__init__(threads)
         self.port, self.path = port, path
         self.statuses: Counter[int] = Counter()
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True)
-                         for _ in range(threads)]
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -107,16 +104,6 @@ class NewSessions:
             except OSError:
                 status = 0
             self.statuses[status] += 1
-
-    def __enter__(self) -> NewSessions:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(30)
 
 
 def release_of(answer: tuple[int, str, str]) -> str:
