@@ -137,29 +137,37 @@ class Guard:
             self._breach(watch, verdict, service, baking, now)
             if watch.done:
                 return
-        probed = self.probes.verdict(watch.switch.release) if self.probes else None
-        if probed is not None and baking:
-            watch.last = f"backend: {probed.evidence}"
-            self._breach(watch, probed, "backend", baking, now)
         if not baking and self.probes is not None:
             self.probes.watch(None)  # probes belong to the bake window
+        probed = self.probes.verdict(watch.switch.release) if self.probes else None
+        if probed is not None:
+            watch.last = f"backend: {probed.evidence}"
+            self._breach(watch, probed, "backend", baking, now, key="probe:backend")
+        elif "probe:backend" in watch.alerting:
+            watch.alerting.discard("probe:backend")
+            self.open_alerts.pop("probe:backend", None)
+            self.env.ledger.event(f"guard: alert resolved: {watch.switch.release} backend: "
+                                  "the integrations' probes pass again (or its bake ended)")
+            self.write_state(now)
 
     def _breach(self, watch: Watch, verdict: Verdict, service: str, baking: bool,
-                now: float) -> None:
-        """Roll back (in the bake window, or always), or raise an alert once."""
+                now: float, key: str | None = None) -> None:
+        """Roll back (in the bake window, or always), or raise an alert once (per `key`:
+        a service's traffic, or the probes)."""
         acts = (self.s.auto_rollback == "always"
                 or (baking and self.s.auto_rollback == "bake"))
+        alert = key or service
         if acts and not watch.returning:
             self._roll_back(watch, verdict, service)
-        elif service not in watch.alerting:
-            watch.alerting.add(service)
+        elif alert not in watch.alerting:
+            watch.alerting.add(alert)
             phase = "bake window" if baking else "watch"
             message = (f"guard alert: {watch.switch.release} {service} ({phase}): "
                        f"{verdict.evidence}")
             if watch.returning and acts:
                 message += "; not rolled back by the guard: this switch was a rollback"
             self.alerts = [*self.alerts[-4:], message]
-            self.open_alerts[f"traffic:{service}"] = message
+            self.open_alerts[key or f"traffic:{service}"] = message
             self.env.ledger.event(message, level="error")
             self.write_state(now)
 
