@@ -228,3 +228,28 @@ def test_a_bad_canary_is_rolled_back_before_promotion(env: Environment, flaky_co
     # Only the canary's share of users saw errors.
     failed = sum(n for status, n in load.statuses.items() if status != 200)
     assert 0 < failed < 0.3 * sum(load.statuses.values()), load.statuses
+
+
+def test_a_deploy_killed_after_its_canary_is_abandoned_back_to_the_previous_release(
+        env: Environment, flaky_commit: str) -> None:
+    """Killed (SIGKILL) after the last partial step, before the promotion: the switch still
+    splits new sessions. `abandon` sends every session back before it stops the canary."""
+    import os
+
+    previous = env.serving_release()
+    with NewSessions(env.backend_port, "/api/jobs?q=python") as load:
+        killed = subprocess.run(
+            [sys.executable, "-m", "jobnaut", "--home", str(env.home), "deploy", flaky_commit,
+             "-m", "killed"], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            env={**os.environ, "JOBNAUT_FAILPOINT": "before:switch"}, timeout=300)
+        assert killed.returncode == -9, killed.stdout + killed.stderr
+        answers = [fresh_get(env.backend_port, "/version") for _ in range(40)]
+        canary = next(release_of(a) for a in answers if release_of(a) != previous)
+        cookie = next(a[2].split(";")[0] for a in answers if release_of(a) == canary)
+        said = env.jobnaut("abandon").stdout
+        assert f"canary ended: backend back on {previous} for every session" in said, said
+        assert {release_of(fresh_get(env.backend_port, "/version")) for _ in range(40)} \
+            == {previous}
+        assert release_of(fresh_get(env.backend_port, "/version", cookie)) == previous
+    assert set(load.statuses) == {200}, load.statuses
+    assert next(r for r in env.releases() if r["id"] == canary)["status"] == "failed"

@@ -50,6 +50,10 @@ def run_canary(run: Run, release: Release) -> str:
         return "no canary: no earlier release serves, so the switch is all at once"
     previous = {s: procs[0] for s, procs in old.items()}
     new = release_processes(env, release.id, SERVICES)
+    if set(new) != set(SERVICES):  # a resumed deploy whose candidates died meanwhile
+        missing = ", ".join(sorted(set(SERVICES) - set(new)))
+        raise OpsError(f"{release.name} has no running {missing} to send sessions to",
+                       hint="`jobnaut abandon`, then deploy again")
     tailer = LogTailer(traffic.traffic_switch(env.home).access_log_path,
                        start_back_bytes=SEED_BYTES)
     keep = settings.canary_max_step_seconds + env.home.config.guard.baseline_seconds + 60
