@@ -37,8 +37,7 @@ from jobnaut.ops.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[1]
 FAULT_FILE = "src/jobnaut/app/matching/routes.py"
-FAULT_LINE = ("    ranked = recommend(db=db, user_skills=user_skills(db=db, user=user), "
-              "limit=limit)")
+FAULT_LINE = "    ranked = recommend(db=db, profile=profile, limit=limit)"
 
 
 def source_with_fault(root: Path, flags: Path) -> tuple[Path, str]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 import httpx
 
@@ -23,6 +25,17 @@ FAULTS: dict[str, dict[str, tuple[str, str]]] = {
         'api_base_url=parse_http_url(values["API_BASE_URL"]),',
         'api_base_url="http://127.0.0.1:9",')},
 }
+
+
+def fail_on_flag(line: str, flags: Path, what: str) -> tuple[str, str]:
+    """An edit for `SourceRepo.commit_variant`: before `line` (indented 4), the release
+    raises once a file named after it (JOBNAUT_RELEASE) exists in `flags`. Such a release
+    passes every check before traffic, then fails the users it is given."""
+    return line, (f"    import os, pathlib\n"
+                  f"    if (pathlib.Path({str(flags)!r}) / os.environ.get('JOBNAUT_RELEASE', "
+                  f"'-')).exists():\n"
+                  f"        raise RuntimeError('faulty release: {what}')\n"
+                  f"{line}")
 
 
 @dataclass
@@ -96,3 +109,36 @@ class TrafficLoop:
     def __exit__(self, *exc: Any) -> None:
         self._stop.set()
         self._thread.join(60)
+
+
+def fresh_get(port: int, path: str = "/", cookie: str | None = None) -> tuple[int, str, str]:
+    """One GET on a new connection, as a new client makes it: (status, body, Set-Cookie).
+    (http.client: an httpx client per request would cost ~50 ms of TLS setup each.)"""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        return response.status, response.read().decode(), response.getheader("Set-Cookie", "")
+    finally:
+        connection.close()
+
+
+class Clients:
+    """`count` client threads running `_run` until the block ends (a subclass's load)."""
+
+    def __init__(self, count: int):
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(count)]
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)

@@ -7,7 +7,6 @@ the failure paths start their own. Upstreams are tiny HTTP servers that answer t
 from __future__ import annotations
 
 import datetime
-import http.client
 import ipaddress
 import json
 import socket
@@ -43,6 +42,7 @@ from jobnaut.ops.caddy import (
 from jobnaut.ops.drivers import traffic
 from jobnaut.ops.environment import CONFIG_NAME, Home, load_home
 from jobnaut.ops.errors import OpsError
+from tests.ops.helpers import fresh_get
 from tests.support.processes import free_port, listening_tcp_ports, stop, wait_http
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -62,18 +62,6 @@ def start_upstream(name: str) -> Upstream:
                             cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     wait_http(f"http://127.0.0.1:{port}/", timeout=20, proc=proc)
     return Upstream(name, port, proc)
-
-
-def fresh_get(port: int, path: str = "/", cookie: str | None = None) -> tuple[int, str, str]:
-    """One GET on a new connection, as a new client makes it: (status, body, Set-Cookie).
-    (http.client: an httpx client per request would cost ~50 ms of TLS setup each.)"""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
-        response = connection.getresponse()
-        return response.status, response.read().decode(), response.getheader("Set-Cookie", "")
-    finally:
-        connection.close()
 
 
 @pytest.fixture(scope="module")
@@ -342,18 +330,27 @@ def test_a_body_over_the_limit_is_refused(env: Env) -> None:
 def test_weighted_route_splits_new_clients_and_a_cookie_keeps_each_on_its_upstream(
         env: Env) -> None:
     blue, green = env.upstreams["blue"], env.upstreams["green"]
-    env.switch.set_weights("backend", {blue.port: 80, green.port: 20})
+    env.switch.set_weights("backend", {blue.port: 80, green.port: 20},
+                           releases={blue.port: "r1-blue", green.port: "r2-green"})
+    marker = f"split{time.monotonic_ns()}"
     try:
         assert env.switch.routes()["backend"] == f"weighted:{blue.port}=80,{green.port}=20"
         shares: Counter[str] = Counter()
         cookies = {}
         for _ in range(1000):  # each a new client: new connection, no cookie
-            status, body, set_cookie = fresh_get(env.ports["backend"])
+            status, body, set_cookie = fresh_get(env.ports["backend"], f"/{marker}")
             assert status == 200 and set_cookie.startswith("jobnaut_backend=")
             shares[body] += 1
             cookies[body] = set_cookie.split(";")[0]
         assert shares["blue"] + shares["green"] == 1000
         assert 750 <= shares["blue"] <= 850
+        # Each response is counted for the release that answered it, not the one the
+        # release file names: the guard's and the canary's figures depend on it.
+        entries = wait_for_log_entries(env.switch.access_log_path, marker, count=1000)
+        named = Counter(str(e["release"]) for e in entries)
+        assert named == {"r1-blue": shares["blue"], "r2-green": shares["green"]}
+        assert all(e["release"] == ("r1-blue" if e["upstream"] == f"127.0.0.1:{blue.port}"
+                                    else "r2-green") for e in entries)
 
         for name, cookie in cookies.items():
             seen = {fresh_get(env.ports["backend"], cookie=cookie)[1] for _ in range(50)}

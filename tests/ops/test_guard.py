@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.ops.conftest import Environment, SourceRepo, _up
-from tests.ops.helpers import UserData
+from tests.ops.helpers import Clients, UserData, fail_on_flag
 from tests.support.browser import in_a_browser
 from tests.support.inbox import wait_for
 from tests.support.processes import free_port
@@ -40,13 +40,9 @@ def flaky_commit(source_repo: SourceRepo, flags: Path) -> str:
     """A release whose /api/recommendations answers 500 once a file named after it exists
     in `flags`: it passes every check before traffic (they do not call that endpoint)."""
     return source_repo.commit_variant("recommendations-500-on-flag", {
-        "src/jobnaut/app/matching/routes.py": (
-            "    ranked = recommend(db=db, profile=profile, limit=limit)",
-            f"    import os, pathlib\n"
-            f"    if (pathlib.Path({str(flags)!r}) / os.environ.get('JOBNAUT_RELEASE', '-'))"
-            f".exists():\n"
-            f"        raise RuntimeError('faulty release: recommendations are broken')\n"
-            f"    ranked = recommend(db=db, profile=profile, limit=limit)")})
+        "src/jobnaut/app/matching/routes.py": fail_on_flag(
+            "    ranked = recommend(db=db, profile=profile, limit=limit)", flags,
+            "recommendations are broken")})
 
 
 @pytest.fixture(scope="module")
@@ -463,3 +459,91 @@ def test_the_live_view_renders_what_watch_json_says(env: Environment) -> None:
     assert f"serving: backend {serving}" in shown and "traffic, last 10 s" in shown
     assert "guard: running (pid" in shown and "last events" in shown
     assert snapshot["events"][-1]["at"][11:19] in shown  # the newest event's time
+
+
+# --- a slow release, a bad configuration release ---------------------------------------
+
+SEARCH_LINE = "    total, jobs = search.search_jobs(db=db, query=query)"
+
+
+@pytest.fixture(scope="module")
+def slow_search_commit(source_repo: SourceRepo) -> str:
+    """Job search takes 2.5 s longer: every check passes (none judges latency)."""
+    return source_repo.commit_variant("search-sleeps", {
+        "src/jobnaut/app/jobs/routes.py": (
+            SEARCH_LINE, f"    import time\n    time.sleep(2.5)\n{SEARCH_LINE}")})
+
+
+class Searches(Clients):
+    """Users searching in parallel (each its own keep-alive connection); every answer is
+    kept with its time and duration."""
+
+    def __init__(self, api: str, users: int):
+        super().__init__(users)
+        self.api = api
+        self.answers: list[tuple[float, int, float]] = []
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.api, timeout=30) as client:
+            while not self._stop.is_set():
+                started = time.monotonic()
+                try:
+                    status = client.get("/api/jobs", params={"q": "python"}).status_code
+                except httpx.TransportError:
+                    status = 0
+                self.answers.append((started, status, time.monotonic() - started))
+                time.sleep(0.05)
+
+
+def newest_release(env: Environment) -> str:
+    return max((str(r["id"]) for r in env.releases()), key=lambda name: int(name[1:]))
+
+
+def test_a_release_slow_in_search_is_rolled_back_by_the_guard(
+        env: Environment, slow_search_commit: str) -> None:
+    with Searches(env.api, users=24) as load:
+        time.sleep(3)  # the baseline: the release serving now, under the same load
+        previous = env.serving_release()
+        env.jobnaut("deploy", slow_search_commit, "-m", "slow search")
+        slow = newest_release(env)
+        assert slow != previous
+        wait_for(lambda: env.serving_release() == previous, 90, "the guard's rollback")
+        back = time.monotonic()
+        time.sleep(3)
+    wait_for(lambda: release_status(env, slow) == "rolled_back", 60, "the rollback to end")
+    last = env.json("status")["last_operation"]
+    assert last["kind"] == "rollback-code" and last["status"] == "succeeded"
+    assert re.match(r"guard: backend p9[59] ", last["args"]["reason"]), last["args"]["reason"]
+    assert any(m.startswith(f"guard: {slow} breached its bake window: backend p9")
+               for m in (e["message"] for e in timeline(env)))
+    # Users were slowed, never failed; searches sent after the rollback are fast again.
+    assert all(status == 200 for _, status, _ in load.answers)
+    after = [seconds for started, _, seconds in load.answers if started > back + 1]
+    assert after and sorted(after)[len(after) // 2] < 1.0, after
+
+
+def test_a_configuration_release_that_breaks_the_job_feed_is_rolled_back_as_a_config_rollback(
+        env: Environment) -> None:
+    """No user request calls the job feed: the guard's probes of the integrations find
+    it, against the previous configuration (where it passes), and roll the configuration
+    back — not the code."""
+    previous = env.serving_release()
+    env.jobnaut("config", "set", "JSEARCH_API_URL=http://127.0.0.1:9/broken")
+    bad = newest_release(env)
+    assert bad != previous
+    wait_for(lambda: release_status(env, bad) == "rolled_back", 90,
+             "the guard's configuration rollback")
+    wait_for(lambda: env.json("status")["last_operation"]["status"] == "succeeded", 60,
+             "the configuration rollback to end")
+    last = env.json("status")["last_operation"]
+    assert last["kind"] == "config" and last["args"]["rollback"] is True
+    assert last["args"]["reason"].startswith(
+        "guard: rollback config to "), last["args"]["reason"]
+    assert "probe external API: job feed failed 3 times in a row" in last["args"]["reason"]
+    assert f"passes with {previous}'s configuration" in last["args"]["reason"]
+    assert "JSEARCH_API_URL" not in env.jobnaut("config", "show").stdout
+    assert env.jobnaut("health", check=False).returncode == 0
+    # The configuration rollback is itself a switch; the guard only watches it.
+    messages = [e["message"] for e in timeline(env)]
+    assert any(m.startswith(f"guard: {bad} breached its bake window: backend probe ")
+               for m in messages), messages

@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from jobnaut.cli.output import ask_yes_no, console, err_console, fail, print_json
 from jobnaut.cli.tables import Column, print_table
+from jobnaut.ops.canary import state as canary_state
 from jobnaut.ops.context import Env, operator_name
 from jobnaut.ops.environment import SERVICES, resolve_home
 
@@ -346,6 +347,8 @@ def _print_status(state: dict[str, Any]) -> None:
                                         if switch["running"] and switch["answering"]
                                         else "[red]down[/]"))
     _print_guard(state["guard"])
+    if state.get("canary"):
+        console.print(f"[yellow]{escape(canary_state.text(state['canary']) or '')}[/]")
     for problem in state["problems"]:
         console.print(f"[red]problem:[/] {escape(problem)}")
     if state["deploy_freeze"]:

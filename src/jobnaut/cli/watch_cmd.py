@@ -15,6 +15,7 @@ from rich.text import Text
 
 from jobnaut.cli.ops_cmds import open_env
 from jobnaut.cli.output import console, print_json
+from jobnaut.ops.canary import state as canary
 
 if TYPE_CHECKING:
     from jobnaut.ops.monitor import TrafficView
@@ -81,9 +82,11 @@ def render(snap: dict[str, Any]) -> Group:
                         f"[{colour}]{errors:.1%}[/]", monitor.ms(row["p50"]),
                         monitor.ms(row["p95"]))
     guard = snap["guard"]
-    parts: list[Any] = [head, traffic,
-                        Text(f"guard: {monitor.guard_text(guard)}"),
-                        Text(f"database: {monitor.database_text(snap['database'])}")]
+    parts: list[Any] = [head]
+    if snap.get("canary"):
+        parts.append(Text(str(canary.text(snap["canary"])), style="yellow"))
+    parts += [traffic, Text(f"guard: {monitor.guard_text(guard)}"),
+              Text(f"database: {monitor.database_text(snap['database'])}")]
     parts += [Text.from_markup(f"[bold red]ALERT OPEN:[/] {escape(alert)}")
               for alert in guard.get("open_alerts") or []]
     events = Table("time", "level", "event", title="last events", title_justify="left")

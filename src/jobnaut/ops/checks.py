@@ -264,6 +264,13 @@ def appendix_c(home: Home, env: dict[str, str]) -> list[CheckOutcome]:
     return results
 
 
+def integrations(env: dict[str, str], timeout: float) -> list[CheckOutcome]:
+    """The external integrations of one configuration snapshot (Appendix C), on their own:
+    what the guard probes during a bake window."""
+    with http_client(None, timeout) as client:
+        return _integrations(client, env)
+
+
 def _integrations(client: httpx.Client, env: dict[str, str]) -> list[CheckOutcome]:
     results = []
     feed = env.get("JSEARCH_API_URL")

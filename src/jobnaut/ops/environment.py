@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobnaut.ops.canary.settings import DeploySettings, parse_deploy
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.guard.settings import GuardSettings, parse_guard
 
@@ -118,6 +119,7 @@ class OpsConfig:
     switch: SwitchConfig = field(default_factory=SwitchConfig)
     guard: GuardSettings = field(default_factory=GuardSettings)  # [guard], ADR 0006
     driver: DriverConfig = field(default_factory=DriverConfig)  # [driver], ADR 0008
+    deploy: DeploySettings = field(default_factory=DeploySettings)  # [deploy], ADR 0013
 
     def public_port(self, service: str) -> int:
         return self.backend_port if service == "backend" else self.frontend_port
@@ -216,6 +218,7 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             switch=_switch(raw.get("switch", {})),
             guard=parse_guard(raw.get("guard", {})),
             driver=_driver(raw.get("driver", {})),
+            deploy=parse_deploy(raw.get("deploy", {})),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OpsError(f"{path}: invalid setting: {exc}") from None
@@ -305,6 +308,14 @@ error_rate_floor = 0.02    # confidence (confidence_z = 3.7), the baseline's and
 latency_ratio = 2.0        # p95/p99: above 2x the baseline AND 0.25 s slower,
 latency_floor = 0.25       # on at least min_latency_requests = 50 requests
 restart = true             # restart a serving process that died (with backoff)
+
+[deploy]
+# Canary (ADR 0013): send this share of new sessions (in %) to the new release, step by
+# step, each judged against the release serving the others as the guard judges a bake;
+# a clear regression gives all traffic back. Left out: the switch is all at once.
+# canary = [5, 25, 100]
+canary_step_seconds = 60       # each step below 100 % lasts this long
+canary_max_step_seconds = 180  # or up to this long while too few requests reached it
 
 [timeouts]
 start = 60   # seconds a new process has to become healthy

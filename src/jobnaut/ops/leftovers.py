@@ -10,6 +10,7 @@ took traffic (stopped) and that release itself, still `pending` (marked `failed`
 from __future__ import annotations
 
 from jobnaut.ops import children, serving
+from jobnaut.ops.canary.routing import end_split
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.errors import OpsError
@@ -56,7 +57,7 @@ def clear_abandoned(env: Env, operation: OperationRecord) -> list[str]:
     release = _release_of(env, operation)
     if release is None:
         return []
-    notes = []
+    notes = end_split(env)  # a canary left half-way: its sessions first
     routed = {serving.port_of(route) for route in traffic.routes(env.home).values()} \
         if traffic.switch_running(env.home) else set()
     for p in env.ledger.running_processes():

@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from jobnaut.ops.canary import state as canary
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import traffic
 from jobnaut.ops.environment import SERVICES
@@ -88,6 +89,7 @@ def snapshot(env: Env, view: TrafficView, span: float = 10.0) -> dict[str, Any]:
         "span_seconds": span,
         "traffic": view.rows(now, span),
         "guard": guard_state,
+        "canary": canary.current(env),
         "database": guard_state.get("database"),
         "events": env.ledger.events(6),
     }
@@ -138,6 +140,8 @@ def lines(snap: dict[str, Any]) -> list[str]:
     """The snapshot as plain lines (no colour, no layout): for pipes, logs and `--once`."""
     out = [f"environment {snap['environment']} at {snap['at']}",
            "serving: " + ", ".join(f"{s} {r or '-'}" for s, r in snap["serving"].items())]
+    if snap.get("canary"):
+        out.append(str(canary.text(snap["canary"])))
     out.append(f"traffic (last {snap['span_seconds']:.0f} s):")
     out += [f"  {row['service']} {row['release']}: {figures_text(row)}"
             for row in snap["traffic"]] or ["  no requests"]

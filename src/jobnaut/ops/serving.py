@@ -148,8 +148,13 @@ def _problem(state: ServiceState, switch: SwitchState, port: int | None,
 
 
 def port_of(route: str | None) -> int | None:
+    """The port a route sends users to; split between releases (a canary), the port most
+    of them go to."""
     if not route:
         return None
+    if route.startswith("weighted:"):
+        weights = dict(part.split("=") for part in route.removeprefix("weighted:").split(","))
+        return int(max(weights, key=lambda port: int(weights[port])))
     with contextlib.suppress(ValueError):
         return urlsplit(route).port
     return None

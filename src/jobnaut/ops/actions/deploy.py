@@ -12,6 +12,7 @@ from typing import Any
 from jobnaut.ops import build, commit_schema
 from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.actions.backup_step import take_backup
+from jobnaut.ops.actions.canary import canary_step
 from jobnaut.ops.actions.preflight import preflight_config
 from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
@@ -155,6 +156,7 @@ def plan_deploy(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> list[Ste
         Step("previous on new schema", "check that the release still serving works on the "
                                        "upgraded schema", _check_previous_on_new_schema),
         *switching.start_and_check_steps(_release),
+        *([canary_step(_release)] if env.home.config.deploy.canary else []),
         *switching.switch_steps(_release),
         Step("rollback readiness", "prove the release can be rolled back: its backup "
                                    "verifies; its migrations survive down and up on a scratch "
@@ -285,6 +287,13 @@ def on_deploy_failure(run: Run, error: Exception) -> None:
         # Only expanded (checked with the previous release): traffic back first.
         switching.abandon_candidate(run, release)
         _return_schema(run, release)
+    breach = run.ctx.get("canary_breach")
+    if breach:
+        # It took real traffic and failed it: rolled back, never a rollback target.
+        run.env.ledger.update_release(release.id, status="rolled_back")
+        run.event(f"canary: {release.name} rolled back at {breach['percent']} % of new "
+                  f"sessions: {breach['evidence']}", "warning")
+        return
     run.event(f"{release.name} marked failed; the previous release keeps serving", "warning")
 
 

@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from jobnaut.config import redact
 from jobnaut.ops import build, checks, leftovers, lock, serving
 from jobnaut.ops.actions import release_env, switching
+from jobnaut.ops.canary import state as canary
 from jobnaut.ops.comms import hooks, incidents, notify, sender, statuspage
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import KINDS, driver_for, traffic
@@ -207,6 +208,7 @@ def status(env: Env) -> dict[str, Any]:
         "services": services,
         "traffic_switch": report.switch.as_json(),
         "guard": guard.state(env.home),
+        "canary": canary.current(env),
         "problems": report.problems + _guard_problems(env) + _driver_problems(env),
         "urls": {service: env.home.config.public_url(service) for service in SERVICES},
         "deploy_freeze": env.ledger.get_state("deploy_freeze"),

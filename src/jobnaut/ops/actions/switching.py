@@ -203,7 +203,7 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
                 run.event(f"nothing to return {service} traffic to: {release.name} keeps "
                           "serving it", level="error")
                 continue
-            traffic.route(env.home, service, old.port)
+            traffic.route(env.home, service, old.port, f"v{old.release_id}")
             env.ledger.set_process_role(old.id, "live")
             env.ledger.set_service_release(service, old.release_id,
                                            operation_id=run.operation_id,
@@ -219,7 +219,9 @@ def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SE
         serving = [p for p in live_processes(env, service)
                    if p.release_id != release.id and driver_for(env.home).alive(p)]
         # Traffic stays with (or goes back to) what served before; with nothing before, 503.
-        traffic.route(env.home, service, serving[0].port if serving else None)
+        # Named, so that the access log keeps counting it for its release.
+        traffic.route(env.home, service, serving[0].port if serving else None,
+                      f"v{serving[0].release_id}" if serving else None)
     for p in env.ledger.running_processes():
         if p.release_id == release.id and p.service in services and p.service not in keep_live:
             driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)

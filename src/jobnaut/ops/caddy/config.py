@@ -200,16 +200,18 @@ def check_weights(service: str, weights: Mapping[int, int]) -> None:
 # --- the document ----------------------------------------------------------------------
 
 def build_config(settings: SwitchSettings,
-                 weights: Mapping[str, Mapping[int, int]] | None = None) -> dict[str, Any]:
+                 weights: Mapping[str, Mapping[int, int]] | None = None,
+                 releases: Mapping[str, Mapping[int, str]] | None = None) -> dict[str, Any]:
     """The whole Caddy JSON config. `weights` gives the services split between releases
-    (canary); every other service follows its dial file."""
+    (canary), `releases` the release each of their upstream ports runs (for the access
+    log); every other service follows its dial file."""
     validate(settings)
     layout = Layout(settings.run_dir, settings.log_dir)
-    weights = weights or {}
+    weights, releases = weights or {}, releases or {}
     servers: dict[str, Any] = {}
     for service, port in settings.ports.items():
         servers[service] = _service_server(settings, layout, service, port,
-                                           weights.get(service))
+                                           weights.get(service), releases.get(service))
     if settings.tls is not None:
         for service, port in settings.tls.redirect_ports.items():
             servers[f"{service}-redirect"] = _redirect_server(settings.host, port,
@@ -227,9 +229,11 @@ def build_config(settings: SwitchSettings,
 
 
 def _service_server(settings: SwitchSettings, layout: Layout, service: str, port: int,
-                    weights: Mapping[int, int] | None) -> dict[str, Any]:
+                    weights: Mapping[int, int] | None,
+                    releases: Mapping[int, str] | None = None) -> dict[str, Any]:
     t = settings.timeouts
-    routes = [_request_limit(settings.max_body_bytes), *_attribution(layout, service)]
+    routes = [_request_limit(settings.max_body_bytes),
+              *_attribution(layout, service, releases if weights else None)]
     if settings.tls is not None:
         routes.append(_hsts(settings.tls.hsts_max_age))
     if service == settings.status_service:
@@ -264,9 +268,14 @@ def _request_limit(max_bytes: int) -> dict[str, Any]:
     return {"handle": [{"handler": "request_body", "max_size": max_bytes}]}
 
 
-def _attribution(layout: Layout, service: str) -> list[dict[str, Any]]:
+def _attribution(layout: Layout, service: str,
+                 releases: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
     """Fields added to each access-log line once the response is known: which service,
-    which upstream answered (exact, per request) and the release the switch names."""
+    which upstream answered (exact, per request) and the release the switch names.
+
+    Split between releases (canary), the release is the one that runs on the upstream
+    that answered: a `map` from the chosen upstream, whose placeholder Caddy evaluates only
+    when the log line is written, after the upstream was chosen."""
     fields = {
         "service": service,
         "upstream": "{http.reverse_proxy.upstream.hostport}",
@@ -276,9 +285,17 @@ def _attribution(layout: Layout, service: str) -> list[dict[str, Any]]:
     # response is logged: a slow request still names the release that it was sent to.
     release_now = {"handler": "vars",
                    "jobnaut_release": "{file." + str(layout.release_file(service)) + "}"}
-    return [{"handle": [release_now]},
-            *({"handle": [{"handler": "log_append", "key": key, "value": value}]}
-              for key, value in fields.items())]
+    handlers: list[dict[str, Any]] = [{"handle": [release_now]}]
+    if releases:
+        fields["release"] = "{jobnaut_upstream_release}"
+        handlers.append({"handle": [{
+            "handler": "map", "source": "{http.reverse_proxy.upstream.hostport}",
+            "destinations": ["{jobnaut_upstream_release}"],
+            "mappings": [{"input": f"127.0.0.1:{port}", "outputs": [name]}
+                         for port, name in releases.items()],
+            "defaults": ["{http.vars.jobnaut_release}"]}]})
+    return [*handlers, *({"handle": [{"handler": "log_append", "key": key, "value": value}]}
+                         for key, value in fields.items())]
 
 
 def _hsts(max_age: int) -> dict[str, Any]:

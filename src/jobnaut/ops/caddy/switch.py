@@ -151,13 +151,17 @@ class CaddySwitch:
         except FileNotFoundError:
             return None
 
-    def set_weights(self, service: str, weights: Mapping[int, int]) -> None:
+    def set_weights(self, service: str, weights: Mapping[int, int],
+                    releases: Mapping[int, str] | None = None) -> None:
         """Split new clients between upstreams by weight; a cookie keeps each client on
-        its upstream. This reloads the config (rare: a canary starts or changes)."""
+        its upstream. `releases` names the release on each port in the access log. This
+        reloads the config (rare: a canary starts or changes)."""
         self._check_service(service)
         check_weights(service, weights)
-        _atomic_write(self.layout.weights_file(service),
-                      json.dumps({str(port): weight for port, weight in weights.items()}))
+        _atomic_write(self.layout.weights_file(service), json.dumps({
+            "weights": {str(port): weight for port, weight in weights.items()},
+            "releases": {str(port): name for port, name in (releases or {}).items()
+                         if port in weights}}))
         self.layout.maintenance_flag(service).unlink(missing_ok=True)
         self._reload()
 
@@ -196,15 +200,23 @@ class CaddySwitch:
             return None
 
     def _weights(self) -> dict[str, dict[int, int]]:
+        return {service: {int(p): int(w) for p, w in split["weights"].items()}
+                for service, split in self._splits().items()}
+
+    def _releases(self) -> dict[str, dict[int, str]]:
+        return {service: {int(p): str(name) for p, name in split["releases"].items()}
+                for service, split in self._splits().items()}
+
+    def _splits(self) -> dict[str, dict[str, dict[str, Any]]]:
         found = {}
         for service in self.settings.ports:
             path = self.layout.weights_file(service)
             if path.exists():
-                found[service] = {int(p): int(w) for p, w in json.loads(path.read_text()).items()}
+                found[service] = json.loads(path.read_text())
         return found
 
     def _config(self) -> dict[str, Any]:
-        return build_config(self.settings, self._weights())
+        return build_config(self.settings, self._weights(), self._releases())
 
     def _prepare_files(self) -> None:
         """Directories, default pages, and maintenance for a service never routed: with no

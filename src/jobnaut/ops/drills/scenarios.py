@@ -13,6 +13,7 @@ from datetime import datetime
 
 from cryptography.fernet import Fernet
 
+from jobnaut.ops import lock
 from jobnaut.ops.backups import core as backups
 from jobnaut.ops.backups import store as backup_store
 from jobnaut.ops.drills import faults
@@ -109,11 +110,20 @@ def config(d: Drill) -> list[Outcome]:
     # 1. A broken integration URL: the Appendix C check of the job feed catches it.
     d.phase("set a broken job-feed URL")
     d.jobnaut("config", "set", "JSEARCH_API_URL=http://127.0.0.1:9/broken")
+    broken = d.env.require_active().id
     injected = d.phase("broken configuration serving")
-    d.wait_for("`jobnaut health` failing", lambda: d.jobnaut("health", check=False)
-               .returncode != 0, 60, every=0.5)
-    detected = d.phase("detected: health check of the job feed fails")
-    d.jobnaut("rollback", "config", "--yes")
+    if _guard_watching(d):
+        # The guard's probes of the integrations (ADR 0006) find it and roll the
+        # configuration back; a second rollback by hand would go further into the past.
+        d.wait_for("the guard's configuration rollback", lambda: d.env.require_active().id
+                   != broken and lock.holder(d.env.home.lock_path) is None, 90)
+        detected = _guard_started(d, after=injected) or time.time()
+        d.phase("the guard rolled the configuration back")
+    else:
+        d.wait_for("`jobnaut health` failing", lambda: d.jobnaut("health", check=False)
+                   .returncode != 0, 60, every=0.5)
+        detected = d.phase("detected: health check of the job feed fails")
+        d.jobnaut("rollback", "config", "--yes")
     recovered = d.phase("previous configuration serving")
     if d.jobnaut("health", check=False).returncode != 0:
         raise DrillFailed("health still fails after the configuration rollback")
@@ -223,7 +233,7 @@ def _guard_started(d: Drill, *, after: float) -> float | None:
     """When the guard's rollback operation started (its detection), from the ledger."""
     for op in d.env.ledger.operations(limit=5):
         started = datetime.fromisoformat(op.started_at).timestamp()
-        if "rollback" in op.kind and started >= after:
+        if ("rollback" in op.kind or op.args.get("rollback")) and started >= after:
             return started
     return None
 

@@ -95,6 +95,13 @@ def route(home: Home, service: str, port: int | None, release: str | None = None
     traffic_switch(home).route(service, port, release, hosts)
 
 
+def split(home: Home, service: str, weights: dict[int, int], releases: dict[int, str]) -> None:
+    """Send new sessions to the ports by weight (a cookie keeps each on its port: a canary,
+    ADR 0013); `releases` names the release on each port in the access log. The next
+    `route` ends the split."""
+    traffic_switch(home).set_weights(service, weights, releases)
+
+
 def routes(home: Home) -> dict[str, str | None]:
     switch = traffic_switch(home)
     found = switch.routes() if switch.running() else {}

@@ -17,6 +17,7 @@ from jobnaut.ops.guard import database, process, respond
 from jobnaut.ops.guard.bake import Switch, Watch, compare, reference, switches
 from jobnaut.ops.guard.database import DatabaseWatch
 from jobnaut.ops.guard.exporter import MetricsServer
+from jobnaut.ops.guard.probes import ProbeWatch, Target
 from jobnaut.ops.guard.supervise import Supervisor
 from jobnaut.ops.guard.traffic import (
     LogTailer,
@@ -41,6 +42,7 @@ class Guard:
         self.windows = TrafficWindows(keep)
         self.supervisor = Supervisor(env, self.s)
         self.watch: Watch | None = None
+        self.probes: ProbeWatch | None = None  # started by run(), with the other threads
         history = env.ledger.activations()
         self.seen = history[-1].id if history else 0
         # A switch made shortly before the guard started (it was down, or is new) is baked
@@ -99,10 +101,27 @@ class Guard:
             self.open_alerts.clear()
         self.watch = Watch(switch, bake_until=switch.at + self.s.bake_seconds,
                            returning=switch.returning or self._config_rollback(switch))
+        self._probe(self.watch)
         if time.time() < self.watch.bake_until:
             self.env.ledger.event(f"guard: baking {switch.release} for "
                                   f"{self.s.bake_seconds:.0f} s after its switch "
                                   f"({switch.operation_kind or 'switch'})")
+
+    def _probe(self, watch: Watch | None) -> None:
+        """Probe the integrations of a release in its bake window, with the configuration
+        of the release before it as the control (a rollback is only watched)."""
+        if self.probes is None:
+            return
+        previous = watch.switch.previous.get("backend") if watch else None
+        if watch is None or watch.returning or watch.done or previous is None \
+                or time.time() >= watch.bake_until:
+            self.probes.watch(None)
+            return
+        ledger, env = self.env.ledger, self.env
+        config = env.config_of(ledger.release(watch.switch.release_id).config_id)
+        control = env.config_of(ledger.release(previous).config_id)
+        self.probes.watch(Target(watch.switch.release, f"v{previous}", lambda: config,
+                                 lambda: control))
 
     def _config_rollback(self, switch: Switch) -> bool:
         """A config rollback is a config release like any other in the activation history;
@@ -131,23 +150,42 @@ class Guard:
                                           f"{service}: {verdict.evidence}")
                     self.write_state(now)
                 continue
-            acts = (self.s.auto_rollback == "always"
-                    or (baking and self.s.auto_rollback == "bake"))
-            if acts and not watch.returning:
-                self._roll_back(watch, verdict, service)
-            elif service not in watch.alerting:
-                watch.alerting.add(service)
-                phase = "bake window" if baking else "watch"
-                message = (f"guard alert: {watch.switch.release} {service} ({phase}): "
-                           f"{verdict.evidence}")
-                if watch.returning and acts:
-                    message += "; not rolled back by the guard: this switch was a rollback"
-                self.alerts = [*self.alerts[-4:], message]
-                self.open_alerts[f"traffic:{service}"] = message
-                self.env.ledger.event(message, level="error")
-                self.write_state(now)
+            self._breach(watch, verdict, service, baking, now)
             if watch.done:
                 return
+        if not baking and self.probes is not None:
+            self.probes.watch(None)  # probes belong to the bake window
+        probed = self.probes.verdict(watch.switch.release) if self.probes else None
+        if probed is not None:
+            watch.last = f"backend: {probed.evidence}"
+            self._breach(watch, probed, "backend", baking, now, key="probe:backend")
+        elif "probe:backend" in watch.alerting:
+            watch.alerting.discard("probe:backend")
+            self.open_alerts.pop("probe:backend", None)
+            self.env.ledger.event(f"guard: alert resolved: {watch.switch.release} backend: "
+                                  "the integrations' probes pass again (or its bake ended)")
+            self.write_state(now)
+
+    def _breach(self, watch: Watch, verdict: Verdict, service: str, baking: bool,
+                now: float, key: str | None = None) -> None:
+        """Roll back (in the bake window, or always), or raise an alert once (per `key`:
+        a service's traffic, or the probes)."""
+        acts = (self.s.auto_rollback == "always"
+                or (baking and self.s.auto_rollback == "bake"))
+        alert = key or service
+        if acts and not watch.returning:
+            self._roll_back(watch, verdict, service)
+        elif alert not in watch.alerting:
+            watch.alerting.add(alert)
+            phase = "bake window" if baking else "watch"
+            message = (f"guard alert: {watch.switch.release} {service} ({phase}): "
+                       f"{verdict.evidence}")
+            if watch.returning and acts:
+                message += "; not rolled back by the guard: this switch was a rollback"
+            self.alerts = [*self.alerts[-4:], message]
+            self.open_alerts[key or f"traffic:{service}"] = message
+            self.env.ledger.event(message, level="error")
+            self.write_state(now)
 
     def _roll_back(self, watch: Watch, verdict: Verdict, service: str) -> None:
         outcome = respond.roll_back(self.env, watch.switch, verdict, service)
@@ -241,6 +279,9 @@ def run(env: Env) -> None:
     guard.database = DatabaseWatch(
         lambda: env.config_of(env.current_config_id())["DATABASE_URL"],
         guard.s.database_seconds).start()
+    guard.probes = ProbeWatch(guard.s.probe_seconds, guard.s.probe_failures,
+                              env.home.config.check_timeout).start()
+    guard._probe(guard.watch)
     _preload()
     guard.write_state(time.time())
     env.ledger.event(f"guard started (pid {os.getpid()})")
@@ -261,4 +302,5 @@ def run(env: Env) -> None:
         stopping.wait(max(0.0, guard.s.interval - (time.monotonic() - started)))
     guard.exporter.stop()
     guard.database.stop()
+    guard.probes.stop()
     env.ledger.event(f"guard stopped (pid {os.getpid()})")

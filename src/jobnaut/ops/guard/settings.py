@@ -53,6 +53,11 @@ class GuardSettings:
     # Seconds between two looks at the database (a timed query; on PostgreSQL connections,
     # lock waits and long transactions from pg_stat_activity).
     database_seconds: float = 5.0
+    # During a bake window, the external integrations (Appendix C) are probed every
+    # `probe_seconds` with the new and the previous configuration; `probe_failures` failures
+    # in a row of a probe that passes with the previous one are a breach.
+    probe_seconds: float = 3.0
+    probe_failures: int = 3
 
 
 def parse_guard(section: dict[str, Any]) -> GuardSettings:
@@ -86,13 +91,14 @@ def _check(s: GuardSettings) -> None:
                          f"not {s.auto_rollback!r}")
     positive = ("bake_seconds", "interval", "window_seconds", "baseline_seconds",
                 "confidence_z", "latency_ratio", "sample_seconds", "crash_window",
-                "database_seconds")
+                "database_seconds", "probe_seconds")
     for name in positive:
         if getattr(s, name) <= 0:
             raise ValueError(f"[guard] {name} must be positive")
     if not 0 <= s.error_rate_floor < 1:
         raise ValueError("[guard] error_rate_floor is a rate between 0 and 1")
-    if s.min_requests < 1 or s.min_latency_requests < 1 or s.crash_alert_restarts < 1:
+    if (s.min_requests < 1 or s.min_latency_requests < 1 or s.crash_alert_restarts < 1
+            or s.probe_failures < 1):
         raise ValueError("[guard] minimum counts must be at least 1")
     if not 0 <= s.metrics_port <= 65535:
         raise ValueError("[guard] metrics_port must be a port number (0: any free one)")
