@@ -101,7 +101,7 @@ def test_a_clerk_user_can_use_the_api(api: httpx.Client, clerk_key: RSAPrivateKe
     put = api.put("/api/profile", headers=headers, json={"full_name": "Clerk Kent",
                                                          "skills": ["Journalism"]})
     assert put.status_code == 200, put.text
-    assert api.get("/api/profile", headers=headers).json()["skills"] == ["journalism"]
+    assert api.get("/api/profile", headers=headers).json()["skills"] == ["Journalism"]
 
 
 def test_an_expired_clerk_token_is_401(api: httpx.Client, clerk_key: RSAPrivateKey) -> None:
