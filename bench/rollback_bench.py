@@ -1,12 +1,13 @@
 """Rollback to the warm previous release, and going forward again, timed end to end.
 
 Not a test: it prints figures. It makes a real environment from a copy of this checkout
-(SQLite, processes, the Caddy switch, no guard), deploys the same commit twice (v1, v2),
-then alternates `rollback code --yes` (back to the warm release) and `rollback code --to
-vN --yes` (forward, a cold start: the rolled-back release's processes were stopped), each
-run from a fresh `python -m jobnaut` as an operator would. For each it prints the time from
-the command's start until the target served (`serving_after`) and until the checks through
-the public ports passed (`verified_after`), with the command's wall time. The baseline,
+(SQLite, processes, the Caddy switch, no guard) and deploys the same commit. Each round
+deploys again (the release before stays warm), rolls back to it (`rollback code --to vN`:
+a switch), then goes forward again (a cold start: a rollback stops the release it leaves),
+each command a fresh `python -m jobnaut`, as an operator would run it. For each it prints
+the time from the operation's start in the command (after the CLI's own start-up, shown
+as `jobnaut --help` below) until the target served (`serving_after`) and until the checks
+through the public ports passed (`verified_after`), with the command's wall time. The baseline,
 measured in the same run: a bare `python -c pass`, a bare route change through the switch
 (its rename), and one readiness probe through the public port.
 
@@ -83,16 +84,21 @@ def main() -> int:
         backend, frontend = free_port(), free_port()
         for args in (("init", "--source", str(source), "--backend-port", str(backend),
                       "--frontend-port", str(frontend), "--no-guard"),
-                     ("up",), ("deploy", "main", "-m", "bench: v2")):
+                     ("deploy", "main", "-m", "bench: v1"),
+                     ("deploy", "main", "-m", "bench: v2")):
             done = jobnaut(home, *args)
             if done.returncode != 0:
                 raise SystemExit(f"`jobnaut {' '.join(args)}` failed:\n{done.stderr[-2000:]}")
         try:
             rows: dict[str, list[tuple[float, float, float]]] = {"back": [], "forward": []}
-            for _ in range(options.rounds):
-                serving = timed_json(home, "status")[1]["active_release"]
-                for kind, args in (("back", ("rollback", "code", "--yes")),
-                                   ("forward", ("rollback", "code", "--to", serving, "--yes"))):
+            for n in range(options.rounds):
+                # Each round deploys again, so the release before it is warm (a deploy keeps
+                # it so); a rollback stops the release it leaves, so going forward is cold.
+                before = timed_json(home, "status")[1]["active_release"]
+                timed_json(home, "deploy", "main", "-m", f"bench: round {n + 1}")
+                new = timed_json(home, "status")[1]["active_release"]
+                for kind, args in (("back", ("rollback", "code", "--to", before, "--yes")),
+                                   ("forward", ("rollback", "code", "--to", new, "--yes"))):
                     wall, result = timed_json(home, *args)
                     rows[kind].append((result["serving_after"], result["verified_after"], wall))
             base = baseline(home, f"http://127.0.0.1:{backend}")
