@@ -9,10 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Self
 
 import httpx
 from cryptography.fernet import Fernet
@@ -86,3 +88,22 @@ def serve_backend(database_url: str, log_path: Path, release: str = "bench",
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+class Threads:
+    """Client threads that run from `with` until its end: each target loops until
+    `self._stop` is set."""
+
+    def __init__(self, *targets: Any) -> None:
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=t, daemon=True) for t in targets]
+
+    def __enter__(self) -> Self:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(30)

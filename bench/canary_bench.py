@@ -22,21 +22,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
+from benchkit import Threads
 from guard_bench import Env, sign_up, source_with_fault
 from jobnaut.ops.ledger import Ledger
 
 
-class NewSessions:
+class NewSessions(Threads):
     def __init__(self, env: Env, token: str, threads: int = 4):
         self.env, self.token = env, token
         self.answers: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, daemon=True)
-                         for _ in range(threads)]
+        super().__init__(*[self._run] * threads)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -51,15 +49,6 @@ class NewSessions:
                 connection.close()
             self.answers.append((time.monotonic(), status))
 
-    def __enter__(self) -> NewSessions:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(30)
 
 
 def bad_run(env: Env, commit: str, flags: Path, token: str) -> tuple[float, int, int, str]:

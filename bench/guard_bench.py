@@ -25,14 +25,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from benchkit import free_port, git, source_copy
+from benchkit import Threads, free_port, git, source_copy
 from jobnaut.ops.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,17 +79,14 @@ class Env:
         return Ledger(self.home / "ledger.db").events(100_000)
 
 
-class Load:
+class Load(Threads):
     """Clients in threads; every answer to the watched path is kept with its time."""
 
     def __init__(self, env: Env, token: str, mixed: bool):
         self.env, self.token, self.mixed = env, token, mixed
         self.answers: list[tuple[float, int]] = []
         self.others = [0, 0]  # ok, failed (the other paths of a mixed load)
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._recommendations, daemon=True)]
-        if mixed:
-            self._threads.append(threading.Thread(target=self._browse, daemon=True))
+        super().__init__(self._recommendations, *([self._browse] if mixed else []))
 
     def _recommendations(self) -> None:
         with httpx.Client(base_url=self.env.api, timeout=30,
@@ -119,15 +115,6 @@ class Load:
                 sent += 1
                 time.sleep(0.02)
 
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(30)
 
 
 def sign_up(env: Env) -> str:

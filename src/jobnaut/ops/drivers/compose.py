@@ -119,14 +119,7 @@ class ComposeDriver:
                       env: Mapping[str, str], role: str = "candidate") -> ProcessRecord:
         port = process.free_port()
         folder = home.run / "compose" / f"v{release.id}"
-        folder.mkdir(parents=True, exist_ok=True)
-        # Settings (secrets among them) go in an env file only the owner reads; the compose
-        # file names it and holds none.
-        env_file = folder / f"{service}.env"
-        env_file.touch(mode=0o600)
-        os.chmod(env_file, 0o600)
-        given = {**env, "PORT": str(port), "PYTHONFAULTHANDLER": "1"}
-        env_file.write_text("".join(f"{k}={_one_line(v)}\n" for k, v in given.items()))
+        env_file = write_env_file(folder, service, env, port)
         compose_file = folder / f"{service}.json"  # JSON is YAML: no YAML writer needed
         compose_file.write_text(json.dumps(self._compose(home, release, service, port,
                                                          env_file, env), indent=2))
@@ -244,6 +237,18 @@ class ComposeDriver:
 
 def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "env"
+
+
+def write_env_file(folder: Path, service: str, env: Mapping[str, str], port: int) -> Path:
+    """The service's settings (secrets among them) in an env file only the owner reads;
+    the compose or stack file names it and holds none."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env_file = folder / f"{service}.env"
+    env_file.touch(mode=0o600)
+    os.chmod(env_file, 0o600)
+    given = {**env, "PORT": str(port), "PYTHONFAULTHANDLER": "1"}
+    env_file.write_text("".join(f"{k}={_one_line(v)}\n" for k, v in given.items()))
+    return env_file
 
 
 def _one_line(value: str) -> str:

@@ -28,7 +28,7 @@ import httpx
 
 from jobnaut.ops import runner
 from jobnaut.ops.drivers import process
-from jobnaut.ops.drivers.compose import APP_DIR, ComposeDriver, _one_line
+from jobnaut.ops.drivers.compose import APP_DIR, ComposeDriver, write_env_file
 from jobnaut.ops.drivers.traffic import SWARM_SLOTS
 from jobnaut.ops.environment import Home
 from jobnaut.ops.errors import OpsError
@@ -82,12 +82,7 @@ class SwarmDriver(ComposeDriver):
                       env: Mapping[str, str], role: str = "candidate") -> ProcessRecord:
         port = process.free_port()  # on the edge; every task listens on it on its node
         folder = home.run / "swarm" / f"v{release.id}"
-        folder.mkdir(parents=True, exist_ok=True)
-        env_file = folder / f"{service}.env"
-        env_file.touch(mode=0o600)
-        os.chmod(env_file, 0o600)
-        given = {**env, "PORT": str(port), "PYTHONFAULTHANDLER": "1"}
-        env_file.write_text("".join(f"{k}={_one_line(v)}\n" for k, v in given.items()))
+        env_file = write_env_file(folder, service, env, port)
         stack_file = folder / f"{service}.json"  # JSON is YAML
         stack_file.write_text(json.dumps(self._stack(home, release, service, port, env_file),
                                          indent=2))
