@@ -339,7 +339,7 @@ def test_weighted_route_splits_new_clients_and_a_cookie_keeps_each_on_its_upstre
         cookies = {}
         for _ in range(1000):  # each a new client: new connection, no cookie
             status, body, set_cookie = fresh_get(env.ports["backend"], f"/{marker}")
-            assert status == 200 and set_cookie.startswith("jobnaut_backend=")
+            assert status == 200 and set_cookie.startswith("jobnaut_release=")
             shares[body] += 1
             cookies[body] = set_cookie.split(";")[0]
         assert shares["blue"] + shares["green"] == 1000
@@ -359,6 +359,77 @@ def test_weighted_route_splits_new_clients_and_a_cookie_keeps_each_on_its_upstre
         env.switch.route("backend", blue.port, release="blue")
     assert env.switch.routes()["backend"] == f"127.0.0.1:{blue.port}"
     assert {httpx.get(env.url("backend", "/")).text for _ in range(20)} == {"blue"}
+
+
+def test_split_steps_and_their_end_lose_no_request_keep_sessions_and_never_reload(
+        env: Env) -> None:
+    """A canary's steps are files read per request: under a stream of new and keep-alive
+    clients no request fails, a client stays on the release its cookie names at every
+    step, a new share applies from the next new session, and Caddy's config never changes
+    (a reload is what dropped connections)."""
+    blue, green = env.upstreams["blue"], env.upstreams["green"]
+    names = {blue.port: "r1-blue", green.port: "r2-green"}
+    env.switch.route("backend", blue.port, release="blue")
+    loaded = env.switch._admin("GET", "/config/")
+    assert loaded is not None
+
+    def split(percent: int) -> None:
+        env.switch.set_weights("backend", {blue.port: 100 - percent, green.port: percent},
+                               releases=names)
+
+    def new_sessions(count: int) -> Counter[str]:
+        return Counter(fresh_get(env.ports["backend"], "/")[1] for _ in range(count))
+
+    load = Load(env.ports["backend"], "/health")
+    threads = load.run(seconds=60, max_requests=30_000)
+    try:
+        split(95)
+        assert new_sessions(40)["green"] >= 30  # Binomial(40, 0.95): below 30 is ~1e-7
+        cookies: dict[str, str] = {}
+        while len(cookies) < 2:
+            status, body, set_cookie = fresh_get(env.ports["backend"], "/")
+            assert status == 200
+            cookies.setdefault(body, set_cookie.split(";")[0])
+        assert cookies == {"blue": "jobnaut_release=r1-blue",
+                           "green": "jobnaut_release=r2-green"}
+        for step in range(30):
+            split((5, 25, 50, 100, 0)[step % 5])
+            for name, cookie in cookies.items():
+                assert fresh_get(env.ports["backend"], "/", cookie)[1] == name, step
+            time.sleep(0.1)
+        split(0)
+        assert new_sessions(40) == {"blue": 40}
+        split(100)
+        assert new_sessions(40) == {"green": 40}
+    finally:
+        env.switch.route("backend", blue.port, release="blue")
+        load.stop.set()
+        for thread in threads:
+            thread.join()
+    assert load.failures == []
+    assert load.answers["new:blue"] > 0 and load.answers["new:green"] > 0
+    assert env.switch._admin("GET", "/config/").json() == loaded.json()  # type: ignore[union-attr]
+    # The split ended: the cookies no longer matter, every client is on blue.
+    assert {fresh_get(env.ports["backend"], "/", c)[1] for c in cookies.values()} == {"blue"}
+    assert env.switch.routes()["backend"] == f"127.0.0.1:{blue.port}"
+
+
+def test_one_cookie_keeps_a_user_on_one_release_across_services(env: Env) -> None:
+    """The page and the API of one user come from the same release during a canary: the
+    cookie the backend set is the frontend's too (a browser sends it to every port)."""
+    blue, green = env.upstreams["blue"], env.upstreams["green"]
+    names = {blue.port: "r1-blue", green.port: "r2-green"}
+    try:
+        for service in ("backend", "frontend"):
+            env.switch.set_weights(service, {blue.port: 50, green.port: 50}, releases=names)
+        for _ in range(10):
+            _, first, set_cookie = fresh_get(env.ports["backend"], "/")
+            cookie = set_cookie.split(";")[0]
+            assert {fresh_get(env.ports["frontend"], "/", cookie)[1]
+                    for _ in range(10)} == {first}
+    finally:
+        for service in ("backend", "frontend"):
+            env.switch.route(service, blue.port, release="blue")
 
 
 # --- bad input changes nothing ---------------------------------------------------------
@@ -488,6 +559,14 @@ def test_a_restarted_switch_resumes_its_routes_and_start_is_idempotent(env: Env)
     pid = env.switch.pid()
     env.switch.start()
     assert env.switch.pid() == pid
+    # A switch started by an older JobNaut (another config) gets this one's, in place.
+    current = env.switch.layout.config_file.read_text()
+    env.switch.layout.config_file.write_text(current.replace("jobnaut_release", "older"))
+    env.switch.start()
+    assert env.switch.pid() == pid
+    assert env.switch.layout.config_file.read_text() == current
+    assert env.switch._admin("GET", "/config/").json() == json.loads(current)  # type: ignore[union-attr]
+    assert httpx.get(env.url("backend")).text == "green"
 
     before = env.switch.routes()
     env.switch.stop()

@@ -10,6 +10,9 @@ Why the switch looks like this (measured on Caddy 2.11.7):
   file (`{file.PATH}`) that the switch replaces by an atomic rename.
 - Maintenance is a flag file matched per request (the `file` matcher), for the same reason,
   and because the retry window of the proxy would otherwise hold every answer back.
+- A split between two releases (canary, ADR 0013) is files too: a flag, each side's dial and
+  release name, and the canary's share as a threshold that a random per-request UUID is
+  compared with. A client's cookie names its release, so it stays there at every step.
 - The retry window (`try_duration`) hides a backend that is restarting or being replaced.
 """
 
@@ -35,6 +38,14 @@ MESSAGES = {
     "outage": "JobNaut is not answering right now; we are on it, try again shortly",
 }
 JSON_PATHS = ["/api", "/api/*"]
+UUID_PREFIX_SPACE = 16 ** 4  # a split's threshold compares the first four hex digits
+
+
+def split_cookie(service: str) -> str:
+    """The cookie that keeps a client on the release a split sent it to. One name for
+    every service: a browser sends a host's cookies to each of its ports, so the page and
+    the API calls of one user reach the same release (both splits name the same two)."""
+    return "jobnaut_release"
 
 
 @dataclass(frozen=True)
@@ -128,7 +139,17 @@ class Layout:
         return self.run_dir / f"maintenance-{service}"
 
     def weights_file(self, service: str) -> Path:
+        """The split as the control plane set it (weights, release names): read back by
+        `routes()`; Caddy reads the split_file()s."""
         return self.run_dir / f"weights-{service}.json"
+
+    def split_flag(self, service: str) -> Path:
+        return self.run_dir / f"split-{service}"
+
+    def split_file(self, service: str, part: str) -> Path:
+        """One part of a split, read per request: `base-dial`, `base-release`,
+        `canary-dial`, `canary-release`, `threshold`."""
+        return self.run_dir / f"split-{service}.{part}"
 
     @property
     def access_log(self) -> Path:
@@ -185,9 +206,10 @@ def _check_tls(tls: TlsSettings) -> None:
 
 
 def check_weights(service: str, weights: Mapping[int, int]) -> None:
-    if len(weights) < 2:
-        raise OpsError(f"weights for {service} need at least two upstreams; "
-                       "use route() for a single one", exit_code=2)
+    if len(weights) != 2:
+        raise OpsError(f"a split of {service} is between two upstreams (the release serving "
+                       f"and the canary), not {len(weights)}",
+                       hint="use route() for a single one", exit_code=2)
     for port, weight in weights.items():
         _check_port(port, f"upstream port of {service}")
         if not isinstance(weight, int) or weight < 0:
@@ -199,19 +221,14 @@ def check_weights(service: str, weights: Mapping[int, int]) -> None:
 
 # --- the document ----------------------------------------------------------------------
 
-def build_config(settings: SwitchSettings,
-                 weights: Mapping[str, Mapping[int, int]] | None = None,
-                 releases: Mapping[str, Mapping[int, str]] | None = None) -> dict[str, Any]:
-    """The whole Caddy JSON config. `weights` gives the services split between releases
-    (canary), `releases` the release each of their upstream ports runs (for the access
-    log); every other service follows its dial file."""
+def build_config(settings: SwitchSettings) -> dict[str, Any]:
+    """The whole Caddy JSON config. Nothing in it changes when traffic moves: routes,
+    maintenance and splits are files that each request reads."""
     validate(settings)
     layout = Layout(settings.run_dir, settings.log_dir)
-    weights, releases = weights or {}, releases or {}
     servers: dict[str, Any] = {}
     for service, port in settings.ports.items():
-        servers[service] = _service_server(settings, layout, service, port,
-                                           weights.get(service), releases.get(service))
+        servers[service] = _service_server(settings, layout, service, port)
     if settings.tls is not None:
         for service, port in settings.tls.redirect_ports.items():
             servers[f"{service}-redirect"] = _redirect_server(settings.host, port,
@@ -228,24 +245,31 @@ def build_config(settings: SwitchSettings,
     return config
 
 
-def _service_server(settings: SwitchSettings, layout: Layout, service: str, port: int,
-                    weights: Mapping[int, int] | None,
-                    releases: Mapping[int, str] | None = None) -> dict[str, Any]:
+def share_threshold(share: float) -> str:
+    """The canary's share of new sessions as the hex string that a random UUID sorts below
+    with that probability (precision 1/65,536): "0ccd" for 5 %, "g" (above every hex
+    digit) for all, "0" (below every UUID) for none."""
+    slots = round(max(0.0, min(1.0, share)) * UUID_PREFIX_SPACE)
+    if slots >= UUID_PREFIX_SPACE:
+        return "g"
+    return f"{slots:04x}" if slots else "0"
+
+
+def _service_server(settings: SwitchSettings, layout: Layout, service: str,
+                    port: int) -> dict[str, Any]:
     t = settings.timeouts
-    routes = [_request_limit(settings.max_body_bytes),
-              *_attribution(layout, service, releases if weights else None)]
+    routes = [_request_limit(settings.max_body_bytes), *_attribution(layout, service)]
     if settings.tls is not None:
         routes.append(_hsts(settings.tls.hsts_max_age))
     if service == settings.status_service:
         routes.append(_status_page(layout))
     routes.append({
-        "match": [{"file": {"root": str(layout.run_dir),
-                            "try_files": [f"/{layout.maintenance_flag(service).name}"]}}],
+        "match": [_flag(layout, layout.maintenance_flag(service))],
         "handle": [_unavailable(layout, "maintenance", settings.retry_after)],
         "terminal": True,
     })
-    routes.append({"handle": [_reverse_proxy(layout, service, t, weights,
-                                             settings.upstream_slots)]})
+    routes.append(_split(layout, service, t))
+    routes.append({"handle": [_reverse_proxy(layout, service, t, settings.upstream_slots)]})
     server: dict[str, Any] = {
         "listen": [f"{settings.host}:{port}"],
         "routes": routes,
@@ -264,18 +288,18 @@ def _service_server(settings: SwitchSettings, layout: Layout, service: str, port
     return server
 
 
+def _flag(layout: Layout, path: Path) -> dict[str, Any]:
+    """Matches while the flag file exists (checked per request)."""
+    return {"file": {"root": str(layout.run_dir), "try_files": [f"/{path.name}"]}}
+
+
 def _request_limit(max_bytes: int) -> dict[str, Any]:
     return {"handle": [{"handler": "request_body", "max_size": max_bytes}]}
 
 
-def _attribution(layout: Layout, service: str,
-                 releases: Mapping[int, str] | None = None) -> list[dict[str, Any]]:
+def _attribution(layout: Layout, service: str) -> list[dict[str, Any]]:
     """Fields added to each access-log line once the response is known: which service,
-    which upstream answered (exact, per request) and the release the switch names.
-
-    Split between releases (canary), the release is the one that runs on the upstream
-    that answered: a `map` from the chosen upstream, whose placeholder Caddy evaluates only
-    when the log line is written, after the upstream was chosen."""
+    which upstream answered (exact, per request) and the release it was sent to."""
     fields = {
         "service": service,
         "upstream": "{http.reverse_proxy.upstream.hostport}",
@@ -283,19 +307,44 @@ def _attribution(layout: Layout, service: str,
     }
     # The release file is read as the request arrives, with the dial file, not when the
     # response is logged: a slow request still names the release that it was sent to.
+    # A split sets the variable again to the side it chose.
     release_now = {"handler": "vars",
                    "jobnaut_release": "{file." + str(layout.release_file(service)) + "}"}
-    handlers: list[dict[str, Any]] = [{"handle": [release_now]}]
-    if releases:
-        fields["release"] = "{jobnaut_upstream_release}"
-        handlers.append({"handle": [{
-            "handler": "map", "source": "{http.reverse_proxy.upstream.hostport}",
-            "destinations": ["{jobnaut_upstream_release}"],
-            "mappings": [{"input": f"127.0.0.1:{port}", "outputs": [name]}
-                         for port, name in releases.items()],
-            "defaults": ["{http.vars.jobnaut_release}"]}]})
-    return [*handlers, *({"handle": [{"handler": "log_append", "key": key, "value": value}]}
-                         for key, value in fields.items())]
+    return [{"handle": [release_now]},
+            *({"handle": [{"handler": "log_append", "key": key, "value": value}]}
+              for key, value in fields.items())]
+
+
+def _split(layout: Layout, service: str, t: Timeouts) -> dict[str, Any]:
+    """While the split flag exists: a client whose cookie names one of the two releases
+    goes to it; any other client is a new session, sent to the canary when its request's
+    random UUID sorts below the threshold, else to the base release. The answer sets the
+    cookie to the release chosen, and the access log names it."""
+    def read(part: str) -> str:
+        return "{file." + str(layout.split_file(service, part)) + "}"
+
+    def side(name: str) -> dict[str, Any]:
+        return {"handler": "vars", "jobnaut_release": read(f"{name}-release"),
+                "jobnaut_dial": read(f"{name}-dial")}
+
+    cookie = f"{{http.request.cookie.{split_cookie(service)}}}"
+    new_session = "{http.request.uuid} < {http.vars.jobnaut_threshold}"
+    proxy = _reverse_proxy(layout, service, t, dials=["{http.vars.jobnaut_dial}"])
+    return {"match": [_flag(layout, layout.split_flag(service))], "handle": [{
+        "handler": "subroute", "routes": [
+            {"handle": [side("base"), {"handler": "vars",
+                                       "jobnaut_threshold": read("threshold"),
+                                       "jobnaut_base": read("base-release"),
+                                       "jobnaut_canary": read("canary-release")}]},
+            {"match": [{"expression": new_session}], "handle": [side("canary")]},
+            {"match": [{"expression": f"{cookie} == {{http.vars.jobnaut_base}}"}],
+             "handle": [side("base")]},
+            {"match": [{"expression": f"{cookie} == {{http.vars.jobnaut_canary}}"}],
+             "handle": [side("canary")]},
+            {"handle": [{"handler": "headers", "response": {"add": {"Set-Cookie": [
+                f"{split_cookie(service)}={{http.vars.jobnaut_release}}; Path=/; HttpOnly; "
+                "SameSite=Lax"]}}}, proxy]},
+        ]}], "terminal": True}
 
 
 def _hsts(max_age: int) -> dict[str, Any]:
@@ -357,32 +406,24 @@ def _outage(layout: Layout, retry_after: int) -> dict[str, Any]:
     }
 
 
-def _reverse_proxy(layout: Layout, service: str, t: Timeouts,
-                   weights: Mapping[int, int] | None, slots: int = 1) -> dict[str, Any]:
+def _reverse_proxy(layout: Layout, service: str, t: Timeouts, slots: int = 1,
+                   dials: list[str] | None = None) -> dict[str, Any]:
+    """To the service's dial files (one per upstream slot), or to `dials`."""
+    retries = {"try_duration": _duration(t.upstream_retry),
+               "try_interval": _duration(t.retry_interval)}
+    dials = dials or ["{file." + str(layout.dial_file(service, slot)) + "}"
+                      for slot in range(1, slots + 1)]
     handler: dict[str, Any] = {
         "handler": "reverse_proxy",
         "transport": {"protocol": "http", "dial_timeout": _duration(t.dial)},
+        "upstreams": [{"dial": dial} for dial in dials],
+        "load_balancing": retries,
     }
-    retries = {"try_duration": _duration(t.upstream_retry),
-               "try_interval": _duration(t.retry_interval)}
-    if weights:
-        ports = list(weights)
-        handler["upstreams"] = [{"dial": f"127.0.0.1:{port}"} for port in ports]
-        handler["load_balancing"] = {**retries, "selection_policy": {
-            "policy": "cookie", "name": f"jobnaut_{service}",
-            "fallback": {"policy": "weighted_round_robin",
-                         "weights": [weights[port] for port in ports]},
-        }}
-    else:
-        handler["upstreams"] = [{"dial": "{file." + str(layout.dial_file(service, slot)) + "}"}
-                                for slot in range(1, slots + 1)]
-        handler["load_balancing"] = retries
-        if slots > 1:
-            # A task on a lost node fails its dial once; it is then passed over for a while
-            # and the request tried on another task (within the retry window).
-            handler["load_balancing"] = {**retries,
-                                         "selection_policy": {"policy": "round_robin"}}
-            handler["health_checks"] = {"passive": {"fail_duration": "5s", "max_fails": 1}}
+    if len(dials) > 1:
+        # A task on a lost node fails its dial once; it is then passed over for a while
+        # and the request tried on another task (within the retry window).
+        handler["load_balancing"] = {**retries, "selection_policy": {"policy": "round_robin"}}
+        handler["health_checks"] = {"passive": {"fail_duration": "5s", "max_fails": 1}}
     return handler
 
 

@@ -1,8 +1,8 @@
 """One environment's Caddy traffic switch: start it, route services, stop it.
 
 A route change is a file written beside and renamed over the dial file that Caddy reads per
-request: no reload, so no request is dropped (see config.py). Only `set_weights` (canary,
-rare) and the first `route` after it change the loaded config.
+request: no reload, so no request is dropped (see config.py). A split between two releases
+(canary) is files too: the config Caddy loads at start never changes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -28,6 +27,7 @@ from jobnaut.ops.caddy.config import (
     SwitchSettings,
     build_config,
     check_weights,
+    share_threshold,
     validate,
 )
 from jobnaut.ops.errors import OpsError
@@ -56,12 +56,15 @@ class CaddySwitch:
     # --- process ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start Caddy detached (its own session), or do nothing if it already runs."""
+        """Start Caddy detached (its own session). If it already runs, it keeps running;
+        only a config written by another version of this code (an upgrade) is loaded."""
+        config = json.dumps(build_config(self.settings), indent=2)
         if self.running():
+            self._load_if_changed(config)
             return
         caddy = caddy_executable()
         self._prepare_files()
-        self.layout.config_file.write_text(json.dumps(self._config(), indent=2))
+        self.layout.config_file.write_text(config)
         self.layout.admin_socket.unlink(missing_ok=True)
         out_path = self.layout.log_dir / "caddy.out"
         log_offset = _size(self.layout.server_log)
@@ -128,9 +131,8 @@ class CaddySwitch:
             host = hosts[(slot - 1) % len(hosts)]
             _atomic_write(self.layout.dial_file(service, slot), f"{host}:{port}")
         self.layout.maintenance_flag(service).unlink(missing_ok=True)
-        if self.layout.weights_file(service).exists():  # leave the canary: one reload
-            self.layout.weights_file(service).unlink()
-            self._reload()
+        self.layout.split_flag(service).unlink(missing_ok=True)  # every session here now
+        self.layout.weights_file(service).unlink(missing_ok=True)
 
     def routes(self) -> dict[str, str | None]:
         """What each service is routed to: 'host:port', 'weighted:p1=w1,p2=w2' or None."""
@@ -153,17 +155,25 @@ class CaddySwitch:
 
     def set_weights(self, service: str, weights: Mapping[int, int],
                     releases: Mapping[int, str] | None = None) -> None:
-        """Split new clients between upstreams by weight; a cookie keeps each client on
-        its upstream. `releases` names the release on each port in the access log. This
-        reloads the config (rare: a canary starts or changes)."""
+        """Split new sessions between two upstreams by weight: the first is the release
+        serving (base), the second the canary. A cookie naming its release keeps each
+        client on it while the split lasts, whatever the weights become. `releases` names
+        the release on each port (cookie and access log). No reload: a step is the
+        threshold file, from the next request on; the next `route` ends the split."""
         self._check_service(service)
         check_weights(service, weights)
+        (base, base_weight), (canary, canary_weight) = weights.items()
+        names = {port: _cookie_safe((releases or {}).get(port), port) for port in weights}
+        parts = {"base-dial": f"127.0.0.1:{base}", "base-release": names[base],
+                 "canary-dial": f"127.0.0.1:{canary}", "canary-release": names[canary],
+                 "threshold": share_threshold(canary_weight / (base_weight + canary_weight))}
+        for part, text in parts.items():
+            _atomic_write(self.layout.split_file(service, part), text)
         _atomic_write(self.layout.weights_file(service), json.dumps({
             "weights": {str(port): weight for port, weight in weights.items()},
-            "releases": {str(port): name for port, name in (releases or {}).items()
-                         if port in weights}}))
+            "releases": {str(port): name for port, name in names.items()}}))
         self.layout.maintenance_flag(service).unlink(missing_ok=True)
-        self._reload()
+        _atomic_write(self.layout.split_flag(service), "on")
 
     def write_page(self, name: str, html: str) -> None:
         """The maintenance, outage or status page, served as a file (no reload)."""
@@ -191,32 +201,14 @@ class CaddySwitch:
     def _route_of(self, service: str) -> str | None:
         if self.layout.maintenance_flag(service).exists():
             return None
-        weights = self._weights().get(service)
-        if weights:
-            return "weighted:" + ",".join(f"{p}={w}" for p, w in weights.items())
+        if self.layout.split_flag(service).exists():
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                weights = json.loads(self.layout.weights_file(service).read_text())["weights"]
+                return "weighted:" + ",".join(f"{p}={w}" for p, w in weights.items())
         try:
             return self.layout.dial_file(service).read_text().strip() or None
         except FileNotFoundError:
             return None
-
-    def _weights(self) -> dict[str, dict[int, int]]:
-        return {service: {int(p): int(w) for p, w in split["weights"].items()}
-                for service, split in self._splits().items()}
-
-    def _releases(self) -> dict[str, dict[int, str]]:
-        return {service: {int(p): str(name) for p, name in split["releases"].items()}
-                for service, split in self._splits().items()}
-
-    def _splits(self) -> dict[str, dict[str, dict[str, Any]]]:
-        found = {}
-        for service in self.settings.ports:
-            path = self.layout.weights_file(service)
-            if path.exists():
-                found[service] = json.loads(path.read_text())
-        return found
-
-    def _config(self) -> dict[str, Any]:
-        return build_config(self.settings, self._weights(), self._releases())
 
     def _prepare_files(self) -> None:
         """Directories, default pages, and maintenance for a service never routed: with no
@@ -253,15 +245,18 @@ class CaddySwitch:
         raise OpsError(f"caddy's admin socket did not answer within {START_TIMEOUT:.0f}s",
                        hint=f"see {out_path}")
 
-    def _reload(self) -> None:
-        config = self._config()
-        self.layout.config_file.write_text(json.dumps(config, indent=2))
-        if not self.running():
-            return  # the next start() loads it
-        response = self._admin("POST", "/load", json.dumps(config).encode())
+    def _load_if_changed(self, config: str) -> None:
+        """The one reload left: the config itself changed (a new JobNaut, new settings)."""
+        try:
+            if self.layout.config_file.read_text() == config:
+                return
+        except OSError:
+            pass
+        response = self._admin("POST", "/load", config.encode())
         if response is None or response.status_code != 200:
             detail = response.text.strip() if response is not None else "no answer"
             raise OpsError(f"caddy refused the new config: {detail}")
+        self.layout.config_file.write_text(config)
 
     def _admin(self, method: str, path: str, body: bytes | None = None) -> httpx.Response | None:
         transport = httpx.HTTPTransport(uds=str(self.layout.admin_socket))
@@ -285,6 +280,13 @@ def _atomic_write(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text)
     os.replace(temporary, path)
+
+
+def _cookie_safe(name: str | None, port: int) -> str:
+    """A release name as a cookie value (and a file's text): its own when plain."""
+    if name and all(c.isalnum() or c in "._-" for c in name) and len(name) <= 64:
+        return name
+    return f"port-{port}"
 
 
 def _reap(pid: int) -> None:

@@ -70,8 +70,8 @@ class Sampler:
 
 
 def markers(env: Env) -> list[dict[str, Any]]:
-    """A switch (deploy, config release) or rollback per operation and release, and each
-    alert the guard raised or acted on."""
+    """A switch (deploy, config release) or rollback per operation and release, each
+    canary step, and each alert the guard raised or acted on (or a canary breach)."""
     found: dict[tuple[int | None, int], dict[str, Any]] = {}
     for a in env.ledger.activations():
         kind = a.operation_kind or "switch"
@@ -85,8 +85,12 @@ def markers(env: Env) -> list[dict[str, Any]]:
     out = sorted(found.values(), key=lambda m: m["t"])
     for e in env.ledger.events(500):
         message = e["message"]
-        if message.startswith("guard alert") or " breached its bake window" in message:
+        if (message.startswith("guard alert") or " breached its bake window" in message
+                or (message.startswith("canary: ") and " breached at " in message)):
             out.append({"t": epoch(e["at"]), "kind": "alert", "label": message})
+        elif message.startswith("canary: ") and " takes " in message:
+            out.append({"t": epoch(e["at"]), "kind": "canary",
+                        "label": message.removeprefix("canary: ").split(" (")[0]})
     return sorted(out, key=lambda m: m["t"])
 
 

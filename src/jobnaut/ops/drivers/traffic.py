@@ -62,7 +62,7 @@ def ensure_switch(home: Home) -> None:
                 raise OpsError(f"port {port} is already in use by another program",
                                hint=f"choose other ports in {home.root / 'jobnaut.toml'} "
                                     "[ports], then run the command again")
-        switch.start()
+    switch.start()  # a running switch keeps running; an outdated config is loaded
     switch.write_page("maintenance", pages.maintenance_page())
     switch.write_page("outage", pages.outage_page())
     if "JobNaut" not in switch.layout.page("status").read_text():  # keep a written one

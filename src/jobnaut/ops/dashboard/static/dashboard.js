@@ -8,7 +8,8 @@ const METRICS = [
   { key: "p95", title: "p95 latency (ms)" },
 ];
 const COLOURS = ["#1565c0", "#2e7d32", "#6a1b9a", "#00838f", "#ad1457", "#5d4037"];
-const MARKER_COLOURS = { switch: "#1565c0", rollback: "#ef6c00", alert: "#c62828" };
+const MARKER_COLOURS = { switch: "#1565c0", rollback: "#ef6c00", alert: "#c62828",
+                         canary: "#6a1b9a" };
 const points = [];
 let markers = [];
 let last = 0;
