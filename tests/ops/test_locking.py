@@ -64,7 +64,9 @@ def test_two_builds_of_one_commit_wait_for_each_other(source_repo: SourceRepo, t
     assert [p.returncode for p in runs] == [0, 0]
     assert outputs == ["False", "True"]  # one built, the other found it built
     assert build.is_built(target)
-    assert build.expected_schema(target)
+    # The build asked its code which schema it expects, once; a deploy reads the answer.
+    expected = (target / build.EXPECTED_SCHEMA_FILE).read_text().strip()
+    assert expected and build.expected_schema(target) == expected
     leftovers = [p.name for p in target.parent.iterdir() if p.name.startswith(f".{commit}.")
                  and p.is_dir()]
     assert leftovers == []
@@ -99,6 +101,8 @@ def test_builds_from_the_shared_cache_are_links_and_pruning_one_spares_the_cache
         assert build.is_built(built)
         assert (built / build.COMPLETE_MARKER).stat().st_ino == marker.stat().st_ino
         assert (built / ".venv" / "bin" / "python").is_symlink()
+        assert (built / build.EXPECTED_SCHEMA_FILE).stat().st_ino == \
+            (cache / commit / build.EXPECTED_SCHEMA_FILE).stat().st_ino
     assert build.expected_schema(second)
 
     build.remove(first)  # as prune does

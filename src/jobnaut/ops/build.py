@@ -13,6 +13,7 @@ from pathlib import Path
 from jobnaut.ops import commands, runner
 from jobnaut.ops.errors import OpsError
 
+EXPECTED_SCHEMA_FILE = ".jobnaut-expected-schema"
 COMPLETE_MARKER = ".jobnaut-build-complete"
 # A folder of complete builds shared by the environments of one host (a test session's
 # environments, staging and production): a commit built once there is hard-linked into each
@@ -75,6 +76,7 @@ def _build_into(source: Path, commit: str, work: Path) -> None:
     # The release runs as `.venv/bin/python -m jobnaut`, so its virtualenv may be moved.
     runner.run(commands.uv_sync(work), env={"UV_PROJECT_ENVIRONMENT": str(work / ".venv")},
                timeout=900)
+    expected_schema(work)  # once per build: a deploy of a built commit reads the file
     (work / COMPLETE_MARKER).write_text(commit + "\n")
 
 
@@ -106,8 +108,19 @@ def _build_lock(build_dir: Path) -> Iterator[None]:
 
 
 def expected_schema(build_dir: Path) -> str:
+    """The schema revision the build's code expects: asked of the build once (a process
+    that imports Alembic, ~0.6 s), then read from a file in it (a build never changes)."""
+    cached = build_dir / EXPECTED_SCHEMA_FILE
+    try:
+        return cached.read_text().strip()
+    except FileNotFoundError:
+        pass
     out = runner.run(commands.jobnaut_in(build_dir, "schema", "expected"), timeout=120)
-    return out.strip().splitlines()[-1] if out.strip() else ""
+    revision = out.strip().splitlines()[-1] if out.strip() else ""
+    temporary = cached.with_name(f".{cached.name}.{os.getpid()}")
+    temporary.write_text(revision + "\n")
+    os.replace(temporary, cached)
+    return revision
 
 
 def remove(build_dir: Path) -> None:
