@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from jobnaut.ops import checks
+from jobnaut.ops import checks, concurrently
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.environment import SERVICES, Home
@@ -72,10 +72,10 @@ def inspect(env: Env, gone: list[ProcessRecord] | None = None) -> ServingReport:
     switch = _switch(env)
     running = env.ledger.running_processes()
     by_port = {p.port: p for p in running}
-    services = {}
-    for service in SERVICES:
-        state = _service(env, service, switch, by_port, gone or [])
-        services[service] = state
+    # Each service's probes (its process, then the public port) wait on HTTP: side by side.
+    services = dict(zip(SERVICES, concurrently.each(
+        lambda service: _service(env, service, switch, by_port, gone or []), SERVICES),
+        strict=True))
     serving_ids = {s.process.id for s in services.values() if s.process}
     standby = [p for p in running if p.id not in serving_ids]
     report = ServingReport(switch, services, standby)

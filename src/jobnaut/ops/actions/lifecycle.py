@@ -12,7 +12,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from jobnaut.config import redact
-from jobnaut.ops import build, checks, leftovers, lock, serving
+from jobnaut.ops import build, checks, concurrently, leftovers, lock, serving
 from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.canary import state as canary
 from jobnaut.ops.comms import hooks, incidents, notify, sender, statuspage
@@ -189,9 +189,11 @@ def status(env: Env) -> dict[str, Any]:
     report = serving.inspect(env, gone)
     services: dict[str, Any] = {name: state.as_json()
                                 for name, state in report.services.items()}
+    ready = concurrently.each(lambda p: _ready(env, p), report.standby)
     services["standby"] = [
         {"service": p.service, "release": f"v{p.release_id}", "pid": p.pid, "port": p.port,
-         "role": p.role, "healthy": _ready(env, p), "log": p.log} for p in report.standby]
+         "role": p.role, "healthy": healthy, "log": p.log}
+        for p, healthy in zip(report.standby, ready, strict=True)]
     last = env.ledger.operations(limit=1)
     interrupted = interrupted_operation(env)
     running = lock.holder(env.home.lock_path)

@@ -8,10 +8,9 @@ of them has the same rule: a release that fails its checks never takes traffic.
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from jobnaut.ops import checks
+from jobnaut.ops import checks, concurrently
 from jobnaut.ops.actions.release_env import ensure_built, service_env
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
@@ -175,14 +174,8 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
 def _stop_together(env: Env, processes: list[ProcessRecord]) -> None:
     """Each waits for its own in-flight requests; waiting one after another only adds up."""
     runs = driver_for(env.home)
-    if len(processes) <= 1:
-        for p in processes:
-            runs.stop_process(env.ledger, p, env.home.config.drain_timeout)
-        return
-    with ThreadPoolExecutor(max_workers=len(processes)) as pool:
-        for done in [pool.submit(runs.stop_process, env.ledger, p, env.home.config.drain_timeout)
-                     for p in processes]:
-            done.result()
+    concurrently.each(lambda p: runs.stop_process(env.ledger, p, env.home.config.drain_timeout),
+                      processes)
 
 
 def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SERVICES) -> None:
