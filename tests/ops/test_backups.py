@@ -215,7 +215,17 @@ def test_password_travels_in_the_environment_never_in_argv(
         calls.append((list(argv), dict(env or {}), list(secrets)))
         return real_run(argv, env=env, secrets=secrets, **kw)
 
+    real_run_into = pg.runner.run_into
+
+    def recording_run_into(argv: list[str], output: Path, *,
+                           env: dict[str, str] | None = None,
+                           secrets: list[str] | tuple[str, ...] = (),
+                           **kw: Any) -> tuple[int, str]:
+        calls.append((list(argv), dict(env or {}), list(secrets)))
+        return real_run_into(argv, output, env=env, secrets=secrets, **kw)
+
     monkeypatch.setattr(pg.runner, "run", recording_run)
+    monkeypatch.setattr(pg.runner, "run_into", recording_run_into)
     password = "s3cret-Pa55"  # the server trusts 127.0.0.1, so any password connects
     with_password = make_url(live).set(password=password).render_as_string(hide_password=False)
     m = backups.create_backup(home, with_password, kind="manual", release=None,
@@ -270,11 +280,11 @@ def test_half_written_backups_are_not_listed(home: Home, live: str,
                                      schema_revision=None)
 
     # A create that fails half-way leaves nothing: no backup listed, no .partial.
-    def broken_checksum(path: Path) -> tuple[int, str]:
+    def broken_fsync(path: Path) -> None:
         raise OSError("disk on fire")
 
     with monkeypatch.context() as patch:
-        patch.setattr(backups.store, "checksum", broken_checksum)
+        patch.setattr(backups.store, "fsync_tree", broken_fsync)
         with pytest.raises(OSError, match="disk on fire"):
             backups.create_backup(home, live, kind="manual", release=None, schema_revision=None)
     assert [p.name for p in home.backups.iterdir() if not p.name.startswith(".")] == \
@@ -505,6 +515,8 @@ def test_argv_builders() -> None:
                             binary="/usr/lib/postgresql/15/bin/pg_dump") == [
         "/usr/lib/postgresql/15/bin/pg_dump", "--no-password", f"--dbname={info}",
         "--file=/b/database.dump", "--format=custom", "--snapshot=00000003-1"]
+    assert commands.pg_dump(info, None) == [  # to standard output
+        "pg_dump", "--no-password", f"--dbname={info}", "--format=custom"]
     assert commands.pg_dump(info, Path("/b/database.dir"), directory=True, jobs=4) == [
         "pg_dump", "--no-password", f"--dbname={info}", "--file=/b/database.dir",
         "--format=directory", "--jobs=4"]

@@ -148,3 +148,43 @@ def test_missing_command_is_a_clear_error() -> None:
     with pytest.raises(OpsError, match="command not found: no-such-command-here"):
         runner.run(["no-such-command-here"])
     assert os.getpid() > 0
+
+
+# --- run_into: a command's output into a file, its checksum taken on the way ------------
+
+def test_run_into_writes_a_private_file_and_its_checksum_matches_a_second_read(
+        tmp_path: Path) -> None:
+    import hashlib
+
+    output = tmp_path / "dump"
+    script = "import sys; [sys.stdout.buffer.write(bytes([i % 251]) * 65537) for i in range(60)]"
+    size, sha = runner.run_into([sys.executable, "-c", script], output)
+    data = output.read_bytes()
+    assert size == len(data) == 60 * 65537
+    assert sha == hashlib.sha256(data).hexdigest()
+    assert output.stat().st_mode & 0o777 == 0o600
+
+
+def test_run_into_a_failure_removes_the_partial_file_and_hides_secrets(tmp_path: Path) -> None:
+    output = tmp_path / "dump"
+    script = ("import sys; sys.stdout.write('half a dump'); sys.stdout.flush(); "
+              "sys.exit('password=hunter2-s3cret-value rejected')")
+    with pytest.raises(OpsError) as failed:
+        runner.run_into([sys.executable, "-c", script], output,
+                        secrets=["hunter2-s3cret-value"])
+    assert "rejected" in failed.value.message and "hunter2" not in str(failed.value)
+    assert not output.exists()
+
+
+def test_run_into_never_overwrites_a_file_and_times_out_cleanly(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.write_text("earlier backup")
+    with pytest.raises(FileExistsError):
+        runner.run_into([sys.executable, "-c", "print('x')"], kept)
+    assert kept.read_text() == "earlier backup"
+    output = tmp_path / "slow"
+    script = "import sys, time; sys.stdout.write('x'); sys.stdout.flush(); time.sleep(60)"
+    started = time.monotonic()
+    with pytest.raises(OpsError, match="timed out after 1s"):
+        runner.run_into([sys.executable, "-c", script], output, timeout=1)
+    assert time.monotonic() - started < 30 and not output.exists()

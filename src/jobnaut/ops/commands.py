@@ -53,11 +53,14 @@ def jobnaut_in(build: Path, *args: str) -> list[str]:
 # missing one fail at once instead of waiting for a prompt nobody will answer.
 
 
-def pg_dump(conninfo: str, output: Path, *, snapshot: str | None = None,
+def pg_dump(conninfo: str, output: Path | None, *, snapshot: str | None = None,
             directory: bool = False, jobs: int = 1, binary: str = "pg_dump",
             prefix: Sequence[str] = ()) -> list[str]:
-    """`prefix` runs the tool elsewhere (`docker exec … CONTAINER`, a db service's own)."""
-    argv = [*prefix, binary, "--no-password", f"--dbname={conninfo}", f"--file={output}"]
+    """`prefix` runs the tool elsewhere (`docker exec … CONTAINER`, a db service's own).
+    No `output`: the archive goes to standard output (custom format only)."""
+    argv = [*prefix, binary, "--no-password", f"--dbname={conninfo}"]
+    if output is not None:
+        argv.append(f"--file={output}")
     if directory:
         argv += ["--format=directory", f"--jobs={max(1, jobs)}"]
     else:

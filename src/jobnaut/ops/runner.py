@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import re
 import shlex
@@ -16,8 +17,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from jobnaut.ops import children
@@ -109,6 +112,57 @@ def run(
         raise OpsError(f"`{display(argv, secrets)}` failed ({proc.returncode}): "
                        f"{last_words(err or out, secrets)}")
     return out.decode(errors="replace")
+
+
+def run_into(argv: Sequence[str], output: Path, *, env: Mapping[str, str] | None = None,
+             secrets: Sequence[str] = (), timeout: float = 600) -> tuple[int, str]:
+    """Run `argv`, writing what it prints into `output` (a new private file, fsynced) and
+    taking its sha256 as the bytes pass, so that no second read of the file is needed.
+    Returns (size, sha256). A failure or a timeout removes the partial file."""
+    # Created first, and only then ours to remove: an existing file is never touched.
+    sink = os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+    with sink, tempfile.TemporaryFile() as errors:
+        try:
+            proc = _start(argv, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=errors)
+        except BaseException:
+            output.unlink(missing_ok=True)
+            raise
+        note = children.started(proc.pid, display(argv, secrets))
+        timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            _kill(proc)
+
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        digest, size = hashlib.sha256(), 0
+        try:
+            assert proc.stdout is not None
+            while chunk := proc.stdout.read(1 << 20):
+                digest.update(chunk)
+                sink.write(chunk)
+                size += len(chunk)
+            sink.flush()
+            os.fsync(sink.fileno())
+            proc.wait()
+        except BaseException:  # interrupted: the child must not go on without us
+            _kill(proc)
+            output.unlink(missing_ok=True)
+            raise
+        finally:
+            timer.cancel()
+            _close(proc.stdout)
+            children.ended(note)
+        if proc.returncode != 0:
+            output.unlink(missing_ok=True)
+            if timed_out.is_set():
+                raise OpsError(f"timed out after {timeout:.0f}s: {display(argv, secrets)}")
+            errors.seek(0)
+            raise OpsError(f"`{display(argv, secrets)}` failed ({proc.returncode}): "
+                           f"{last_words(errors.read(), secrets)}")
+    return size, digest.hexdigest()
 
 
 def pipe(first: Sequence[str], second: Sequence[str], timeout: float = 600) -> None:

@@ -79,6 +79,7 @@ def create_backup(home: Home, database_url: str, *, kind: str, release: str | No
     url = parse(database_url)
     engine = engine_of(url)
     with store.creating(home, kind=kind, release=release) as (backup_id, partial):
+        checksum = None
         if engine == "sqlite":
             file, fmt, lsn = "database.sqlite3", "sqlite", None
             tables = sqlite.dump(sqlite_path(url), partial / file)
@@ -87,10 +88,10 @@ def create_backup(home: Home, database_url: str, *, kind: str, release: str | No
             dump = postgres.dump(url, partial, directory_format=directory_format,
                                  prefix=client_prefix(home))
             file, fmt, tables, lsn = dump.file, dump.format, dump.tables, dump.wal_lsn
-            revision = dump.schema_revision
+            revision, checksum = dump.schema_revision, dump.checksum
         store.make_private(partial / file)
         store.fsync_tree(partial / file)
-        size, sha = store.checksum(partial / file)
+        size, sha = checksum or store.checksum(partial / file)
         manifest = Manifest(
             id=backup_id, environment=home.config.name, kind=kind, release=release,
             schema_revision=schema_revision if schema_revision is not None else revision,

@@ -165,6 +165,7 @@ class Dump:
     tables: dict[str, int]
     wal_lsn: str | None
     schema_revision: str | None
+    checksum: tuple[int, str] | None = None  # (size, sha256) when taken during the dump
 
 
 def dump(url: URL, dest: Path, *, directory_format: bool | None,
@@ -185,14 +186,19 @@ def dump(url: URL, dest: Path, *, directory_format: bool | None,
             directory_format = bool(size_row and size_row[0] > DIRECTORY_FORMAT_ABOVE)
         name = "database.dir" if directory_format else "database.dump"
         env, secrets = tool_env(url)
-        runner.run(commands.pg_dump(conninfo(url), dest / name, snapshot=str(snapshot_row[0]),
-                                    directory=directory_format, jobs=_jobs(),
-                                    binary="pg_dump" if prefix else
-                                    tool("pg_dump", _major(conn)), prefix=prefix),
-                   env=env, secrets=secrets, timeout=TOOL_TIMEOUT)
+        argv = commands.pg_dump(conninfo(url), dest / name if directory_format else None,
+                                snapshot=str(snapshot_row[0]), directory=directory_format,
+                                jobs=_jobs(), binary="pg_dump" if prefix else
+                                tool("pg_dump", _major(conn)), prefix=prefix)
+        checksum = None
+        if directory_format:  # parallel workers write the files: summed up afterwards
+            runner.run(argv, env=env, secrets=secrets, timeout=TOOL_TIMEOUT)
+        else:  # one stream: its checksum is taken as it is written
+            checksum = runner.run_into(argv, dest / name, env=env, secrets=secrets,
+                                       timeout=TOOL_TIMEOUT)
         conn.rollback()
     return Dump(file=name, format="directory" if directory_format else "custom",
-                tables=tables, wal_lsn=lsn, schema_revision=revision)
+                tables=tables, wal_lsn=lsn, schema_revision=revision, checksum=checksum)
 
 
 def list_archive(archive: Path, prefix: Sequence[str] = ()) -> str:
