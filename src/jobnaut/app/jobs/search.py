@@ -17,27 +17,38 @@ skill. Migration 0003 adds the indexes these read.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Select,
+    column,
     false,
     func,
     literal_column,
     select,
+    table,
     text,
 )
 from sqlalchemy.orm import Session, aliased
 
 from jobnaut.app.jobs.models import Job, JobSkill
-from jobnaut.app.jobs.schemas import JobQuery
+from jobnaut.app.jobs.schemas import TOTAL_CAP, JobQuery
 
 # Above this many distinct locations, a location filter tests every job's location instead.
 _MAX_LOCATIONS = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
+_FTS5 = table("jobs_fts", column("rowid"))
 
+
+# When more jobs than this match a text search, relevance ranks the most recently added this
+# many of them and lists the rest after them, most recently added first (docs/adr/0017).
+RANK_WINDOW = 1_000
+# JobSummary's fields but skills, in its order (so the JSON reads as before).
+SUMMARY_COLUMNS = ("id", "title", "company", "location", "remote", "salary_min", "salary_max",
+                   "currency", "experience_level", "posted_at")
 
 # A query's cost grows with its terms, and a repeated term adds cost but no meaning.
 MAX_TERMS = 8
@@ -66,7 +77,17 @@ def fts5_match(query: str) -> str | None:
     return " ".join(quoted)
 
 
-def search_jobs(*, db: Session, query: JobQuery) -> tuple[int, list[Job]]:
+@dataclass(frozen=True)
+class Found:
+    """A page of results. `total` is exact up to TOTAL_CAP; above it, it is TOTAL_CAP and
+    `total_capped` is set ("10,000+ jobs")."""
+
+    total: int
+    total_capped: bool
+    items: list[dict[str, Any]]  # JobSummary's fields, ready to serialize
+
+
+def search_jobs(*, db: Session, query: JobQuery) -> Found:
     postgresql = db.get_bind().dialect.name == "postgresql"
     if postgresql:
         # The jobs table is read through its indexes far faster than its (cached) heap is
@@ -76,6 +97,7 @@ def search_jobs(*, db: Session, query: JobQuery) -> tuple[int, list[Job]]:
 
     ids: Select[tuple[int]] = select(Job.id)
     rank: ColumnElement[Any] | None = None
+    added_order: ColumnElement[Any] = Job.__table__.c.id  # newest added first, off an index
     fts_match: str | None = None
     if query.q and query.q.strip():
         if postgresql:
@@ -86,43 +108,94 @@ def search_jobs(*, db: Session, query: JobQuery) -> tuple[int, list[Job]]:
         else:
             fts_match = fts5_match(query.q)
             if fts_match is None:  # nothing searchable in the text: nothing matches
-                return 0, []
-            hits = _fts5_hits(fts_match)
-            ids = ids.join(hits, hits.c.job_id == Job.id)
-            rank = hits.c.rank
+                return Found(0, False, [])
+            # The FTS5 table leads the join (not a subquery): bm25() is then computed only
+            # for the rows read, and FTS5 hands its matches out in rowid order itself.
+            matched = text("jobs_fts MATCH :fts_match").bindparams(fts_match=fts_match)
+            ids = ids.select_from(_FTS5).join(Job, Job.id == _FTS5.c.rowid).where(matched)
+            rank = literal_column("bm25(jobs_fts)")  # lower is better
+            added_order = _FTS5.c.rowid
 
     filters = _filters(db, query)
     ids = ids.where(*filters)
+    offset, limit = (query.page - 1) * query.per_page, query.per_page
 
-    if fts_match is not None and not filters:
-        total = db.scalar(
-            select(func.count())
-            .select_from(text("jobs_fts"))
+    if fts_match is not None and not filters:  # counted inside the FTS5 index alone
+        counted: Select[Any] = (
+            select(literal_column("1")).select_from(text("jobs_fts"))
             .where(text("jobs_fts MATCH :fts_match").bindparams(fts_match=fts_match))
-        ) or 0
-    else:
-        total = db.scalar(select(func.count()).select_from(ids.subquery())) or 0
-    offset = (query.page - 1) * query.per_page
-    if offset >= total:
-        return total, []
-
-    page_ids: list[int] = list(
-        db.scalars(ids.order_by(*_ordering(query, rank)).offset(offset).limit(query.per_page))
-    )
-    jobs = {job.id: job for job in db.scalars(select(Job).where(Job.id.in_(page_ids)))}
-    return total, [jobs[job_id] for job_id in page_ids if job_id in jobs]
-
-
-def _fts5_hits(match: str) -> Any:
-    return (
-        select(
-            literal_column("rowid").label("job_id"),
-            literal_column("bm25(jobs_fts)").label("rank"),  # lower is better
         )
-        .select_from(text("jobs_fts"))
-        .where(text("jobs_fts MATCH :fts_match").bindparams(fts_match=match))
-        .subquery()
-    )
+    else:
+        counted = ids
+    if query.sort == "relevance" and rank is not None:
+        total, page_ids = _ranked_page(db, ids, counted, rank, added_order, offset, limit)
+    else:
+        total = _count_upto(db, counted, TOTAL_CAP + 1)
+        page_ids = [] if total <= offset else list(
+            db.scalars(ids.order_by(*_ordering(query, rank)).offset(offset).limit(limit))
+        )
+    return Found(min(total, TOTAL_CAP), total > TOTAL_CAP, _summaries(db, page_ids))
+
+
+def _count_upto(db: Session, matching: Select[Any], most: int) -> int:
+    """How many rows `matching` has, counting no further than `most`."""
+    return db.scalar(select(func.count()).select_from(matching.limit(most).subquery())) or 0
+
+
+def _ranked_page(db: Session, ids: Select[tuple[int]], counted: Select[Any],
+                 rank: ColumnElement[Any], added_order: ColumnElement[Any], offset: int,
+                 limit: int) -> tuple[int, list[int]]:
+    """(the total counted up to TOTAL_CAP + 1, the page's ids) in relevance order.
+
+    The first read is the RANK_WINDOW + 1 most recently added matches (highest id: both
+    databases hand matches out in that order from an index, and stop there), each with its
+    rank. Fewer than that is every match, ranked as a whole, in the order of old (rank,
+    newest, id), and no count is needed. More, and relevance ranks the RANK_WINDOW most
+    recently added matches (the window), and the rest follow, most recently added first
+    (docs/adr/0017): positions past the window are those of the plain id order, so a page
+    there is read off it."""
+    rows = db.execute(
+        ids.add_columns(rank.label("rank"), Job.posted_at)
+        .order_by(added_order.desc()).limit(RANK_WINDOW + 1)
+    ).all()
+    # ORDER BY rank, posted_at DESC, id DESC, in Python for the window's rows: Python's
+    # sort is stable, so the later (major) key keeps the earlier one's order among ties.
+    window = sorted(rows[:RANK_WINDOW], key=lambda row: (row.posted_at, row.id), reverse=True)
+    window.sort(key=lambda row: row.rank)  # lower is better on both databases
+    page = [row.id for row in window[offset:offset + limit]]
+    if len(rows) <= RANK_WINDOW:
+        return len(rows), page
+    total = _count_upto(db, counted, TOTAL_CAP + 1)
+    rest_from = max(offset, RANK_WINDOW)
+    if offset + limit > rest_from and total > rest_from:
+        page += db.scalars(ids.order_by(added_order.desc())
+                           .offset(rest_from).limit(offset + limit - rest_from))
+    return total, page
+
+
+def _summaries(db: Session, page_ids: list[int]) -> list[dict[str, Any]]:
+    """The page's jobs as JobSummary dicts, in page order: columns and skills read
+    directly (two queries), no ORM objects and no model validation on the way."""
+    if not page_ids:
+        return []
+    rows = {row.id: row._asdict() for row in db.execute(
+        select(*(getattr(Job, name) for name in SUMMARY_COLUMNS)).where(Job.id.in_(page_ids))
+    )}
+    skills: dict[int, list[str]] = {job_id: [] for job_id in rows}
+    for job_id, skill in db.execute(
+        select(JobSkill.job_id, JobSkill.skill).where(JobSkill.job_id.in_(page_ids))
+        .order_by(JobSkill.job_id, JobSkill.skill)
+    ):
+        skills[job_id].append(skill)
+    items = []
+    for job_id in page_ids:
+        row = rows.get(job_id)
+        if row is None:  # deleted between the two reads
+            continue
+        posted = row["posted_at"]
+        row["posted_at"] = posted if posted.tzinfo else posted.replace(tzinfo=UTC)
+        items.append({**row, "skills": skills[job_id]})
+    return items
 
 
 def _filters(db: Session, query: JobQuery) -> list[ColumnElement[bool]]:
