@@ -7,6 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
+
+from jobnaut.app.db import make_engine
+from jobnaut.config import parse_database_url
 
 Params = dict[str, Any]
 
@@ -36,6 +40,26 @@ def test_listing_without_filters_covers_the_whole_demo_set(api: httpx.Client) ->
     assert set(job) >= {"id", "title", "company", "location", "remote", "salary_min",
                         "salary_max", "currency", "experience_level", "skills", "posted_at"}
     assert posted(job).tzinfo is not None
+
+
+def test_the_demo_load_leaves_the_planner_statistics_fresh(api: httpx.Client,
+                                                           module_database_url: str) -> None:
+    # The backend loaded the demo jobs at start (--demo-data); the load ends with ANALYZE
+    # (PostgreSQL: VACUUM ANALYZE), so the planner knows the jobs are there.
+    engine = make_engine(parse_database_url(module_database_url))
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                vacuumed, analysed = conn.execute(text(
+                    "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables "
+                    "WHERE relname = 'jobs'")).one()
+                assert vacuumed is not None and analysed is not None
+            else:
+                tables = set(conn.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
+                assert {"jobs", "job_skills"} <= tables
+    finally:
+        engine.dispose()
+    assert search(api)["total_capped"] is False
 
 
 # --- full text ---------------------------------------------------------------------------

@@ -131,10 +131,15 @@ def search_jobs(*, db: Session, query: JobQuery) -> Found:
         total, page_ids = _ranked_page(db, ids, counted, rank, added_order, offset, limit)
     else:
         total = _count_upto(db, counted, TOTAL_CAP + 1)
-        page_ids = [] if total <= offset else list(
+        page_ids = [] if _past_the_end(total, offset) else list(
             db.scalars(ids.order_by(*_ordering(query, rank)).offset(offset).limit(limit))
         )
     return Found(min(total, TOTAL_CAP), total > TOTAL_CAP, _summaries(db, page_ids))
+
+
+def _past_the_end(counted: int, offset: int) -> bool:
+    """Whether a page from `offset` is surely empty: a capped count cannot tell."""
+    return counted <= TOTAL_CAP and counted <= offset
 
 
 def _count_upto(db: Session, matching: Select[Any], most: int) -> int:
@@ -167,7 +172,7 @@ def _ranked_page(db: Session, ids: Select[tuple[int]], counted: Select[Any],
         return len(rows), page
     total = _count_upto(db, counted, TOTAL_CAP + 1)
     rest_from = max(offset, RANK_WINDOW)
-    if offset + limit > rest_from and total > rest_from:
+    if offset + limit > rest_from and not _past_the_end(total, rest_from):
         page += db.scalars(ids.order_by(added_order.desc())
                            .offset(rest_from).limit(offset + limit - rest_from))
     return total, page
