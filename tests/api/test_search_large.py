@@ -6,7 +6,9 @@ terms that match more than RANK_WINDOW jobs, so relevance ranks only the window.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ from jobnaut.app.jobs.schemas import TOTAL_CAP
 from jobnaut.app.jobs.search import RANK_WINDOW
 from jobnaut.config import parse_database_url
 from tests.api.test_search import search, total
+from tests.browser.stack import run_frontend
 from tests.conftest import backend_env
 from tests.support.processes import Service, run_service
 
@@ -131,3 +134,21 @@ def test_other_orders_of_a_broad_term_are_unchanged(api: httpx.Client) -> None:
     times = [job["posted_at"] for job in search(api, q="python", sort="newest",
                                                  per_page=100)["items"]]
     assert times == sorted(times, reverse=True)
+
+
+# --- the web app -------------------------------------------------------------------------
+
+
+def test_the_web_app_shows_a_capped_total_as_a_lower_bound(
+        large_backend: Service, tmp_path: Path) -> None:
+    with run_frontend(large_backend.url, tmp_path) as frontend, \
+            httpx.Client(base_url=frontend.url, timeout=60) as visitor:
+        everything = visitor.get("/jobs")
+        assert everything.status_code == 200
+        assert f"{TOTAL_CAP:,}+ jobs found · page 1 of {TOTAL_CAP // 20}+" in everything.text
+        last_counted = visitor.get(f"/jobs?page={TOTAL_CAP // 20}")
+        assert f"page {TOTAL_CAP // 20} of {TOTAL_CAP // 20}+" in last_counted.text
+        assert f'page={TOTAL_CAP // 20 + 1}" rel="next"' in last_counted.text  # more follow
+        exact = visitor.get("/jobs?q=figma")
+        assert re.search(r"\b\d{3} jobs found", exact.text), exact.text
+        assert "+ jobs found" not in exact.text
