@@ -7,10 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 
-from jobnaut.app.db import make_engine
-from jobnaut.config import parse_database_url
+from tests.support.databases import jobs_tables_analysed
 
 Params = dict[str, Any]
 
@@ -46,19 +44,7 @@ def test_the_demo_load_leaves_the_planner_statistics_fresh(api: httpx.Client,
                                                            module_database_url: str) -> None:
     # The backend loaded the demo jobs at start (--demo-data); the load ends with ANALYZE
     # (PostgreSQL: VACUUM ANALYZE), so the planner knows the jobs are there.
-    engine = make_engine(parse_database_url(module_database_url))
-    try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                vacuumed, analysed = conn.execute(text(
-                    "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables "
-                    "WHERE relname = 'jobs'")).one()
-                assert vacuumed is not None and analysed is not None
-            else:
-                tables = set(conn.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
-                assert {"jobs", "job_skills"} <= tables
-    finally:
-        engine.dispose()
+    assert jobs_tables_analysed(module_database_url)
     assert search(api)["total_capped"] is False
 
 

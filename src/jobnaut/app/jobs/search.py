@@ -1,17 +1,21 @@
 """Job search over the database's own full-text index: tsvector on PostgreSQL, FTS5 on SQLite.
 
-A search runs in three narrow steps rather than one wide query:
+A search runs in narrow steps rather than one wide query (docs/adr/0017):
 
-1. the total: `count(*)` of the matching ids (on SQLite, a text search with no other filter
-   is counted inside the FTS5 index alone, which holds exactly one row per job);
-2. the page: the ids of the requested page, sorted on the sort keys only, so the sort never
-   carries whole rows (descriptions) around;
-3. the jobs of that page by primary key (their skills in one more query), in page order.
+1. the total, counted no further than TOTAL_CAP + 1 (more is "10,000+", `total_capped`); on
+   SQLite, a text search with no other filter is counted inside the FTS5 index alone;
+2. the page's ids, sorted on the sort keys only, so the sort never carries whole rows
+   (descriptions) around. Relevance reads the RANK_WINDOW + 1 most recently added matches
+   with their rank: when that is all of them it is also the total, and they are ranked as
+   a whole; when there are more, the window is ranked and the rest follow in id order;
+3. the page's columns and skills (two Core queries, no ORM objects), in page order, as the
+   dicts the API serializes.
 
 Filters are written so that indexes can serve them: the location substring is matched
 against the few distinct locations (found with an index skip-scan) and the job then filtered
 with `location IN (…)`; "has every skill" is one indexed `id IN (jobs with skill S)` per
-skill. Migration 0003 adds the indexes these read.
+skill. Migration 0003 adds the indexes these read. Bulk loads end with fresh planner
+statistics (jobs/stats.py).
 """
 
 from __future__ import annotations
