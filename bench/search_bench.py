@@ -308,8 +308,10 @@ def main() -> int:
                         load_before = os.getloadavg()[0]
                         health, searches = asyncio.run(measure(server, args, concurrency))
                         load_after = os.getloadavg()[0]
-                        results.append(Run(kind, args.jobs, load_seconds, health, searches,
-                                           load_before, load_after, concurrency))
+                        run = Run(kind, args.jobs, load_seconds, health, searches,
+                                  load_before, load_after, concurrency)
+                        report(run)  # at once: a run cut short keeps what it measured
+                        results.append(run)
     console.print()
     for run in results:
         report(run)

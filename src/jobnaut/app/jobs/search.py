@@ -21,6 +21,7 @@ statistics (jobs/stats.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
@@ -120,7 +121,9 @@ def search_jobs(*, db: Session, query: JobQuery) -> Found:
             rank = literal_column("bm25(jobs_fts)")  # lower is better
             added_order = _FTS5.c.rowid
 
-    filters = _filters(db, query)
+    written = _filters(db, query)
+    filters = written(None)
+    unfiltered = ids
     ids = ids.where(*filters)
     offset, limit = (query.page - 1) * query.per_page, query.per_page
 
@@ -135,10 +138,31 @@ def search_jobs(*, db: Session, query: JobQuery) -> Found:
         total, page_ids = _ranked_page(db, ids, counted, rank, added_order, offset, limit)
     else:
         total = _count_upto(db, counted, TOTAL_CAP + 1)
+        along = None if postgresql or fts_match is not None else _walk_order(
+            db, query, total, offset + limit)
+        if along is not None:
+            ids = unfiltered.where(*written(along))
         page_ids = [] if _past_the_end(total, offset) else list(
             db.scalars(ids.order_by(*_ordering(query, rank)).offset(offset).limit(limit))
         )
     return Found(min(total, TOTAL_CAP), total > TOTAL_CAP, _summaries(db, page_ids))
+
+
+def _walk_order(db: Session, query: JobQuery, counted: int, page_end: int) -> str | None:
+    """SQLite, filters without text: the column whose index to read a page off in order,
+    or None to let the filters' indexes drive (then sort what they find).
+
+    SQLite's planner weighs a LIMIT lightly: given an index for a filter it reads every
+    job that filter admits and sorts them, even when the jobs in sort order would meet the
+    page after a few hundred index entries. The count already taken says which is cheaper:
+    walking the order reads about page_end × jobs ÷ counted entries, the filters' way
+    about `counted` rows (or more: the count stopped at TOTAL_CAP + 1)."""
+    if not counted:
+        return None
+    jobs = db.scalar(select(func.max(Job.id))) or 0
+    if page_end * jobs >= counted * counted:
+        return None
+    return "salary_max" if query.sort == "salary" else "posted_at"
 
 
 def _past_the_end(counted: int, offset: int) -> bool:
@@ -207,34 +231,53 @@ def _summaries(db: Session, page_ids: list[int]) -> list[dict[str, Any]]:
     return items
 
 
-def _filters(db: Session, query: JobQuery) -> list[ColumnElement[bool]]:
-    filters: list[ColumnElement[bool]] = []
-    if query.location:
-        pattern = f"%{_escape_like(query.location)}%"
-        locations = _locations_like(db, pattern)
-        if locations is None:  # too many places to list: test every job
-            filters.append(Job.location.ilike(pattern, escape="\\"))
-        else:
-            filters.append(Job.location.in_(locations) if locations else false())
-    if query.remote is not None:
-        filters.append(Job.remote.is_(query.remote))
-    if query.salary_min is not None:  # the job can pay at least this much
-        filters.append(Job.salary_max >= query.salary_min)
-    if query.salary_max is not None:  # the job starts at or below this
-        filters.append(Job.salary_min <= query.salary_max)
-    if query.currency:
-        filters.append(Job.currency == query.currency)
-    if query.experience_level:
-        filters.append(Job.experience_level == query.experience_level)
-    if query.posted_since:
-        filters.append(Job.posted_at >= datetime.combine(query.posted_since, time.min, UTC))
-    if query.skills:  # jobs that ask for every one of the given skills
-        wanted = sorted({s.strip().lower() for s in query.skills if s.strip()})
-        if not wanted:
-            filters.append(false())
-        for skill in wanted:  # (job_skills is keyed by job and skill: no duplicates)
-            filters.append(Job.id.in_(select(JobSkill.job_id).where(JobSkill.skill == skill)))
-    return filters
+def _filters(db: Session, query: JobQuery) -> Callable[[str | None], list[ColumnElement[bool]]]:
+    """The query's filters, written for either plan: `written(None)` lets the planner drive
+    from any filter's index; `written(column)` (SQLite) lets only `column` use an index
+    (the others behind a unary +, skills as a correlated EXISTS), so that a page sorted on
+    that column is read off its index in order, stopping after the page (see _walk_order)."""
+    pattern = f"%{_escape_like(query.location)}%" if query.location else ""
+    locations = _locations_like(db, pattern) if query.location else None
+    wanted = sorted({s.strip().lower() for s in query.skills if s.strip()})
+
+    def written(along: str | None) -> list[ColumnElement[bool]]:
+        def col(name: str) -> ColumnElement[Any]:
+            column: ColumnElement[Any] = Job.__table__.c[name]
+            if along is None or name == along:
+                return column
+            return literal_column(f"+jobs.{name}", column.type)
+
+        filters: list[ColumnElement[bool]] = []
+        if query.location and locations is None:  # too many places to list: test every job
+            filters.append(col("location").ilike(pattern, escape="\\"))
+        elif query.location:
+            filters.append(col("location").in_(locations) if locations else false())
+        if query.remote is not None:
+            filters.append(col("remote").is_(query.remote))
+        if query.salary_min is not None:  # the job can pay at least this much
+            filters.append(col("salary_max") >= query.salary_min)
+        if query.salary_max is not None:  # the job starts at or below this
+            filters.append(col("salary_min") <= query.salary_max)
+        if query.currency:
+            filters.append(col("currency") == query.currency)
+        if query.experience_level:
+            filters.append(col("experience_level") == query.experience_level)
+        if query.posted_since:
+            filters.append(col("posted_at") >= datetime.combine(query.posted_since, time.min,
+                                                                 UTC))
+        if query.skills:  # jobs that ask for every one of the given skills
+            if not wanted:
+                filters.append(false())
+            for skill in wanted:  # (job_skills is keyed by job and skill: no duplicates)
+                if along is None:
+                    filters.append(Job.id.in_(select(JobSkill.job_id)
+                                              .where(JobSkill.skill == skill)))
+                else:
+                    filters.append(select(JobSkill.job_id).where(
+                        JobSkill.job_id == Job.id, JobSkill.skill == skill).exists())
+        return filters
+
+    return written
 
 
 def _locations_like(db: Session, pattern: str) -> list[str] | None:
