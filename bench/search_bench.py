@@ -31,7 +31,6 @@ import httpx
 import psycopg
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from benchkit import serve_backend
@@ -172,7 +171,7 @@ def fresh_database(kind: str, workdir: Path, pg_admin_url: str) -> Iterator[str]
 
 
 def load(database_url: str, jobs: int, chunk: int = 10_000) -> float:
-    """Migrate, load `jobs` demo jobs and ANALYZE; returns the seconds the load took."""
+    """Migrate, load `jobs` demo jobs (analysed); returns the seconds the load took."""
     engine = make_engine(parse_database_url(database_url))
     try:
         schema.upgrade(engine)
@@ -184,9 +183,9 @@ def load(database_url: str, jobs: int, chunk: int = 10_000) -> float:
                 console.print(f"  loaded {loaded:,} / {jobs:,} jobs "
                               f"({time.perf_counter() - started:.0f}s)", end="\r")
 
+        # load_generated ends with refresh_job_statistics: VACUUM ANALYZE on PostgreSQL,
+        # ANALYZE on SQLite, as every bulk loader does.
         loaded = load_generated(sessions, jobs, chunk=chunk, progress=progress)
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("ANALYZE"))
         took = time.perf_counter() - started
         console.print(f"  loaded {loaded:,} jobs in {took:.1f}s ({loaded / took:,.0f} jobs/s)"
                       + " " * 12)
@@ -210,36 +209,39 @@ class Run:
     searches: list[Figures]
     load_before: float  # 1-minute load average of the machine
     load_after: float
+    concurrency: int
 
 
 # --- the run ---------------------------------------------------------------------------
 
 
-async def measure(url: str, args: argparse.Namespace) -> tuple[list[Figures], list[Figures]]:
+async def measure(url: str, args: argparse.Namespace,
+                  concurrency: int) -> tuple[list[Figures], list[Figures]]:
     scenarios = workload()
     # Warm up: every distinct request shape once or more, not recorded.
     for name, paths in scenarios.items():
-        warm = await drive(url, name, paths, min(len(paths), 100), args.concurrency, 60)
+        warm = await drive(url, name, paths, min(len(paths), 100), concurrency, 60)
         if warm.errors:
             raise RuntimeError(f"{warm.errors} errors while warming up {name}")
-    await drive(url, "health", ["/health"], 200, args.concurrency, 30)
+    await drive(url, "health", ["/health"], 200, concurrency, 30)
 
     # The baseline is measured before and after the searches, half each, so that a change
     # in the machine's load during the run shows (and is shared by both sides).
     half = max(1, args.requests // 2)
-    before = await drive(url, "GET /health, before", ["/health"], half, args.concurrency,
+    before = await drive(url, "GET /health, before", ["/health"], half, concurrency,
                          args.max_seconds)
     per_kind = max(1, args.requests // len(scenarios))
     searches = []
     for name, paths in scenarios.items():
-        searches.append(await drive(url, f"search: {name}", paths, per_kind, args.concurrency,
+        searches.append(await drive(url, f"search: {name}", paths, per_kind, concurrency,
                                     args.max_seconds))
-    after = await drive(url, "GET /health, after", ["/health"], half, args.concurrency,
+    after = await drive(url, "GET /health, after", ["/health"], half, concurrency,
                         args.max_seconds)
     return [before, after], searches
 
 
-def report(run: Run, concurrency: int) -> None:
+def report(run: Run) -> None:
+    concurrency = run.concurrency
     searches = run.searches
     health = Figures.pooled("GET /health (baseline)", run.health)
     everything = Figures.pooled("search: all kinds", searches)
@@ -268,13 +270,22 @@ def report(run: Run, concurrency: int) -> None:
         f"(÷{health.rps / everything.rps:.1f})\n")
 
 
+def _counts(value: str) -> list[int]:
+    counts = [int(part) for part in value.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("client counts are whole numbers of at least 1")
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=100_000, help="jobs to load (100000)")
     parser.add_argument("--requests", type=int, default=2000,
                         help="requests for the baseline, and in total over the search kinds")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
-    parser.add_argument("--concurrency", type=int, default=4, help="concurrent clients (4)")
+    parser.add_argument("--concurrency", type=_counts, default=[4],
+                        help="concurrent clients, or a comma-separated list of client counts "
+                             "measured one after the other on the same load (4)")
     parser.add_argument("--max-seconds", type=float, default=60.0,
                         help="time bound for each scenario (60)")
     parser.add_argument("--pg-url", default=os.environ.get("JOBNAUT_BENCH_PG_URL", DEFAULT_PG),
@@ -283,8 +294,8 @@ def main() -> int:
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
 
     console.print(f"JobNaut search benchmark: {args.jobs:,} jobs, {args.requests:,} requests, "
-                  f"{args.concurrency} clients, python {sys.version.split()[0]}, "
-                  f"{os.cpu_count()} CPUs")
+                  f"{'/'.join(map(str, args.concurrency))} clients, "
+                  f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     results: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="jobnaut-bench-") as tmp:
         workdir = Path(tmp)
@@ -293,14 +304,17 @@ def main() -> int:
             with fresh_database(kind, workdir, args.pg_url) as url:
                 load_seconds = load(url, args.jobs)
                 with backend(url, workdir / f"backend-{kind}.log") as server:
-                    load_before = os.getloadavg()[0]
-                    health, searches = asyncio.run(measure(server, args))
-                    load_after = os.getloadavg()[0]
-            results.append(Run(kind, args.jobs, load_seconds, health, searches,
-                               load_before, load_after))
+                    for concurrency in args.concurrency:
+                        load_before = os.getloadavg()[0]
+                        health, searches = asyncio.run(measure(server, args, concurrency))
+                        load_after = os.getloadavg()[0]
+                        run = Run(kind, args.jobs, load_seconds, health, searches,
+                                  load_before, load_after, concurrency)
+                        report(run)  # at once: a run cut short keeps what it measured
+                        results.append(run)
     console.print()
     for run in results:
-        report(run, args.concurrency)
+        report(run)
     return 0
 
 

@@ -32,11 +32,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from benchkit import free_port, serve_backend
 from jobnaut.app import schema
-from jobnaut.app.db import make_engine
+from jobnaut.app.db import make_engine, make_sessionmaker
 from jobnaut.app.jobs.demo import load_demo_if_empty
 from jobnaut.config import parse_database_url
 from jobnaut.ops.caddy import CaddySwitch, SwitchSettings
@@ -235,9 +233,7 @@ def main() -> int:
         database_url = f"sqlite:///{workdir / 'bench.db'}"
         engine = make_engine(parse_database_url(database_url))
         schema.upgrade(engine)
-        with Session(engine) as db:
-            load_demo_if_empty(db)
-            db.commit()
+        load_demo_if_empty(make_sessionmaker(engine))
         engine.dispose()
         ports = {release: stack.enter_context(backend(release, database_url, workdir))
                  for release in ("blue", "green")}

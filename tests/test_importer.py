@@ -35,6 +35,7 @@ from jobnaut.app.jobs.schemas import JobQuery
 from jobnaut.app.jobs.search import search_jobs
 from jobnaut.cli import importer_cmd
 from jobnaut.config import parse_database_url
+from tests.support.databases import jobs_tables_analysed
 from tests.support.fake_jsearch import FakeJSearch, posting
 
 KEY = "test-key-5f1e9a0c77d2"
@@ -66,8 +67,12 @@ def count_jobs(sessions: sessionmaker[Session]) -> int:
 
 
 def search(sessions: sessionmaker[Session], **query: object) -> tuple[int, list[Job]]:
+    """The total and the page's jobs (as ORM objects, in page order) of a search."""
     with sessions() as db:
-        return search_jobs(db=db, query=JobQuery.model_validate(query))
+        found = search_jobs(db=db, query=JobQuery.model_validate(query))
+        ids = [job["id"] for job in found.items]
+        jobs = {job.id: job for job in db.scalars(select(Job).where(Job.id.in_(ids)))}
+        return found.total, [jobs[job_id] for job_id in ids]
 
 
 # --- mapping (pure) --------------------------------------------------------------------
@@ -149,6 +154,24 @@ def test_import_inserts_jobs_found_by_full_text_search(sessions: sessionmaker[Se
     total, jobs = search(sessions, q="python", skills=["django"], experience_level="lead")
     assert total >= 1 and all("django" in j.skill_names for j in jobs)
     assert search(sessions, q="reliable services")[0] == 25  # description words
+
+
+def test_an_import_leaves_the_planner_statistics_fresh(database_url: str,
+                                                      sessions: sessionmaker[Session],
+                                                      feed: FakeJSearch) -> None:
+    assert not jobs_tables_analysed(database_url)
+    with client_for(feed) as client:
+        import_jobs(sessions, client, "python")
+    assert jobs_tables_analysed(database_url)
+
+
+def test_a_failed_import_still_refreshes_the_statistics_of_the_pages_saved(
+        database_url: str, sessions: sessionmaker[Session], feed: FakeJSearch) -> None:
+    feed.fail_page(2, 503)
+    with client_for(feed) as client, pytest.raises(ImportFailed):
+        import_jobs(sessions, client, "python", pages=3)
+    assert count_jobs(sessions) == 10
+    assert jobs_tables_analysed(database_url)
 
 
 def test_reimport_updates_instead_of_duplicating(sessions: sessionmaker[Session],

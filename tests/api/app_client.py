@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 
 from jobnaut.app import schema
-from jobnaut.app.db import make_engine, make_sessionmaker, transaction
+from jobnaut.app.db import make_engine, make_sessionmaker
 from jobnaut.app.jobs.demo import load_demo_if_empty
 from jobnaut.app.main import create_app
 from jobnaut.config import BackendSettings
@@ -30,8 +30,7 @@ def app_client(directory: Path, jobs: int = 50, **env: str) -> Iterator[TestClie
     settings = BackendSettings.from_env(values)
     engine = make_engine(settings.database_url)
     schema.upgrade(engine)
-    with transaction(make_sessionmaker(engine)) as db:
-        load_demo_if_empty(db, count=jobs)
+    load_demo_if_empty(make_sessionmaker(engine), count=jobs)
     engine.dispose()
     # raise_server_exceptions=False: a test sees the 500 a client would, not the exception.
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:

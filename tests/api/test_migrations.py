@@ -44,8 +44,10 @@ def count(engine: Engine, table: str) -> int:
 
 def find(engine: Engine, q: str, **filters: Any) -> list[str]:
     with transaction(make_sessionmaker(engine)) as db:
-        _, jobs = search_jobs(db=db, query=JobQuery(q=q, per_page=100, **filters))
-        return [job.external_id for job in jobs]
+        found = search_jobs(db=db, query=JobQuery(q=q, per_page=100, **filters))
+        ids = [job["id"] for job in found.items]
+        external = dict(db.execute(select(Job.id, Job.external_id).where(Job.id.in_(ids))).all())
+        return [external[job_id] for job_id in ids]
 
 
 def one_job(external_id: str, title: str, description: str) -> dict[str, object]:

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.databases import jobs_tables_analysed
+
 Params = dict[str, Any]
 
 
@@ -36,6 +38,14 @@ def test_listing_without_filters_covers_the_whole_demo_set(api: httpx.Client) ->
     assert set(job) >= {"id", "title", "company", "location", "remote", "salary_min",
                         "salary_max", "currency", "experience_level", "skills", "posted_at"}
     assert posted(job).tzinfo is not None
+
+
+def test_the_demo_load_leaves_the_planner_statistics_fresh(api: httpx.Client,
+                                                           module_database_url: str) -> None:
+    # The backend loaded the demo jobs at start (--demo-data); the load ends with ANALYZE
+    # (PostgreSQL: VACUUM ANALYZE), so the planner knows the jobs are there.
+    assert jobs_tables_analysed(module_database_url)
+    assert search(api)["total_capped"] is False
 
 
 # --- full text ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ FAULTS: dict[str, dict[str, tuple[str, str]]] = {
     "not-ready": {"src/jobnaut/app/system/readiness.py": (
         'return True, "valid"', 'return False, "faulty release: readiness fails"')},
     "search-500": {"src/jobnaut/app/jobs/routes.py": (
-        "    total, jobs = search.search_jobs(db=db, query=query)",
+        "    found = search.search_jobs(db=db, query=query)",
         "    raise RuntimeError('faulty release: search is broken')")},
     "frontend-cannot-reach-api": {"src/jobnaut/config.py": (
         'api_base_url=parse_http_url(values["API_BASE_URL"]),',

@@ -36,7 +36,7 @@ def flaky_commit(source_repo: SourceRepo, flags: Path) -> str:
     release passes every check before traffic, then fails the users it is given."""
     return source_repo.commit_variant("search-500-on-flag", {
         "src/jobnaut/app/jobs/routes.py": fail_on_flag(
-            "    total, jobs = search.search_jobs(db=db, query=query)", flags,
+            "    found = search.search_jobs(db=db, query=query)", flags,
             "search is broken")})
 
 

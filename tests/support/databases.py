@@ -96,3 +96,23 @@ class PostgresServer:
 
 def sqlite_url(directory: Path, name: str = "jobnaut.db") -> str:
     return f"sqlite:///{directory / name}"
+
+
+def jobs_tables_analysed(database_url: str) -> bool:
+    """Whether the jobs tables have planner statistics from an explicit ANALYZE (on
+    PostgreSQL: a VACUUM and an ANALYZE by hand, not by autovacuum)."""
+    from sqlalchemy import text
+
+    from jobnaut.app.db import engine_for
+
+    with engine_for(database_url) as engine, engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(text(
+                "SELECT relname FROM pg_stat_user_tables WHERE relname IN ('jobs', 'job_skills')"
+                " AND last_vacuum IS NOT NULL AND last_analyze IS NOT NULL")).all()
+            return len(rows) == 2
+        if not conn.execute(text(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+            return False
+        tables = set(conn.scalars(text("SELECT DISTINCT tbl FROM sqlite_stat1")))
+        return {"jobs", "job_skills"} <= tables

@@ -52,7 +52,7 @@ def up(
     demo_data: bool = typer.Option(False, help="then load demo jobs into an empty database"),
 ) -> None:
     """Upgrade the schema."""
-    from jobnaut.app.db import make_sessionmaker, transaction
+    from jobnaut.app.db import make_sessionmaker
     from jobnaut.app.jobs.demo import load_demo_if_empty
     from jobnaut.app.schema import current_revision, upgrade
 
@@ -60,8 +60,7 @@ def up(
     upgrade(engine, to)
     typer.echo(f"schema at {current_revision(engine)}")
     if demo_data:
-        with transaction(make_sessionmaker(engine)) as db:
-            typer.echo(f"loaded {load_demo_if_empty(db)} demo jobs")
+        typer.echo(f"loaded {load_demo_if_empty(make_sessionmaker(engine))} demo jobs")
 
 
 @app.command("down")

@@ -54,7 +54,7 @@ def serve(
 
 def _backend(settings: BackendSettings, *, migrate: bool, demo_data: bool) -> FastAPI:
     from jobnaut.app import schema
-    from jobnaut.app.db import make_engine, make_sessionmaker, transaction
+    from jobnaut.app.db import make_engine, make_sessionmaker
     from jobnaut.app.jobs.demo import load_demo_if_empty
     from jobnaut.app.main import create_app
 
@@ -63,8 +63,7 @@ def _backend(settings: BackendSettings, *, migrate: bool, demo_data: bool) -> Fa
         if migrate:
             schema.upgrade(engine)
         if demo_data:
-            with transaction(make_sessionmaker(engine)) as db:
-                loaded = load_demo_if_empty(db)
+            loaded = load_demo_if_empty(make_sessionmaker(engine))
             if loaded:
                 console.print(f"loaded {loaded} demo jobs")
         engine.dispose()

@@ -60,6 +60,7 @@ class JobDetail(JobSummary):
 
 class JobPage(ApiModel):
     total: int
+    total_capped: bool = False  # more match than `total` (the backend counts up to 10,000)
     page: int
     per_page: int
     items: list[JobSummary]
@@ -69,6 +70,13 @@ class JobPage(ApiModel):
         if self.per_page <= 0:
             return 1
         return max(1, -(-self.total // self.per_page))
+
+    @property
+    def total_text(self) -> str:
+        """"1 job", "2,345 jobs", or "10,000+ jobs" when the backend stopped counting."""
+        if self.total == 1 and not self.total_capped:
+            return "1 job"
+        return f"{self.total:,}{'+' if self.total_capped else ''} jobs"
 
 
 class Match(ApiModel):

@@ -16,6 +16,7 @@ from jobnaut.app.db import transaction
 from jobnaut.app.importer.client import JSearchError
 from jobnaut.app.importer.mapping import InvalidPosting, MappedJob, map_posting
 from jobnaut.app.jobs.models import Job, JobSkill
+from jobnaut.app.jobs.stats import engine_of, refresh_job_statistics
 
 log = logging.getLogger("jobnaut.importer")
 
@@ -69,24 +70,37 @@ def import_jobs(
     if pages < 1:
         raise ValueError("pages must be at least 1")
     total = ImportResult()
-    for page in range(1, pages + 1):
-        try:
-            postings = source.search_page(query, page, country=country, date_posted=date_posted)
-        except JSearchError as exc:
-            raise ImportFailed(str(exc), page=page, result=total) from exc
-        if not postings:
-            break  # the feed has no more results
-        page_result = map_postings(postings)
-        try:
-            page_result.inserted, page_result.updated = _save_page(sessions, page_result.jobs)
-        except SQLAlchemyError as exc:
-            raise ImportFailed(f"database error while saving page {page}: {_db_reason(exc)}",
-                               page=page, result=total) from exc
-        page_result.pages = 1
-        total.add(page_result)
-        if on_page is not None:
-            on_page(page, page_result)
+    try:
+        for page in range(1, pages + 1):
+            try:
+                postings = source.search_page(query, page, country=country, date_posted=date_posted)
+            except JSearchError as exc:
+                raise ImportFailed(str(exc), page=page, result=total) from exc
+            if not postings:
+                break  # the feed has no more results
+            page_result = map_postings(postings)
+            try:
+                page_result.inserted, page_result.updated = _save_page(sessions, page_result.jobs)
+            except SQLAlchemyError as exc:
+                raise ImportFailed(f"database error while saving page {page}: {_db_reason(exc)}",
+                                   page=page, result=total) from exc
+            page_result.pages = 1
+            total.add(page_result)
+            if on_page is not None:
+                on_page(page, page_result)
+    finally:
+        if total.inserted or total.updated:  # also when a later page failed
+            _refresh_statistics(sessions)
     return total
+
+
+def _refresh_statistics(sessions: sessionmaker[Session]) -> None:
+    """The planner's statistics after the import; a failure here is only a warning (the
+    postings are saved, and the import's own error, if any, is the one to report)."""
+    try:
+        refresh_job_statistics(engine_of(sessions))
+    except SQLAlchemyError as exc:
+        log.warning("could not refresh the jobs tables' statistics: %s", _db_reason(exc))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobnaut.app.jobs.models import EXPERIENCE_LEVELS, Job, JobSkill
+from jobnaut.app.jobs.stats import engine_of, refresh_job_statistics
 
 ROLES: dict[str, list[str]] = {
     "Backend Engineer": ["python", "postgresql", "docker", "fastapi", "redis", "aws", "sql"],
@@ -129,7 +130,8 @@ def load_jobs(db: Session, jobs: Iterator[dict[str, object]], batch: int = 1000)
 
 def load_generated(sessions: sessionmaker[Session], count: int, *, chunk: int = 10_000,
                    progress: Callable[[int], None] | None = None) -> int:
-    """Insert `count` generated jobs, one transaction per `chunk` (for large loads)."""
+    """Insert `count` generated jobs, one transaction per `chunk` (for large loads), then
+    refresh the planner's statistics."""
     from jobnaut.app.db import transaction
 
     generated = generate_jobs(count)
@@ -142,10 +144,18 @@ def load_generated(sessions: sessionmaker[Session], count: int, *, chunk: int = 
         loaded += added
         if progress is not None:
             progress(loaded)
+    refresh_job_statistics(engine_of(sessions))
     return loaded
 
 
-def load_demo_if_empty(db: Session, count: int = DEMO_COUNT) -> int:
-    if db.scalar(select(func.count()).select_from(Job)):
-        return 0
-    return load_jobs(db, generate_jobs(count))
+def load_demo_if_empty(sessions: sessionmaker[Session], count: int = DEMO_COUNT) -> int:
+    """Load the demo jobs into a database without jobs (in one transaction), then refresh
+    the planner's statistics; returns how many were loaded (0: there were jobs already)."""
+    from jobnaut.app.db import transaction
+
+    with transaction(sessions) as db:
+        if db.scalar(select(func.count()).select_from(Job)):
+            return 0
+        loaded = load_jobs(db, generate_jobs(count))
+    refresh_job_statistics(engine_of(sessions))
+    return loaded

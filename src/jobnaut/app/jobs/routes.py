@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from jobnaut.app.accounts.schemas import ExperienceLevel
 from jobnaut.app.deps import SessionDep
@@ -18,7 +19,6 @@ from jobnaut.app.jobs.schemas import (
     JobQuery,
     SortOrder,
     job_detail,
-    job_summary,
 )
 from jobnaut.app.responses import errors
 from jobnaut.app.types import MAX_SALARY, IdPath, IsoDate
@@ -44,7 +44,7 @@ def search_jobs(
     sort: SortOrder = "relevance",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
-) -> JobPage:
+) -> Response:
     try:
         query = JobQuery(
             q=q, location=location, remote=remote, salary_min=salary_min, salary_max=salary_max,
@@ -58,11 +58,13 @@ def search_jobs(
             f"{'.'.join(str(p) for p in e['loc']) or 'query'}: {e['msg']}" for e in exc.errors()
         )
         raise ApiError(422, "validation_error", f"invalid search: {problems}") from None
-    total, jobs = search.search_jobs(db=db, query=query)
-    return JobPage(
-        total=total, page=query.page, per_page=query.per_page,
-        items=[job_summary(j) for j in jobs],
-    )
+    found = search.search_jobs(db=db, query=query)
+    # The rows are already JobSummary's fields with their types (search._summaries): they
+    # are serialized as they are, without building and validating a model per job.
+    return Response(to_json({
+        "total": found.total, "total_capped": found.total_capped,
+        "page": query.page, "per_page": query.per_page, "items": found.items,
+    }), media_type="application/json")
 
 
 @router.get("/jobs/{job_id}", response_model=JobDetail, responses=errors(404))

@@ -18,6 +18,10 @@ from jobnaut.app.types import Salary, Text, http_url_or_none
 SortOrder = Literal["relevance", "newest", "salary"]
 MAX_PAGE = 10_000
 MAX_PER_PAGE = 100
+# Counting stops here: a larger total is given as "10,000+" (total_capped). A broad term
+# matches tens of thousands of jobs, and counting them all cost more than the rest of the
+# search (issue 11, docs/adr/0017).
+TOTAL_CAP = 10_000
 
 
 class JobSummary(BaseModel):
@@ -49,7 +53,10 @@ class JobDetail(JobSummary):
 
 
 class JobPage(BaseModel):
-    total: int
+    total: int = Field(description=f"matching jobs, counted up to {TOTAL_CAP:,}: when more "
+                                   f"match, {TOTAL_CAP:,} with total_capped set")
+    total_capped: bool = Field(default=False, description=f"more jobs match than total "
+                                                          f"says ({TOTAL_CAP:,}+)")
     page: int
     per_page: int
     items: list[JobSummary]
