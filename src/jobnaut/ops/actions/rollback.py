@@ -62,8 +62,9 @@ def plan_code_rollback(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> l
         Step("restore database", "restore the database if needed (not for a code rollback on "
                                  "the same schema)", lambda run: "not needed: schema unchanged"),
         *switching.start_and_check_steps(lambda run: target, services, quick_when_warm=True),
+        # The release left stays warm a while (ADR 0018): going forward again is a switch.
         *switching.switch_steps(lambda run: target, services, stop_previous=True,
-                                verify_first=True),
+                                verify_first=True, rolled_back_warm=True),
         Step("record", "record the outcome", lambda run: _mark_rolled_back(run, current, target,
                                                                            services)),
     ]
