@@ -63,7 +63,10 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
         candidates = release_processes(env, release.id, services)
         run.ctx["candidates"] = {s: p.id for s, p in candidates.items()}
         parts = [f"{p.service} pid {p.pid} port {p.port}" for p in candidates.values()]
-        warm = [s for s in services if s in reused]
+        # Warm: kept running after it served (and passed every check then). A candidate
+        # started before (a migration rollback starts its target before the maintenance
+        # window) never took traffic: it gets every check.
+        warm = [s for s in services if s in reused and reused[s].role != "candidate"]
         run.ctx["all_warm"] = len(warm) == len(services)
         return ", ".join(parts) + (f" (warm: {', '.join(warm)})" if warm else "")
 
@@ -211,6 +214,14 @@ def stop_together(env: Env, processes: list[ProcessRecord]) -> None:
         for done in [pool.submit(runs.stop_process, env.ledger, p, env.home.config.drain_timeout)
                      for p in processes]:
             done.result()
+
+
+def stop_candidates(env: Env, release_id: int) -> None:
+    """After a failure before the switch: stop the release's processes that this attempt
+    started (warm ones, kept after they served, stay)."""
+    for p in env.ledger.running_processes():
+        if p.release_id == release_id and p.role == "candidate":
+            driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
 
 
 def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SERVICES) -> None:
