@@ -137,11 +137,8 @@ class Prepared:
         return False
 
     def go(self, timeout: float = 1800) -> str:
-        assert self.proc.stdin is not None
         try:
-            self.proc.stdin.write(b"go\n")
-            self.proc.stdin.close()
-            out, err = self.proc.communicate(timeout=timeout)
+            out, err = self.proc.communicate(b"go\n", timeout=timeout)
         except subprocess.TimeoutExpired:
             _kill(self.proc)
             raise OpsError(f"timed out after {timeout:.0f}s: "
