@@ -71,14 +71,14 @@ def test_back_then_forward_are_both_switches(env: Environment) -> None:
 
 
 def test_it_is_stopped_when_its_time_is_up_and_never_restarted(env: Environment) -> None:
-    env.set_setting("keep_warm_seconds", 3)
+    env.set_setting("keep_warm_seconds", 15)  # long enough to see it, on a loaded machine
     left = active(env)
     back = rollback(env, "--to", next(s["release"] for s in standby(env)))
     assert f"of {left} kept warm until " in back["retire"]
     # Only one rolled-back release stays warm: the one before became live, none is left.
     assert [s["release"] for s in standby(env)] == [left] * 2
 
-    wait_for(lambda: not running_of(env, left), 30, "the guard to stop the warm release")
+    wait_for(lambda: not running_of(env, left), 60, "the guard to stop the warm release")
     messages = [e["message"] for e in Env.open(env.home).ledger.events(200)]
     assert any(m.startswith(f"stopped backend of rolled-back {left} ")
                and m.endswith("its time to stay warm is up") for m in messages), messages
