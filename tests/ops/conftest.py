@@ -125,10 +125,14 @@ class Environment:
 
     def set_timeout(self, name: str, seconds: float) -> None:
         """Change one `[timeouts]` setting of the environment's jobnaut.toml."""
+        self.set_setting(name, seconds)
+
+    def set_setting(self, name: str, value: float) -> None:
+        """Change the one setting called `name` in the environment's jobnaut.toml."""
         path = self.home / "jobnaut.toml"
         text = path.read_text()
-        changed = re.sub(rf"^{name} = \S+", f"{name} = {seconds}", text, count=1, flags=re.M)
-        assert changed != text, f"no [timeouts] {name} in {path}"
+        changed = re.sub(rf"^{name} = \S+", f"{name} = {value}", text, count=1, flags=re.M)
+        assert changed != text, f"no setting {name} in {path}"
         path.write_text(changed)
 
     def json(self, *args: str) -> Any:
@@ -143,13 +147,14 @@ class Environment:
         return str(httpx.get(f"{self.api}/version", timeout=5).json()["release"])
 
 
-def make_environment(home: Path, source: SourceRepo, database_url: str | None) -> Environment:
+def make_environment(home: Path, source: SourceRepo, database_url: str | None, *,
+                     guard: bool = False) -> Environment:
     backend, frontend = free_port(), free_port()
     env = Environment(home, backend, frontend)
     args = ["init", "--source", str(source.path), "--backend-port", str(backend),
             "--frontend-port", str(frontend), "--name", "test",
             # The guard restarts killed processes and may roll back: only where a test asks.
-            "--guard" if os.environ.get("JOBNAUT_TEST_GUARD") else "--no-guard"]
+            "--guard" if guard or os.environ.get("JOBNAUT_TEST_GUARD") else "--no-guard"]
     if database_url:
         args += ["--database-url", database_url]
     env.jobnaut(*args)
@@ -178,6 +183,15 @@ def deployed_sqlite(source_repo: SourceRepo,
     (processes, the switch, faulty code, configuration): a module overrides `deployed` with
     it. Scenarios where the database matters (backups, migrations, restores) use both."""
     yield from _up(make_environment(tmp_path_factory.mktemp("home") / "env", source_repo, None))
+
+
+@pytest.fixture(scope="module")
+def deployed_guarded(source_repo: SourceRepo,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:
+    """The good release deployed on SQLite with its guard running: for what the guard does
+    beside an operator's commands (stopping a rolled-back release kept warm, ADR 0018)."""
+    yield from _up(make_environment(tmp_path_factory.mktemp("home") / "env", source_repo, None,
+                                    guard=True))
 
 
 def quick_outage_answers(env: Environment) -> Environment:

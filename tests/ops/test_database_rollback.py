@@ -125,6 +125,12 @@ def test_downgrade_keeps_every_row(deployed: Environment, source_repo: SourceRep
 
     with_traffic = deployed.jobnaut("rollback", "migration", "--yes")
     assert "downgrade" in with_traffic.stderr
+    # Before the maintenance window: the target kept warm by the deploy is reused and the
+    # downgrade's process waits, loaded; in the window the warm target is checked live and
+    # ready, and every check runs after the switch (ADR 0018).
+    assert "(warm: backend, frontend)" in with_traffic.stderr
+    assert "(prepared before the window)" in with_traffic.stderr
+    assert "(warm: live and ready;" in with_traffic.stderr
     assert revision(deployed) == HEAD
     assert {before_deploy, after_deploy} <= emails(deployed)
     state = deployed.json("status")

@@ -342,6 +342,10 @@ def _print_status(state: dict[str, Any]) -> None:
         table.add_row(f"{s['service']} ({s['role']})", s["release"], str(s["pid"]),
                       str(s["port"]), "-", "yes", "yes" if s["healthy"] else "no")
     console.print(table)
+    kept = {s["release"]: s["label"] for s in state["services"].get("standby", [])
+            if s.get("warm_until")}
+    for release, label in kept.items():  # a rolled-back release kept warm (ADR 0018)
+        console.print(f"{release} {label}")
     switch = state["traffic_switch"]
     console.print("traffic switch: " + (f"[green]running[/] (pid {switch['pid']})"
                                         if switch["running"] and switch["answering"]

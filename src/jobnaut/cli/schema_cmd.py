@@ -68,11 +68,24 @@ def down(
     to: str = typer.Option(..., help="revision to downgrade to (or base)"),
     lock_timeout_ms: int = typer.Option(5000, help="PostgreSQL: give up waiting for a lock "
                                                    "after this long (the step rolls back)"),
+    wait_for_go: bool = typer.Option(False, "--wait-for-go", help="load the code and connect, "
+                                     "print `ready`, then downgrade only after a `go` line on "
+                                     "stdin; anything else exits with nothing touched (the "
+                                     "control plane prepares it before a maintenance window)"),
 ) -> None:
     """Downgrade the schema with this code's downgrade scripts."""
+    import sys
+
     from jobnaut.app.schema import current_revision, downgrade
 
     engine = _engine()
+    if wait_for_go:
+        current_revision(engine)  # the driver loaded, the database reached
+        typer.echo("ready")
+        sys.stdout.flush()
+        if sys.stdin.readline().strip() != "go":
+            typer.echo("not started: nothing touched")
+            raise typer.Exit(3)
     downgrade(engine, to, lock_timeout_ms=lock_timeout_ms)
     typer.echo(f"schema at {current_revision(engine)}")
 

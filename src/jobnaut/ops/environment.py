@@ -109,6 +109,9 @@ class OpsConfig:
     frontend_port: int
     keep_releases: int = 5
     keep_warm: bool = True
+    # [rollback] keep_warm_seconds: how long the release a code rollback leaves stays warm,
+    # so that going forward again is a switch too (ADR 0018); 0 stops it at once.
+    rollback_keep_warm: float = 600.0
     start_timeout: float = 60.0
     drain_timeout: float = 20.0
     check_timeout: float = 10.0
@@ -206,6 +209,7 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
             source=Path(env["source"]),
             keep_releases=max(2, int(env.get("keep_releases", 5))),
             keep_warm=bool(env.get("keep_warm", True)),
+            rollback_keep_warm=_rollback(raw.get("rollback", {})),
             backend_port=int(ports["backend"]),
             frontend_port=int(ports["frontend"]),
             start_timeout=float(timeouts.get("start", 60)),
@@ -222,6 +226,14 @@ def _parse(raw: dict[str, Any], path: Path) -> OpsConfig:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise OpsError(f"{path}: invalid setting: {exc}") from None
+
+
+def _rollback(section: dict[str, Any]) -> float:
+    _refuse_unknown("rollback", section, ("keep_warm_seconds",))
+    seconds = float(section.get("keep_warm_seconds", OpsConfig.rollback_keep_warm))
+    if seconds < 0:
+        raise ValueError("[rollback] keep_warm_seconds must be 0 (stop at once) or more")
+    return seconds
 
 
 SWITCH_SETTINGS = ("engine", "domain", "certificate", "key", "redirect_http", "max_body_mb")
@@ -316,6 +328,13 @@ restart = true             # restart a serving process that died (with backoff)
 # canary = [5, 25, 100]
 canary_step_seconds = 60       # each step below 100 % lasts this long
 canary_max_step_seconds = 180  # or up to this long while too few requests reached it
+
+[rollback]
+# The release a code rollback leaves keeps running out of traffic this many seconds, so that
+# going forward again (`rollback code --to vN`) is a switch too. It is never a default
+# rollback target and never restarted; the guard stops it when the time is up (without a
+# running guard it is stopped at once). 0: stop it at once (ADR 0018).
+keep_warm_seconds = 600
 
 [timeouts]
 start = 60   # seconds a new process has to become healthy

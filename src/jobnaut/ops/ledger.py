@@ -70,7 +70,8 @@ CREATE TABLE IF NOT EXISTS processes (
     log TEXT NOT NULL,
     started_at TEXT NOT NULL,
     stopped_at TEXT,
-    start_ticks INTEGER
+    start_ticks INTEGER,
+    warm_until TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
@@ -176,10 +177,11 @@ class ProcessRecord:
     service: str
     pid: int
     port: int
-    role: str  # live | warm | candidate
+    role: str  # live | warm | candidate | rolled_back (warm until `warm_until`, ADR 0018)
     log: str
     started_at: str
     start_ticks: int | None = None
+    warm_until: str | None = None  # a rolled-back release's process: stopped after this time
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,8 @@ class Ledger:
             columns = {row["name"] for row in db.execute("PRAGMA table_info(processes)")}
             if "start_ticks" not in columns:  # a ledger written before this column existed
                 db.execute("ALTER TABLE processes ADD COLUMN start_ticks INTEGER")
+            if "warm_until" not in columns:
+                db.execute("ALTER TABLE processes ADD COLUMN warm_until TEXT")
             columns = {row["name"] for row in db.execute("PRAGMA table_info(releases)")}
             if "operation_id" not in columns:
                 db.execute("ALTER TABLE releases ADD COLUMN operation_id INTEGER")
@@ -416,19 +420,22 @@ class Ledger:
     def process(self, process_id: int) -> ProcessRecord:
         with self._connect() as db:
             row = db.execute("SELECT id, release_id, service, pid, port, role, log, started_at, "
-                             "start_ticks FROM processes WHERE id = ?", (process_id,)).fetchone()
+                             "start_ticks, warm_until FROM processes WHERE id = ?",
+                             (process_id,)).fetchone()
         return ProcessRecord(**dict(row))
 
     def running_processes(self) -> list[ProcessRecord]:
         with self._connect() as db:
             rows = db.execute("SELECT id, release_id, service, pid, port, role, log, started_at, "
-                              "start_ticks FROM processes WHERE stopped_at IS NULL "
+                              "start_ticks, warm_until FROM processes WHERE stopped_at IS NULL "
                               "ORDER BY id").fetchall()
         return [ProcessRecord(**dict(r)) for r in rows]
 
-    def set_process_role(self, process_id: int, role: str) -> None:
+    def set_process_role(self, process_id: int, role: str, warm_until: str | None = None) -> None:
+        """A new role; `warm_until` only for a rolled-back release's process kept warm."""
         with self._connect() as db:
-            db.execute("UPDATE processes SET role = ? WHERE id = ?", (role, process_id))
+            db.execute("UPDATE processes SET role = ?, warm_until = ? WHERE id = ?",
+                       (role, warm_until, process_id))
 
     def process_stopped(self, process_id: int) -> None:
         with self._connect() as db:

@@ -165,6 +165,59 @@ def run_into(argv: Sequence[str], output: Path, *, env: Mapping[str, str] | None
     return size, digest.hexdigest()
 
 
+class Prepared:
+    """A command started ahead of its moment: it loads its code and connects, says `ready`,
+    and waits for `go` on its stdin (a migration rollback's downgrade, prepared before the
+    maintenance window so that the window does not hold its start). Closing its stdin
+    without `go` (`cancel`, or this process dying) makes it exit with nothing done."""
+
+    def __init__(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+                 secrets: Sequence[str] = ()):
+        self.argv, self.secrets = list(argv), list(secrets)
+        self.proc = _start(argv, env={**os.environ, **(env or {})}, stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.note = children.started(self.proc.pid, display(argv, secrets))
+
+    def ready(self, timeout: float) -> bool:
+        """Whether it said `ready` within `timeout`; if not, it is stopped (a release whose
+        code does not know how to wait exits at once: run the command the plain way)."""
+        import select
+
+        assert self.proc.stdout is not None
+        waiting, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if waiting and self.proc.stdout.readline().strip() == b"ready":
+            return True
+        self.cancel()
+        return False
+
+    def go(self, timeout: float = 1800) -> str:
+        try:
+            out, err = self.proc.communicate(b"go\n", timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill(self.proc)
+            raise OpsError(f"timed out after {timeout:.0f}s: "
+                           f"{display(self.argv, self.secrets)}") from None
+        except BaseException:
+            _kill(self.proc)
+            raise
+        finally:
+            children.ended(self.note)
+        if self.proc.returncode != 0:
+            raise OpsError(f"`{display(self.argv, self.secrets)}` failed "
+                           f"({self.proc.returncode}): {last_words(err or out, self.secrets)}")
+        return out.decode(errors="replace")
+
+    def cancel(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()  # no `go`: it exits untouched
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+        if self.proc.poll() is None:
+            _kill(self.proc)
+        children.ended(self.note)
+
+
 def pipe(first: Sequence[str], second: Sequence[str], timeout: float = 600) -> None:
     """`first | second`, failing if either side fails or the two take longer than
     `timeout`. The producer's errors go to a file, so that it can never block on them."""

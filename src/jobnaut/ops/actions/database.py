@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobnaut.ops import backups, migrations
+from jobnaut.ops import backups, migrations, runner
 from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.actions.backup_step import take_backup
 from jobnaut.ops.backups.diff import Discarded, discarded_by_restore
 from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
+from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.history import previous_good
 from jobnaut.ops.ledger import Release
@@ -95,13 +96,38 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         return f"{manifest.id}: {sum(manifest.tables.values())} rows in {len(manifest.tables)} " \
                "tables"
 
+    start, check = switching.start_and_check_steps(lambda run: target, quick_when_warm=True)
+    # A restore swaps the database file or name: no backend may hold it open then, so only
+    # the frontend is started before; a downgrade works beside the target's idle backend.
+    warm_start = switching.start_and_check_steps(lambda run: target,
+                                                 ("frontend",) if restore else SERVICES)[0]
+
+    def warm_target(run: Run) -> str:
+        # The window then holds only the safety backup, the downgrade and the switch: the
+        # target's processes run (reused when warm), and the database code the integrity
+        # check runs with is loaded.
+        import jobnaut.app.db
+        import jobnaut.app.schema  # noqa: F401
+
+        detail = str(warm_start.action(run))
+        if restore or run.operation_id in _prepared:
+            return detail
+        prepared = release_env.prepare_schema(env, source, "down", "--to",
+                                              target.schema_revision or "base")
+        if prepared is None:
+            return detail + f"; {source.name}'s downgrade runs the plain way (its code "\
+                            "cannot be prepared)"
+        _prepared[run.operation_id] = prepared
+        return detail + f"; {source.name}'s downgrade loaded and connected, waiting"
+
     def maintenance(run: Run) -> str:
         traffic.ensure_switch(env.home)
         traffic.route(env.home, "backend", None)
         run.ctx["maintenance"] = True
         stopped = []
         for p in env.ledger.running_processes():
-            if p.service == "backend":
+            # The leaving release's backend; for a restore, every backend (see above).
+            if p.service == "backend" and (restore or p.release_id != target.id):
                 driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
                 stopped.append(f"v{p.release_id} pid {p.pid}")
         run.event("backend in maintenance: the API answers 503, the web app says so")
@@ -112,13 +138,20 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         return "backend stopped (" + (", ".join(stopped) or "none running") + "); API answers 503"
 
     def downgrade(run: Run) -> str:
+        prepared = _prepared.pop(run.operation_id, None)
         now = release_env.database_revision(env, current)
         if now == target.schema_revision:
+            if prepared is not None:
+                prepared.cancel()
             return f"already at {now}"
         run.ctx["db_changed"] = True
         run.save()
-        release_env.run_schema(env, source, "down", "--to", target.schema_revision or "base")
-        return f"schema {now} → {target.schema_revision} with {source.name}'s downgrade scripts"
+        if prepared is not None:
+            prepared.go()
+        else:
+            release_env.run_schema(env, source, "down", "--to", target.schema_revision or "base")
+        return f"schema {now} → {target.schema_revision} with {source.name}'s downgrade scripts" \
+               + (" (prepared before the window)" if prepared is not None else "")
 
     def restore_source(run: Run) -> backups.Manifest:
         backup_id = args.get("backup") or current.backup_id
@@ -212,6 +245,10 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
                                 "release) are built before anything changes",
              lambda run: _ensure_builds(env, target, source)),
         *(report_steps if restore else []),
+        Step("warm target", f"start {target.name}'s "
+                            + ("frontend" if restore else "services")
+                            + " out of traffic (or reuse the warm ones) before the "
+                              "maintenance window", warm_target),
         Step("maintenance", "stop the backend; the API answers 503 and the web app shows a "
                             "maintenance notice", maintenance),
         Step("safety backup", "back up the database as it is now, with no writes under way "
@@ -219,7 +256,7 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         *(restore_steps if restore else downgrade_steps),
         Step("verify integrity", "schema revision matches the target, foreign keys hold, row "
                                  "counts of untouched tables unchanged", verify_integrity),
-        *switching.start_and_check_steps(lambda run: target),
+        start, check,
         *switching.switch_steps(lambda run: target, stop_previous=True),
         Step("record", "record the outcome", record),
     ]
@@ -253,20 +290,42 @@ def restore_side_by_side(database_url: str, backup_id: str, env: Env) -> None:
         backups.replace_database(database_url, restored_url)
 
 
+# Downgrades prepared before the maintenance window, by operation (a process, not state:
+# an operation resumed after a crash runs its downgrade the plain way).
+_prepared: dict[int, runner.Prepared] = {}
+
+
 def on_migration_rollback_failure(run: Run, error: Exception) -> None:
     env = run.env
-    if not run.ctx.get("maintenance") or run.ctx.get("switched"):
+    prepared = _prepared.pop(run.operation_id, None)
+    if prepared is not None:
+        prepared.cancel()
+    if run.ctx.get("switched"):
+        return
+    target_id = int(run.ctx["release_id"]) if "release_id" in run.ctx else None
+    if not run.ctx.get("maintenance"):
+        if target_id is not None:  # started before the window: nothing else changed
+            switching.stop_candidates(env, target_id)
         return
     current = env.ledger.release(int(run.ctx["from_release"]))
     revision = release_env.database_revision(env, current)
     if not run.ctx.get("db_changed") and revision == current.schema_revision:
-        # Nothing was changed in the database: bring the current release's backend back.
-        proc = driver_for(env.home).start_service(env.home, env.ledger, release=current,
-                                    service="backend",
-                                    env=release_env.service_env(env, current, "backend"),
-                                    role="live")
-        proc = driver_for(env.home).wait_healthy(proc, env.home.config.start_timeout)
+        # Nothing was changed in the database: bring the current release's backend back
+        # (still running when it was the target: a database ahead of its code).
+        runs = driver_for(env.home)
+        running = [p for p in env.ledger.running_processes() if p.service == "backend"
+                   and p.release_id == current.id and runs.alive(p)]
+        if running:
+            proc = running[0]
+            env.ledger.set_process_role(proc.id, "live")
+        else:
+            proc = runs.start_service(env.home, env.ledger, release=current, service="backend",
+                                      env=release_env.service_env(env, current, "backend"),
+                                      role="live")
+            proc = runs.wait_healthy(proc, env.home.config.start_timeout)
         traffic.route(env.home, "backend", proc.port)
+        if target_id is not None and target_id != current.id:
+            switching.stop_candidates(env, target_id)
         run.event(f"schema unchanged at {revision}; {current.name}'s backend serves again",
                   "warning")
     else:

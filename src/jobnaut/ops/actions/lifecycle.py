@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from jobnaut.config import redact
 from jobnaut.ops import build, checks, concurrently, leftovers, lock, serving
 from jobnaut.ops.actions import release_env, switching
+from jobnaut.ops.actions import rolled_back_warm as rolled_back
 from jobnaut.ops.canary import state as canary
 from jobnaut.ops.comms import hooks, incidents, notify, sender, statuspage
 from jobnaut.ops.context import Env
@@ -113,6 +114,7 @@ def up(env: Env) -> str:
     if active is None:
         return "no release yet"
     reconcile(env)  # after a reboot the ledger still lists processes that are gone
+    switching.retire_expired(env)  # a rolled-back release kept warm past its time
     runs = driver_for(env.home)
     database = runs.ensure_database(env.home, env.release_config(active)["DATABASE_URL"])
     traffic.ensure_switch(env.home)
@@ -192,7 +194,8 @@ def status(env: Env) -> dict[str, Any]:
     ready = concurrently.each(lambda p: _ready(env, p), report.standby)
     services["standby"] = [
         {"service": p.service, "release": f"v{p.release_id}", "pid": p.pid, "port": p.port,
-         "role": p.role, "healthy": healthy, "log": p.log}
+         "role": p.role, "warm_until": p.warm_until, "label": rolled_back.label(p),
+         "healthy": healthy, "log": p.log}
         for p, healthy in zip(report.standby, ready, strict=True)]
     last = env.ledger.operations(limit=1)
     interrupted = interrupted_operation(env)
@@ -211,7 +214,8 @@ def status(env: Env) -> dict[str, Any]:
         "traffic_switch": report.switch.as_json(),
         "guard": guard.state(env.home),
         "canary": canary.current(env),
-        "problems": report.problems + _guard_problems(env) + _driver_problems(env),
+        "problems": (report.problems + _guard_problems(env) + _driver_problems(env)
+                     + _overdue_warm(report.standby)),
         "urls": {service: env.home.config.public_url(service) for service in SERVICES},
         "deploy_freeze": env.ledger.get_state("deploy_freeze"),
         "incidents": [{"id": i.id, "kind": i.kind, "state": i.state, "impact": i.impact,
@@ -231,6 +235,14 @@ def _guard_problems(env: Env) -> list[str]:
         return ["the guard is not running: nothing watches releases or restarts dead "
                 "processes; `jobnaut up` starts it again"]
     return []
+
+
+def _overdue_warm(standby: list[ProcessRecord]) -> list[str]:
+    """A rolled-back release still warm after its time: the guard that stops it is not
+    doing so (ADR 0018)."""
+    return [f"{p.service} of rolled-back v{p.release_id} (pid {p.pid}) is still running "
+            f"after its time to stay warm ({p.warm_until}); the guard stops it, or `jobnaut up`"
+            for p in rolled_back.expired(standby)]
 
 
 def _driver_problems(env: Env) -> list[str]:

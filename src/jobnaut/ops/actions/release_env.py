@@ -54,6 +54,16 @@ def run_schema(env: Env, release: Release, *args: str, config: dict[str, str] | 
                       env=values, secrets=secret_values(values), timeout=timeout)
 
 
+def prepare_schema(env: Env, release: Release, *args: str) -> runner.Prepared | None:
+    """`jobnaut schema … --wait-for-go` with the release's own code, started and ready:
+    `go()` runs it. None when the release's code cannot wait (built before it could)."""
+    values = service_env(env, release, "backend")
+    prepared = runner.Prepared(
+        commands.jobnaut_in(env.home.build_dir(release.ref), "schema", *args, "--wait-for-go"),
+        env=values, secrets=secret_values(values))
+    return prepared if prepared.ready(env.home.config.start_timeout) else None
+
+
 def ensure_built(env: Env, release: Release) -> str:
     """The release's artifact, made by the environment's driver unless it exists."""
     return driver_for(env.home).prepare(env.home, release.ref)

@@ -9,7 +9,6 @@ from jobnaut.ops import checks
 from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.actions.preflight import preflight_config
 from jobnaut.ops.context import Env
-from jobnaut.ops.drivers import driver_for
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.history import previous_good
@@ -62,8 +61,9 @@ def plan_code_rollback(env: Env, args: dict[str, Any], ctx: dict[str, Any]) -> l
         Step("restore database", "restore the database if needed (not for a code rollback on "
                                  "the same schema)", lambda run: "not needed: schema unchanged"),
         *switching.start_and_check_steps(lambda run: target, services, quick_when_warm=True),
+        # The release left stays warm a while (ADR 0018): going forward again is a switch.
         *switching.switch_steps(lambda run: target, services, stop_previous=True,
-                                verify_first=True),
+                                verify_first=True, rolled_back_warm=True),
         Step("record", "record the outcome", lambda run: _mark_rolled_back(run, current, target,
                                                                            services)),
     ]
@@ -80,13 +80,8 @@ def _mark_rolled_back(run: Run, current: Release, target: Release,
 def on_code_rollback_failure(run: Run, error: Exception) -> None:
     if not run.ctx.get("switched"):
         # The faulty release still serves; stop only what this attempt started.
-        target = run.env.ledger.release(int(run.ctx["release_id"])) if "release_id" in run.ctx \
-            else None
-        if target is not None:
-            for p in run.env.ledger.running_processes():
-                if p.release_id == target.id and p.role == "candidate":
-                    driver_for(run.env.home).stop_process(run.env.ledger, p,
-                                                          run.env.home.config.drain_timeout)
+        if "release_id" in run.ctx:
+            switching.stop_candidates(run.env, int(run.ctx["release_id"]))
         return
     run.event("rollback failed after the switch; see `jobnaut status`", "error")
 

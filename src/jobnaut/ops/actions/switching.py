@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from jobnaut.ops import checks, concurrently
+from jobnaut.ops import checks, concurrently, lock
+from jobnaut.ops.actions import rolled_back_warm as rolled_back
 from jobnaut.ops.actions.release_env import ensure_built, service_env
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
@@ -61,7 +62,10 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
         candidates = release_processes(env, release.id, services)
         run.ctx["candidates"] = {s: p.id for s, p in candidates.items()}
         parts = [f"{p.service} pid {p.pid} port {p.port}" for p in candidates.values()]
-        warm = [s for s in services if s in reused]
+        # Warm: kept running after it served (and passed every check then). A candidate
+        # started before (a migration rollback starts its target before the maintenance
+        # window) never took traffic: it gets every check.
+        warm = [s for s in services if s in reused and reused[s].role != "candidate"]
         run.ctx["all_warm"] = len(warm) == len(services)
         return ", ".join(parts) + (f" (warm: {', '.join(warm)})" if warm else "")
 
@@ -102,10 +106,13 @@ def start_and_check_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
 
 
 def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
-                 stop_previous: bool = False, verify_first: bool = False) -> list[Step]:
+                 stop_previous: bool = False, verify_first: bool = False,
+                 rolled_back_warm: bool = False) -> list[Step]:
     """Switch, retire the previous release's processes, verify through the public ports.
     With `verify_first` the verify comes before the retire: users are served from the
-    switch on, and the command says so as soon as the checks confirm it."""
+    switch on, and the command says so as soon as the checks confirm it. With
+    `rolled_back_warm` (a code rollback, `stop_previous` too) the processes left are kept
+    warm for `[rollback] keep_warm_seconds` instead of stopped (ADR 0018)."""
     def switch(run: Run) -> str:
         env, release = run.env, release_of(run)
         traffic.ensure_switch(env.home)
@@ -134,22 +141,34 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
     def retire(run: Run) -> str:
         env = run.env
         keep_warm = env.home.config.keep_warm and not stop_previous
+        not_kept = rolled_back.why_not_kept(env) if rolled_back_warm else "not a code rollback"
         running = {p.id: p for p in env.ledger.running_processes()}
         retiring = [running[i] for i in run.ctx.get("retiring", {}).values() if i in running]
+        leaving = {r.id for r in retiring}
         notes, stopping = [], []
-        # Only one previous release stays warm: older warm processes stop now.
         for p in running.values():
-            if p.role == "warm" and p.service in services and p.id not in {r.id for r in retiring}:
+            if p.id in leaving or p.service not in services:
+                continue
+            if p.role == "warm":  # only one previous release stays warm
                 stopping.append(p)
                 notes.append(f"stopped warm {p.service} of v{p.release_id}")
+            elif p.role == rolled_back.ROLE and (not_kept is None or rolled_back.expired([p])):
+                # Only one rolled-back release stays warm, and only until its time.
+                stopping.append(p)
+                notes.append(f"stopped {p.service} of rolled-back v{p.release_id}")
         for p in retiring:
             if keep_warm:
                 env.ledger.set_process_role(p.id, "warm")
                 notes.append(f"{p.service} of v{p.release_id} kept warm (pid {p.pid})")
+            elif not_kept is None:
+                until = rolled_back.keep(env, p)
+                notes.append(f"{p.service} of v{p.release_id} kept warm until {until}, rolled "
+                             f"back (pid {p.pid})")
             else:
                 stopping.append(p)
-                notes.append(f"stopped {p.service} of v{p.release_id} after in-flight requests")
-        _stop_together(env, stopping)
+                notes.append(f"stopped {p.service} of v{p.release_id} after in-flight requests"
+                             + (f" (not kept warm: {not_kept})" if rolled_back_warm else ""))
+        stop_together(env, stopping)
         return "; ".join(notes) or "nothing to retire"
 
     def verify(run: Run) -> str:
@@ -171,11 +190,31 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
     return [switching, verifying, retiring] if verify_first else [switching, retiring, verifying]
 
 
-def _stop_together(env: Env, processes: list[ProcessRecord]) -> None:
+@lock.locked_action("retire rolled-back warm processes")
+def retire_expired(env: Env) -> list[str]:
+    """Stop the rolled-back release's processes whose time to stay warm is up (the guard,
+    `up`); returns what was stopped."""
+    done = rolled_back.expired(env.ledger.running_processes())
+    stop_together(env, done)
+    for p in done:
+        env.ledger.event(f"stopped {p.service} of rolled-back v{p.release_id} (pid {p.pid}): "
+                         "its time to stay warm is up")
+    return [f"{p.service} of v{p.release_id}" for p in done]
+
+
+def stop_together(env: Env, processes: list[ProcessRecord]) -> None:
     """Each waits for its own in-flight requests; waiting one after another only adds up."""
     runs = driver_for(env.home)
     concurrently.each(lambda p: runs.stop_process(env.ledger, p, env.home.config.drain_timeout),
                       processes)
+
+
+def stop_candidates(env: Env, release_id: int) -> None:
+    """After a failure before the switch: stop the release's processes that this attempt
+    started (warm ones, kept after they served, stay)."""
+    for p in env.ledger.running_processes():
+        if p.release_id == release_id and p.role == "candidate":
+            driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
 
 
 def abandon_candidate(run: Run, release: Release, services: tuple[str, ...] = SERVICES) -> None:

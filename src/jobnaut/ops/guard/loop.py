@@ -66,6 +66,7 @@ class Guard:
         if self.watch is not None and not self.watch.done:
             self._judge(now)
         self.supervisor.tick(now)
+        self.supervisor.retire_expired()
         self._cluster()
         if now >= self.next_sample:
             self.next_sample = now + self.s.sample_seconds

@@ -1,12 +1,14 @@
 """Process supervision: a serving release's backend or frontend that died is started again,
 with backoff, through the same code as `jobnaut up` (under the lock, checked before it
-takes traffic). Repeated crashes raise an alert on the timeline."""
+takes traffic). Repeated crashes raise an alert on the timeline. A rolled-back release kept
+warm is never restarted, and is stopped when its time is up (ADR 0018)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from jobnaut.ops import lock
+from jobnaut.ops.actions import rolled_back_warm as rolled_back
 from jobnaut.ops.actions import switching
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
@@ -68,6 +70,18 @@ class Supervisor:
         for service in dead:
             self._record(service, gone.get(service), now, problem)
         return dead if problem is None else []
+
+    def retire_expired(self) -> list[str]:
+        """Stop the rolled-back release's processes whose time to stay warm is up (ADR
+        0018), under the lock; while an operation holds it, the next tick tries again."""
+        if not rolled_back.expired(self.env.ledger.running_processes()):
+            return []
+        if lock.holder(self.env.home.lock_path) is not None:
+            return []
+        try:
+            return switching.retire_expired(self.env)
+        except OpsError:  # the lock was taken meanwhile
+            return []
 
     def _record(self, service: str, gone: ProcessRecord | None, now: float,
                 problem: str | None) -> None:
