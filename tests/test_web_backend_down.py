@@ -33,6 +33,9 @@ def orphan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         yield frontend
 
 
+SLOW_SECONDS = 6  # far beyond the frontend's 0.5 s budget, so a loaded machine can't blur it
+
+
 class BrokenBackend(BaseHTTPRequestHandler):
     """/health answers; everything under /api misbehaves as `mode` says."""
 
@@ -45,7 +48,7 @@ class BrokenBackend(BaseHTTPRequestHandler):
         if self.path == "/health":
             self._send(200, b'{"status": "ok"}')
         elif BrokenBackend.mode == "slow":
-            time.sleep(2)
+            time.sleep(SLOW_SECONDS)
             self._send(200, b'{"total": 0, "page": 1, "per_page": 20, "items": []}')
         elif BrokenBackend.mode == "maintenance":  # what the traffic switch answers
             self._send(503, json.dumps({"error": {
@@ -179,7 +182,7 @@ def test_slow_failing_or_garbled_backend_gives_a_plain_503(broken: Service, mode
     response = httpx.get(broken.url + "/jobs?q=python", timeout=10)
     assert response.status_code == 503
     assert MESSAGE in response.text
-    assert time.monotonic() - started < 1.9  # the 0.5 s budget, not the backend's 2 s
+    assert time.monotonic() - started < SLOW_SECONDS - 2  # the budget, not the backend's time
     with WebClient(base_url=broken.url, cookies={"jobnaut_token": "t"}, timeout=10) as client:
         enhanced = client.post("/saved/1/notes", data={"notes": "x"},
                                headers={"Accept": "application/json"})
