@@ -79,9 +79,14 @@ def test_it_is_stopped_when_its_time_is_up_and_never_restarted(env: Environment)
     assert [s["release"] for s in standby(env)] == [left] * 2
 
     wait_for(lambda: not running_of(env, left), 60, "the guard to stop the warm release")
-    messages = [e["message"] for e in Env.open(env.home).ledger.events(200)]
-    assert any(m.startswith(f"stopped backend of rolled-back {left} ")
-               and m.endswith("its time to stay warm is up") for m in messages), messages
+
+    def said_why() -> list[str] | None:  # recorded once both processes have stopped
+        messages = [e["message"] for e in Env.open(env.home).ledger.events(200)]
+        return messages if any(m.startswith(f"stopped backend of rolled-back {left} ")
+                               and m.endswith("its time to stay warm is up")
+                               for m in messages) else None
+
+    messages = wait_for(said_why, 30, "the guard to record why it stopped the warm release")
     state = env.json("status")
     assert state["services"]["standby"] == [] and state["problems"] == []
     assert not any("guard: restarted" in m for m in messages)

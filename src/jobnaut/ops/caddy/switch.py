@@ -126,10 +126,12 @@ class CaddySwitch:
             return
         if not 1 <= port <= 65535:
             raise OpsError(f"bad upstream port {port!r}", exit_code=2)
-        _atomic_write(self.layout.release_file(service), release or f"port-{port}")
         for slot in range(self.settings.upstream_slots, 0, -1):  # the first one last
             host = hosts[(slot - 1) % len(hosts)]
             _atomic_write(self.layout.dial_file(service, slot), f"{host}:{port}")
+        # Named after the dial: a request between the two writes is counted for the release
+        # leaving, never a leaving release's errors for the one the guard then judges.
+        _atomic_write(self.layout.release_file(service), release or f"port-{port}")
         self.layout.maintenance_flag(service).unlink(missing_ok=True)
         self.layout.split_flag(service).unlink(missing_ok=True)  # every session here now
         self.layout.weights_file(service).unlink(missing_ok=True)
