@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from benchkit import REPO, free_port, git, source_copy
+from benchkit import REPO, Threads, free_port, git, source_copy
 
 COLUMN = dict(
     doc="bench: add users.bench_badge, filled; its downgrade drops it",
@@ -64,15 +63,14 @@ def migration_commit(source: Path) -> str:
     return sha
 
 
-class Client:
+class Client(Threads):
     """GET a page of jobs through the public port in a loop; every answer's time and code
     (0: no answer)."""
 
     def __init__(self, url: str):
+        super().__init__(self._run)
         self.url = url
         self.answers: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         with httpx.Client(timeout=30) as http:
@@ -83,14 +81,6 @@ class Client:
                     code = 0
                 self.answers.append((time.time(), code))
                 time.sleep(0.02)
-
-    def __enter__(self) -> Client:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(60)
 
     def window(self) -> tuple[float, int, int]:
         """(seconds from the first 503 to the first good answer after it, 503s, others
