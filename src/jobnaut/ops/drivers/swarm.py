@@ -115,8 +115,10 @@ class SwarmDriver(ComposeDriver):
             "networks": ["hostnet"],
             "stop_grace_period": f"{drain + 1}s",
             "labels": labels,
+            # Forgiving (5 misses of 5 s): a probe is a Python start, slow on a loaded
+            # node, and a task Swarm kills for slowness is an outage the release did not cause.
             "healthcheck": {"test": ["CMD", f"{APP_DIR}/.venv/bin/python", "-c", probe],
-                            "interval": "2s", "timeout": "3s", "retries": 3,
+                            "interval": "2s", "timeout": "5s", "retries": 5,
                             "start_period": f"{int(home.config.start_timeout)}s"},
             "deploy": {
                 "replicas": REPLICAS,
@@ -223,8 +225,12 @@ class SwarmDriver(ComposeDriver):
         return next((p for p in ledger.running_processes() if p.port == port), None)
 
     def address(self, process_record: ProcessRecord) -> str:
-        hosts = self.task_hosts(process_record.port) or ["127.0.0.1"]
-        return f"http://{hosts[0]}:{process_record.port}"
+        """A task that answers /health now, else the first: Swarm may be replacing one task
+        (a failed healthcheck, a lost node) while the others serve, and a check through the
+        task being replaced would judge the release by a container that is not there."""
+        urls = [f"http://{h}:{process_record.port}"
+                for h in self.task_hosts(process_record.port) or ["127.0.0.1"]]
+        return next((u for u in urls if _healthy(u)), urls[0])
 
     def alive(self, process_record: ProcessRecord) -> bool:
         return bool(self.running_addresses(process_record))
