@@ -4,6 +4,7 @@ each path. Releases come from a real git repository whose commits add migrations
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from sqlalchemy import inspect, text
 from jobnaut.app.db import make_engine
 from jobnaut.app.schema import expected_revision
 from jobnaut.config import parse_database_url
+from jobnaut.ops.backups import postgres, sqlite
 from jobnaut.ops.context import Env
 from jobnaut.ops.drills.faults import MIGRATION  # the one migration-file template
 from tests.ops.conftest import Environment, SourceRepo, git
@@ -89,6 +91,18 @@ def emails(env: Environment) -> set[str]:
     return {str(r[0]) for r in query(env, "SELECT email FROM users")}
 
 
+def side_copies(env: Environment) -> list[str]:
+    """Databases (or files) restored beside the live one and not swapped in."""
+    url = parse_database_url(database_url(env))
+    if url.get_backend_name() == "sqlite":
+        live = Path(str(url.database))
+        return sorted(p.name for p in live.parent.glob(f"{live.name}{sqlite.RESTORE_MARK}*"))
+    with postgres.connect_admin(url) as admin:
+        rows = admin.execute("SELECT datname FROM pg_database WHERE strpos(datname, %s) > 0",
+                             (postgres.RESTORE_INFIX,)).fetchall()
+    return sorted(str(r[0]) for r in rows if str(r[0]).startswith(str(url.database)[:25]))
+
+
 def revision(env: Environment) -> str:
     return str(query(env, "SELECT version_num FROM alembic_version")[0][0])
 
@@ -154,11 +168,24 @@ def test_restore_keeps_pre_deploy_rows_and_diff_hands_back_the_rest(
     assert after_deploy in emails(deployed)  # nothing changed
     assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
 
-    done = deployed.jobnaut("rollback", "migration", "--restore-db", "--yes")
+    # Killed once the backup is restored beside the live database, before the window: the
+    # live data and service are untouched, and the copy is the dead process's scratch.
+    killed = subprocess.run(
+        [sys.executable, "-m", "jobnaut", "--home", str(deployed.home), "rollback",
+         "migration", "--restore-db", "--yes"], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "JOBNAUT_FAILPOINT": "after:warm target"})
+    assert killed.returncode == -9, killed.stderr
+    assert "restored beside the live database" in killed.stderr
+    assert after_deploy in emails(deployed) and revision(deployed) == "0902"
+    assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
+    assert side_copies(deployed)
+
+    done = deployed.jobnaut("rollback", "migration", "--resume")
     assert "restored" in done.stderr
     present = emails(deployed)
     assert before_deploy in present and after_deploy not in present
     assert revision(deployed) == HEAD
+    assert side_copies(deployed) == []
 
     listed = deployed.json("backup", "list")
     safety = next(b for b in listed if b["kind"] == "safety")

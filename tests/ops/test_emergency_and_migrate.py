@@ -71,6 +71,7 @@ def test_restore_report_counts_values_in_a_column_only_the_newer_schema_has(
 
     done = deployed.jobnaut("rollback", "migration", "--restore-db", "--yes")
     assert "newer-only column nickname: 1 rows with a value" in done.stderr
+    assert "swapped in the copy restored before the window" in done.stderr
     assert revision(deployed) == HEAD and email in emails(deployed)
 
 

@@ -7,6 +7,7 @@ every destructive step first takes a safety backup, so the rollback itself can b
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from jobnaut.ops import backups, migrations, runner
@@ -110,7 +111,9 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         import jobnaut.app.schema  # noqa: F401
 
         detail = str(warm_start.action(run))
-        if restore or run.operation_id in _prepared:
+        if restore:
+            return detail + "; " + restore_ahead(run)
+        if run.operation_id in _prepared:
             return detail
         prepared = release_env.prepare_schema(env, source, "down", "--to",
                                               target.schema_revision or "base")
@@ -167,6 +170,16 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
     def discarded(pre_id: str, now_id: str) -> Discarded:
         return discarded_by_restore(backups.compare_backups(env.home, pre_id, now_id))
 
+    def restore_ahead(run: Run) -> str:
+        # The pre-deploy backup does not change: restored beside the live database now,
+        # only the swap waits for the window.
+        if run.operation_id in _restored:
+            return "the backup is already restored beside the live database"
+        pre = restore_source(run)
+        live_url = env.release_config(current)["DATABASE_URL"]
+        _restored[run.operation_id] = SideRestore.make(env, pre.id, live_url)
+        return f"{pre.id} restored beside the live database, to be swapped in"
+
     def report(run: Run) -> str:
         # Before anything stops: what a restore would discard, and the operator's consent.
         pre = restore_source(run)
@@ -196,8 +209,16 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         run.ctx["db_changed"] = True
         run.save()
         config = env.release_config(current)
-        restore_side_by_side(config["DATABASE_URL"], pre.id, env)
-        return f"restored {pre.id}; discarded {lost.describe() or 'nothing'} " \
+        ahead = _restored.pop(run.operation_id, None)
+        if ahead is not None and ahead.backup_id == pre.id:
+            ahead.swap_in()
+            how = "swapped in the copy restored before the window"
+        else:
+            if ahead is not None:
+                ahead.close()
+            restore_side_by_side(config["DATABASE_URL"], pre.id, env)
+            how = f"restored {pre.id}"
+        return f"{how}; discarded {lost.describe() or 'nothing'} " \
                f"(kept in {run.ctx['safety_backup']}; `jobnaut backup diff {pre.id} " \
                f"{run.ctx['safety_backup']}` exports them)"
 
@@ -230,8 +251,9 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         env.ledger.update_release(current.id, status="rolled_back")
         return f"{current.name} marked rolled_back; {target.name} active"
 
-    restore_steps = [Step("restore database", "restore the pre-deploy backup side by side, "
-                          "check it, and swap it in", restore_backup)]
+    restore_steps = [Step("restore database", "swap in the pre-deploy backup restored and "
+                          "checked beside the live database before the window",
+                          restore_backup)]
     downgrade_steps = [Step("downgrade", f"downgrade the schema to {target.schema_revision} "
                             f"with {source.name}'s scripts (PostgreSQL: one transaction each, "
                             "lock timeout)", downgrade)]
@@ -247,8 +269,9 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         *(report_steps if restore else []),
         Step("warm target", f"start {target.name}'s "
                             + ("frontend" if restore else "services")
-                            + " out of traffic (or reuse the warm ones) before the "
-                              "maintenance window", warm_target),
+                            + " out of traffic (or reuse the warm ones)"
+                            + (" and restore the backup beside the live database" if restore
+                               else "") + " before the maintenance window", warm_target),
         Step("maintenance", "stop the backend; the API answers 503 and the web app shows a "
                             "maintenance notice", maintenance),
         Step("safety backup", "back up the database as it is now, with no writes under way "
@@ -290,9 +313,41 @@ def restore_side_by_side(database_url: str, backup_id: str, env: Env) -> None:
         backups.replace_database(database_url, restored_url)
 
 
-# Downgrades prepared before the maintenance window, by operation (a process, not state:
-# an operation resumed after a crash runs its downgrade the plain way).
+class SideRestore:
+    """A backup restored beside the live database ahead of the maintenance window: `swap_in`
+    makes it the live one; `close` drops it. Named after this process, so a crash leaves a
+    copy that `--resume` and `abandon` remove (`remove_orphaned_scratch`)."""
+
+    def __init__(self, stack: contextlib.ExitStack, backup_id: str, live_url: str,
+                 restored_url: str):
+        self.stack, self.backup_id = stack, backup_id
+        self.live_url, self.restored_url = live_url, restored_url
+
+    @classmethod
+    def make(cls, env: Env, backup_id: str, live_url: str) -> SideRestore:
+        stack = contextlib.ExitStack()
+        try:
+            restored_url = stack.enter_context(backups.scratch_target(live_url))
+            backups.restore_into(env.home, backup_id, restored_url)
+        except BaseException:
+            stack.close()
+            raise
+        return cls(stack, backup_id, live_url, restored_url)
+
+    def swap_in(self) -> None:
+        try:
+            backups.replace_database(self.live_url, self.restored_url)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.stack.close()
+
+
+# Downgrades prepared and restores made before the maintenance window, by operation (a
+# process, not state: an operation resumed after a crash runs them the plain way).
 _prepared: dict[int, runner.Prepared] = {}
+_restored: dict[int, SideRestore] = {}
 
 
 def on_migration_rollback_failure(run: Run, error: Exception) -> None:
@@ -300,6 +355,9 @@ def on_migration_rollback_failure(run: Run, error: Exception) -> None:
     prepared = _prepared.pop(run.operation_id, None)
     if prepared is not None:
         prepared.cancel()
+    restored = _restored.pop(run.operation_id, None)
+    if restored is not None:
+        restored.close()
     if run.ctx.get("switched"):
         return
     target_id = int(run.ctx["release_id"]) if "release_id" in run.ctx else None
