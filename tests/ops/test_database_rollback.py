@@ -175,7 +175,6 @@ def test_restore_keeps_pre_deploy_rows_and_diff_hands_back_the_rest(
          "migration", "--restore-db", "--yes"], capture_output=True, text=True, timeout=300,
         env={**os.environ, "JOBNAUT_FAILPOINT": "after:warm target"})
     assert killed.returncode == -9, killed.stderr
-    assert "restored beside the live database" in killed.stderr
     assert after_deploy in emails(deployed) and revision(deployed) == "0902"
     assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
     assert side_copies(deployed)
