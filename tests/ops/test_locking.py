@@ -3,6 +3,7 @@ and two builds of one commit never destroy each other."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobnaut.ops import build, lock
+from jobnaut.ops.errors import OpsError
 from tests.ops.conftest import Environment, SourceRepo, make_environment
 
 
@@ -48,6 +50,51 @@ def test_reentrant_in_one_process(tmp_path: Path) -> None:
          "lock\nwith lock.operation_lock(Path(sys.argv[1]), {'kind': 'other'}): pass", str(path)],
         capture_output=True, text=True)
     assert taken.returncode == 0, taken.stderr
+
+
+HOLD = ("import sys, time; from pathlib import Path; from jobnaut.ops import lock\n"
+        "brief = lock.brief() if sys.argv[2] == 'brief' else __import__('contextlib')"
+        ".nullcontext()\n"
+        "with brief, lock.operation_lock(Path(sys.argv[1]), {'kind': 'guard housekeeping'}):\n"
+        "    print('held', flush=True); time.sleep(float(sys.argv[3]))\n"
+        "    Path(sys.argv[1] + '.finished').touch()")
+
+
+def _holding(path: Path, kind: str, seconds: float) -> subprocess.Popen[str]:
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path), kind, str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_an_operator_waits_for_the_guards_brief_housekeeping(tmp_path: Path) -> None:
+    path = tmp_path / "lock"
+    holder = _holding(path, "brief", 1.0)
+    with lock.operation_lock(path, {"kind": "deploy", "operation": 3}):
+        # Taken only once the housekeeping finished: never two holders at once.
+        assert (tmp_path / "lock.finished").exists()
+        assert lock.holder(path) == {"kind": "deploy", "operation": 3, "pid": os.getpid()}
+    holder.wait()
+
+
+def test_an_operation_is_refused_at_once_and_the_guard_never_waits(tmp_path: Path) -> None:
+    path = tmp_path / "lock"
+    holder = _holding(path, "plain", 30.0)
+    try:
+        refused = pytest.raises(OpsError, match="another operation is running: guard housekeeping")
+        with refused, lock.operation_lock(path, {"kind": "deploy"}):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    holder = _holding(path, "brief", 30.0)
+    try:
+        refused = pytest.raises(OpsError, match="another operation is running")
+        with refused, lock.brief(), lock.operation_lock(path, {"kind": "retire"}):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_two_builds_of_one_commit_wait_for_each_other(source_repo: SourceRepo, tmp_path: Path,

@@ -11,6 +11,7 @@ import fcntl
 import functools
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,23 @@ def holder(path: Path) -> dict[str, object] | None:
 # takes it too (an emergency freezes deploys; a deploy proves rollback readiness).
 _held: dict[Path, int] = {}
 
+# The guard's housekeeping (a dead process restarted, a warm release retired) holds the lock
+# for seconds: an operator's command that meets it waits this long rather than being
+# refused, and the guard never waits for an operator (it tries again on its next round).
+BRIEF_WAIT_SECONDS = 60.0
+_brief = False
+
+
+@contextmanager
+def brief() -> Iterator[None]:
+    """Locks taken inside are marked brief: whoever meets them waits (`BRIEF_WAIT_SECONDS`)."""
+    global _brief
+    before, _brief = _brief, True
+    try:
+        yield
+    finally:
+        _brief = before
+
 
 @contextmanager
 def operation_lock(path: Path, description: dict[str, object]) -> Iterator[None]:
@@ -53,6 +71,8 @@ def operation_lock(path: Path, description: dict[str, object]) -> Iterator[None]
         finally:
             _held[key] -= 1
         return
+    if _brief:
+        description = {**description, "brief": True}
     with _flock(path, description), _cluster_lease(path, description):
         _held[key] = 1
         try:
@@ -103,14 +123,8 @@ def _flock(path: Path, description: dict[str, object]) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = path.open("a+")
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            try:
-                info = json.loads(handle.read() or "{}")
-            except json.JSONDecodeError:
-                info = {}
+        info = _take_or_wait_for_brief(handle)
+        if info is not None:
             raise OpsError(
                 f"another operation is running: {info.get('kind', '?')} "
                 f"#{info.get('operation', '?')} (pid {info.get('pid', '?')}, "
@@ -128,3 +142,22 @@ def _flock(path: Path, description: dict[str, object]) -> Iterator[None]:
             handle.truncate()  # the note goes with the lock
     finally:
         handle.close()  # closing the file releases the flock
+
+
+def _take_or_wait_for_brief(handle: Any) -> dict[str, Any] | None:
+    """Take the flock: None when taken, else the holder's note. A brief holder (the guard's
+    housekeeping) is waited for; an operation is not."""
+    deadline = time.monotonic() + BRIEF_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return None
+        except BlockingIOError:
+            handle.seek(0)
+            try:
+                info: dict[str, Any] = json.loads(handle.read() or "{}")
+            except json.JSONDecodeError:
+                info = {}
+        if _brief or not info.get("brief") or time.monotonic() >= deadline:
+            return info
+        time.sleep(0.05)

@@ -63,7 +63,8 @@ class Supervisor:
         from jobnaut.ops.actions import lifecycle  # lifecycle starts the guard: no import loop
 
         try:
-            lifecycle.up(self.env)
+            with lock.brief():
+                lifecycle.up(self.env)
             problem = None
         except OpsError as exc:
             problem = exc.message
@@ -79,7 +80,8 @@ class Supervisor:
         if lock.holder(self.env.home.lock_path) is not None:
             return []
         try:
-            return switching.retire_expired(self.env)
+            with lock.brief():
+                return switching.retire_expired(self.env)
         except OpsError:  # the lock was taken meanwhile
             return []
 
