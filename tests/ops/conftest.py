@@ -176,6 +176,12 @@ def deployed(request: pytest.FixtureRequest, source_repo: SourceRepo, postgres: 
         yield from _up(make_environment(home, source_repo, None))
 
 
+# A scenario in a both-databases module whose outcome the database takes no part in (a
+# refusal, the plan, the switch, the ledger): it runs on SQLite only, in the module's SQLite
+# environment; the PostgreSQL one serves the module's other tests.
+sqlite_only = pytest.mark.parametrize("deployed", ["sqlite"], indirect=True)
+
+
 @pytest.fixture(scope="module")
 def deployed_sqlite(source_repo: SourceRepo,
                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[Environment]:

@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from tests.ops.conftest import Environment, SourceRepo
+from tests.ops.conftest import Environment, SourceRepo, sqlite_only
 from tests.ops.helpers import TrafficLoop, UserData
 from tests.support.web_client import WebClient
 
@@ -59,6 +59,7 @@ def test_deploy_and_code_rollback_drop_no_request(deployed: Environment, user: U
     user.assert_intact(deployed.api)
 
 
+@sqlite_only
 def test_dry_run_prints_the_plan_and_changes_nothing(deployed: Environment) -> None:
     releases = deployed.releases()
     ops_before = _operation_count(deployed)
@@ -80,6 +81,7 @@ def _operation_count(env: Environment) -> int:
         return int(db.execute("SELECT count(*) FROM operations").fetchone()[0])
 
 
+@sqlite_only
 def test_rollback_refuses_unknown_release_and_changes_nothing(deployed: Environment) -> None:
     before = active(deployed)
     result = deployed.jobnaut("rollback", "code", "--to", "v999", "--yes", check=False)
@@ -88,6 +90,7 @@ def test_rollback_refuses_unknown_release_and_changes_nothing(deployed: Environm
     assert active(deployed) == before
 
 
+@sqlite_only
 def test_second_operation_is_refused_while_one_runs(deployed: Environment) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "jobnaut", "--home", str(deployed.home), "deploy", "main"],
@@ -147,6 +150,7 @@ def _wait_for_step(env: Environment, proc: subprocess.Popen[str] | subprocess.Po
     raise AssertionError(f"no step in {names} within {timeout}s")
 
 
+@sqlite_only
 def test_status_and_releases_json_tell_the_truth(deployed: Environment) -> None:
     state = deployed.json("status")
     assert state["active_release"]
@@ -165,6 +169,7 @@ def test_status_and_releases_json_tell_the_truth(deployed: Environment) -> None:
     assert json.loads(json.dumps(releases))  # plain JSON
 
 
+@sqlite_only
 def test_traffic_switch_never_hands_a_session_to_someone_else(
         deployed: Environment, user: UserData) -> None:
     with WebClient(base_url=deployed.web) as browser:  # posts with the form's CSRF token
@@ -178,6 +183,7 @@ def test_traffic_switch_never_hands_a_session_to_someone_else(
     assert "/signin" in stranger.headers["location"]
 
 
+@sqlite_only
 def test_rollback_of_one_service_leaves_the_other_serving(deployed: Environment) -> None:
     deployed.jobnaut("deploy", "main", "--reason", "for a backend-only rollback")
     current = active(deployed)
@@ -192,6 +198,7 @@ def test_rollback_of_one_service_leaves_the_other_serving(deployed: Environment)
     deployed.jobnaut("deploy", "main", "--reason", "both services on one release again")
 
 
+@sqlite_only
 def test_rollback_to_a_pruned_release_rebuilds_it(deployed: Environment,
                                                    source_repo: SourceRepo) -> None:
     toml = deployed.home / "jobnaut.toml"

@@ -10,7 +10,7 @@ from pathlib import Path
 from jobnaut.app.schema import expected_revision
 from jobnaut.ops.commit_schema import schema_of_commit
 from jobnaut.ops.context import Env
-from tests.ops.conftest import Environment, SourceRepo
+from tests.ops.conftest import Environment, SourceRepo, sqlite_only
 from tests.ops.test_database_rollback import ADD_NICKNAME, commit_migration
 
 HEAD = expected_revision()
@@ -43,6 +43,7 @@ def assert_refused(env: Environment, *args: str, says: str) -> str:
     return result.stderr
 
 
+@sqlite_only
 def test_blank_or_malformed_ref_is_refused(deployed: Environment) -> None:
     serving = deployed.serving_release()
     assert_refused(deployed, "deploy", "", says="no ref given")
@@ -51,6 +52,7 @@ def test_blank_or_malformed_ref_is_refused(deployed: Environment) -> None:
     assert deployed.serving_release() == serving
 
 
+@sqlite_only
 def test_unknown_setting_is_refused_with_a_hint(deployed: Environment) -> None:
     assert_refused(deployed, "config", "set", "UNKNOWN_KEY=1",
                    says="UNKNOWN_KEY is not a JobNaut setting")
@@ -60,6 +62,7 @@ def test_unknown_setting_is_refused_with_a_hint(deployed: Environment) -> None:
                    says="not a JobNaut setting")
 
 
+@sqlite_only
 def test_bad_timeout_never_becomes_a_release(deployed: Environment) -> None:
     releases, serving = len(deployed.releases()), deployed.serving_release()
     result = deployed.jobnaut("config", "set", "API_TIMEOUT_SECONDS=-5", check=False)
@@ -69,6 +72,7 @@ def test_bad_timeout_never_becomes_a_release(deployed: Environment) -> None:
     assert deployed.serving_release() == serving
 
 
+@sqlite_only
 def test_bad_backup_id_is_refused_before_anything_is_recorded(deployed: Environment) -> None:
     assert_refused(deployed, "backup", "restore", "--yes", "../../etc",
                    says="is not a backup id")
