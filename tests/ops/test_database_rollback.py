@@ -12,14 +12,17 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import inspect, text
 
 from jobnaut.app.db import make_engine
 from jobnaut.app.schema import expected_revision
 from jobnaut.config import parse_database_url
+from jobnaut.ops.actions.database import SideRestore
 from jobnaut.ops.backups import postgres, sqlite
 from jobnaut.ops.context import Env
 from jobnaut.ops.drills.faults import MIGRATION  # the one migration-file template
+from jobnaut.ops.errors import OpsError
 from tests.ops.conftest import Environment, SourceRepo, git
 from tests.ops.test_deploy_and_rollback import _wait_for_step
 
@@ -237,6 +240,10 @@ def test_corrupt_backup_is_refused_and_live_data_untouched(deployed: Environment
     restore = deployed.jobnaut("backup", "restore", created["id"], "--yes", check=False)
     assert restore.returncode == 1
     assert email in emails(deployed)
+    # Restored ahead of a maintenance window, it is refused too and leaves no copy beside.
+    with pytest.raises(OpsError, match="cannot be trusted"):
+        SideRestore.make(Env.open(deployed.home), created["id"], database_url(deployed))
+    assert side_copies(deployed) == []
     assert httpx.get(f"{deployed.api}/health/ready").status_code == 200
 
 
