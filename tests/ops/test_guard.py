@@ -423,6 +423,12 @@ def test_a_followed_deploy_rolled_back_by_the_guard_in_the_monitor_watch_and_das
         snapshot = env.json("watch")
         browsing.result(120)
     wait_for(lambda: release_status(env, bad) == "rolled_back", 60, "the rollback to end")
+    # The release the guard rolled back stays warm for a while (ADR 0018): were the verdict
+    # wrong, going forward again is a switch.
+    standby = env.json("status")["services"].get("standby", [])
+    kept = {s["service"] for s in standby if s["release"] == bad and s["role"] == "rolled_back"}
+    assert kept == {"backend", "frontend"}, standby
+    assert all(s["warm_until"] for s in standby if s["release"] == bad), standby
     assert f"serving: backend {previous}, frontend {previous}" in watched, watched
     assert any(re.match(rf"  backend {previous}: [\d.]+ req/s, 5xx 0\.0% of \d+, p50 \d+ ms",
                         line) for line in watched), watched
