@@ -12,17 +12,24 @@ switch's end). Baseline, same run: one request through the switch, and the comma
 wall time.
 
     .venv/bin/python bench/maintenance_bench.py [--rounds 3]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+With `--pg-url` the environment's database is a new one on that PostgreSQL server (dropped
+afterwards) instead of SQLite: a restore there is a `pg_restore` and a database renamed.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -107,19 +114,40 @@ def step_seconds(home: Path, operation: int) -> dict[str, float]:
     return taken
 
 
+@contextlib.contextmanager
+def database(pg_url: str | None) -> Iterator[list[str]]:
+    """`init`'s database arguments: none (SQLite), or a new database on the server."""
+    if pg_url is None:
+        yield []
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"jobnaut_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield ["--database-url", make_url(pg_url).set(database=name).render_as_string(False)]
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="rounds of each kind")
+    parser.add_argument("--pg-url", help="a PostgreSQL admin URL: the database is made there")
     options = parser.parse_args()
     kinds = {"downgrade": ("--yes",), "restore": ("--restore-db", "--yes")}
     results: dict[str, list[dict[str, float]]] = {kind: [] for kind in kinds}
-    with tempfile.TemporaryDirectory(prefix="jobnaut-maintenance-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="jobnaut-maintenance-bench-") as tmp, \
+            database(options.pg_url) as database_args:
         root = Path(tmp)
         source, home = source_copy(root), root / "home"
         sha = migration_commit(source)
         backend, frontend = free_port(), free_port()
         jobnaut(home, "init", "--source", str(source), "--backend-port", str(backend),
-                "--frontend-port", str(frontend), "--no-guard", as_json=False)
+                "--frontend-port", str(frontend), "--no-guard", *database_args, as_json=False)
         try:
             jobnaut(home, "deploy", "main", "-m", "bench: v1")
             url = f"http://127.0.0.1:{backend}/api/jobs?per_page=1"
