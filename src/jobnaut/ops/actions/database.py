@@ -13,7 +13,7 @@ from typing import Any
 from jobnaut.ops import backups, migrations, runner
 from jobnaut.ops.actions import release_env, switching
 from jobnaut.ops.actions.backup_step import take_backup
-from jobnaut.ops.backups.diff import Discarded, discarded_by_restore
+from jobnaut.ops.backups.diff import Discarded, compare_databases, discarded_by_restore
 from jobnaut.ops.comms import hooks
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
@@ -198,7 +198,15 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
 
     def restore_backup(run: Run) -> str:
         pre = restore_source(run)
-        lost = discarded(pre.id, run.ctx["safety_backup"])
+        live_url = env.release_config(current)["DATABASE_URL"]
+        ahead = _restored.get(run.operation_id)
+        if ahead is not None and ahead.backup_id != pre.id:
+            _restored.pop(run.operation_id).close()
+            ahead = None
+        # With writes stopped the live database holds what the safety backup holds: compared
+        # with the copy restored ahead, no backup is restored inside the window to count it.
+        lost = (discarded_by_restore(compare_databases(ahead.restored_url, live_url))
+                if ahead is not None else discarded(pre.id, run.ctx["safety_backup"]))
         if lost.rows and not args.get("yes"):
             # Rows written between the report and the maintenance: still nothing without
             # the operator's consent.
@@ -208,15 +216,11 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
         run.ctx["discarded"] = lost.as_json()
         run.ctx["db_changed"] = True
         run.save()
-        config = env.release_config(current)
-        ahead = _restored.pop(run.operation_id, None)
-        if ahead is not None and ahead.backup_id == pre.id:
-            ahead.swap_in()
+        if ahead is not None:
+            _restored.pop(run.operation_id).swap_in()
             how = "swapped in the copy restored before the window"
         else:
-            if ahead is not None:
-                ahead.close()
-            restore_side_by_side(config["DATABASE_URL"], pre.id, env)
+            restore_side_by_side(live_url, pre.id, env)
             how = f"restored {pre.id}"
         return f"{how}; discarded {lost.describe() or 'nothing'} " \
                f"(kept in {run.ctx['safety_backup']}; `jobnaut backup diff {pre.id} " \
