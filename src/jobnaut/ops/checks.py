@@ -184,16 +184,26 @@ def release_checks(home: Home, backend: str, frontend: str,
                    compatible_schema: str | None = None) -> list[CheckOutcome]:
     """Everything a release must pass before it takes traffic (private URLs). With
     `compatible_schema`, the backend may run on that newer, expand-only revision."""
+    from jobnaut.ops import concurrently
+
     cfg = home.config
-    with http_client(home, cfg.check_timeout) as http:
+    bases = {"backend": backend, "frontend": frontend}
+
+    def probes(http: httpx.Client) -> list[CheckOutcome]:
         results = _live_and_ready_checks(http, backend, frontend, compatible_schema)
-        bases = {"backend": backend, "frontend": frontend}
         for endpoint in cfg.endpoints:
             url = bases[endpoint.service] + endpoint.path
             results.append(_timed(endpoint.name,
                                   partial(_endpoint, http, url, endpoint.expect)))
-        results.extend(_flows(http, home, backend))
-    return results
+        return results
+
+    # Two lanes side by side: the flows depend on each other (sign in, then save a job),
+    # and their sign-in is the server's slowest answer (argon2); the probes depend on
+    # nothing. httpx's client is safe to share between threads.
+    with http_client(home, cfg.check_timeout) as http:
+        lanes = concurrently.each(lambda lane: lane(http),
+                                  [probes, lambda client: _flows(client, home, backend)])
+    return lanes[0] + lanes[1]
 
 
 def readiness_checks(home: Home, backend: str, frontend: str) -> list[CheckOutcome]:
