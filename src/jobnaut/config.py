@@ -267,6 +267,9 @@ SETTINGS: dict[str, Variable] = {var.name: var for var in CHECKLIST + OPTIONAL}
 SERVICES = ("backend", "frontend")
 # Only these are secrets: their values are hidden everywhere and masked in command output.
 SECRET_KEYS = frozenset(var.name for var in SETTINGS.values() if var.secret)
+# Given by the control plane to a release's backend: the head revision of the release's
+# migrations, read from its build once; the backend then never imports Alembic to know it.
+EXPECTED_SCHEMA_VARIABLE = "JOBNAUT_EXPECTED_SCHEMA"
 
 
 def settings_of(service: str) -> frozenset[str]:

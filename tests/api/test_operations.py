@@ -154,3 +154,20 @@ def test_a_slow_statement_is_counted_as_slow(tmp_path: Path) -> None:
     assert slow == (1.0 if took >= SLOW_QUERY_SECONDS else 0.0)
     assert re.search(r"^jobnaut_db_query_duration_seconds_count 3\.0$", rendered, re.M)
     engine.dispose()
+
+
+def test_readiness_compares_with_the_schema_the_control_plane_names(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobnaut.config import EXPECTED_SCHEMA_VARIABLE
+    from tests.api.app_client import app_client
+
+    with app_client(tmp_path, jobs=0) as client:
+        monkeypatch.setenv(EXPECTED_SCHEMA_VARIABLE, "0999")
+        ready = client.get("/health/ready")
+        assert ready.status_code == 503
+        assert "code expects 0999" in ready.json()["checks"]["schema"]["detail"]
+        assert client.get("/version").json()["schema_expected"] == "0999"
+        monkeypatch.setenv(EXPECTED_SCHEMA_VARIABLE, expected_revision())
+        assert client.get("/health/ready").status_code == 200
+        monkeypatch.delenv(EXPECTED_SCHEMA_VARIABLE)  # unset: the migrations' head
+        assert client.get("/version").json()["schema_expected"] == expected_revision()

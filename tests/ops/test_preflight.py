@@ -7,6 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import httpx
+
 from jobnaut.app.schema import expected_revision
 from jobnaut.ops.commit_schema import schema_of_commit
 from jobnaut.ops.context import Env
@@ -98,6 +100,13 @@ def test_each_service_process_holds_only_its_own_settings(deployed: Environment)
     assert frontend["API_BASE_URL"] == config["API_BASE_URL"]
     assert frontend["JOBNAUT_ENV"] == backend["JOBNAUT_ENV"] == config["JOBNAUT_ENV"]
     assert "API_BASE_URL" not in backend
+    # The backend is told the schema its build expects (it never imports Alembic to know),
+    # and says so where a check reads it.
+    serving = ops.require_active()
+    assert backend["JOBNAUT_EXPECTED_SCHEMA"] == serving.schema_revision == expected_revision()
+    assert "JOBNAUT_EXPECTED_SCHEMA" not in frontend
+    version = httpx.get(f"{deployed.api}/version", timeout=10).json()
+    assert version["schema_expected"] == version["schema_revision"] == serving.schema_revision
     # The key is shown masked, and nothing else is masked in the output.
     shown = deployed.jobnaut("config", "show").stdout
     assert "JSEARCH_API_KEY=****" in shown and api_key not in shown

@@ -38,7 +38,7 @@ def run_checks(state: AppState, compatible_schema: str | None = None) -> list[Ch
         return True, f"{state.engine.dialect.name} reachable"
 
     def schema_revision() -> tuple[bool, str]:
-        expected = schema.expected_revision()
+        expected = schema.serving_expected_revision()
         current = schema.current_revision(state.engine)
         if current == compatible_schema and current != expected:
             return True, f"at {current}, newer than this code's {expected} (expand-only)"

@@ -50,7 +50,7 @@ def version(state: StateDep) -> dict[str, str | None]:
         "service": "backend",
         "release": state.settings.release,
         "commit": state.settings.commit,
-        "schema_expected": schema.expected_revision(),
+        "schema_expected": schema.serving_expected_revision(),
         "schema_revision": current,
     }
 

@@ -12,11 +12,13 @@ from jobnaut.ops.ledger import Release
 def service_env(env: Env, release: Release, service: str) -> dict[str, str]:
     """What `service`'s processes (and commands run with its code) are given: only the
     settings it reads, so that the frontend never holds the backend's secrets."""
-    from jobnaut.config import settings_of
+    from jobnaut.config import EXPECTED_SCHEMA_VARIABLE, settings_of
 
     wanted = settings_of(service)
     config = {k: v for k, v in env.release_config(release).items() if k in wanted}
     given = {**config, "JOBNAUT_RELEASE": release.name, "JOBNAUT_COMMIT": release.ref}
+    if service == "backend" and release.schema_revision:
+        given[EXPECTED_SCHEMA_VARIABLE] = release.schema_revision
     if service == "frontend":  # the incident banner comes from the published status data
         given["JOBNAUT_STATUS_FILE"] = str(
             traffic.traffic_switch(env.home).layout.pages_dir / "status.json")
