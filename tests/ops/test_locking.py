@@ -52,9 +52,8 @@ def test_reentrant_in_one_process(tmp_path: Path) -> None:
     assert taken.returncode == 0, taken.stderr
 
 
-HOLD = ("import sys, time; from pathlib import Path; from jobnaut.ops import lock\n"
-        "brief = lock.brief() if sys.argv[2] == 'brief' else __import__('contextlib')"
-        ".nullcontext()\n"
+HOLD = ("import contextlib, sys, time; from pathlib import Path; from jobnaut.ops import lock\n"
+        "brief = lock.brief() if sys.argv[2] == 'brief' else contextlib.nullcontext()\n"
         "with brief, lock.operation_lock(Path(sys.argv[1]), {'kind': 'guard housekeeping'}):\n"
         "    print('held', flush=True); time.sleep(float(sys.argv[3]))\n"
         "    Path(sys.argv[1] + '.finished').touch()")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import IO, Any, ParamSpec, TypeVar
 
 from jobnaut.ops import pids
 from jobnaut.ops.errors import OpsError
@@ -144,7 +144,7 @@ def _flock(path: Path, description: dict[str, object]) -> Iterator[None]:
         handle.close()  # closing the file releases the flock
 
 
-def _take_or_wait_for_brief(handle: Any) -> dict[str, Any] | None:
+def _take_or_wait_for_brief(handle: IO[str]) -> dict[str, Any] | None:
     """Take the flock: None when taken, else the holder's note. A brief holder (the guard's
     housekeeping) is waited for; an operation is not."""
     deadline = time.monotonic() + BRIEF_WAIT_SECONDS

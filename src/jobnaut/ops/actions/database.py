@@ -220,7 +220,7 @@ def plan_migration_rollback(env: Env, args: dict[str, Any],
             _restored.pop(run.operation_id).swap_in()
             how = "swapped in the copy restored before the window"
         else:
-            restore_side_by_side(live_url, pre.id, env)
+            SideRestore.make(env, pre.id, live_url).swap_in()  # a resumed operation
             how = f"restored {pre.id}"
         return f"{how}; discarded {lost.describe() or 'nothing'} " \
                f"(kept in {run.ctx['safety_backup']}; `jobnaut backup diff {pre.id} " \
@@ -309,18 +309,12 @@ def describe_plan(steps: list[migrations.DowngradeStep], restore: bool, target: 
     return " | ".join(parts) or "nothing to revert"
 
 
-def restore_side_by_side(database_url: str, backup_id: str, env: Env) -> None:
-    """Restore into a new database (or file) beside the live one, check it, then swap: a
-    failed restore leaves the live database untouched."""
-    with backups.scratch_target(database_url) as restored_url:
-        backups.restore_into(env.home, backup_id, restored_url)
-        backups.replace_database(database_url, restored_url)
-
-
 class SideRestore:
-    """A backup restored beside the live database ahead of the maintenance window: `swap_in`
-    makes it the live one; `close` drops it. Named after this process, so a crash leaves a
-    copy that `--resume` and `abandon` remove (`remove_orphaned_scratch`)."""
+    """A backup restored into a new database (or file) beside the live one and checked;
+    `swap_in` makes it the live one, so a failed restore leaves the live database untouched;
+    `close` drops it. Made ahead of the maintenance window when it can be. Named after this
+    process, so a crash leaves a copy that `--resume` and `abandon` remove
+    (`remove_orphaned_scratch`)."""
 
     def __init__(self, stack: contextlib.ExitStack, backup_id: str, live_url: str,
                  restored_url: str):
