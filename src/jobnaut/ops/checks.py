@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cache, partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from jobnaut.ops import probe
 from jobnaut.ops.environment import Home
 
 if TYPE_CHECKING:  # imported when a check runs: the CLI and the guard load this module early
@@ -86,15 +87,20 @@ def _liveness(client: httpx.Client, base: str) -> str:
 def _readiness(client: httpx.Client, base: str, compatible_schema: str | None = None) -> str:
     params = {"compatible_schema": compatible_schema} if compatible_schema else None
     response = client.get(f"{base}/health/ready", params=params)
-    if response.status_code != 200:
+    return _ready_verdict(response.status_code, response.json)
+
+
+def _ready_verdict(status: int, payload: Callable[[], Any]) -> str:
+    """What /health/ready's answer says: "ready", or CheckFailed naming the failing checks."""
+    if status != 200:
         try:
-            checks = response.json().get("checks", {})
+            checks = payload().get("checks", {})
         except ValueError:
             checks = {}
         failing = [f"{name}: {c.get('detail', c) if isinstance(c, dict) else c}"
                    for name, c in checks.items()
                    if not (isinstance(c, dict) and c.get("ok")) and c != "ok"]
-        raise CheckFailed("not ready: " + ("; ".join(failing) or f"HTTP {response.status_code}"))
+        raise CheckFailed("not ready: " + ("; ".join(failing) or f"HTTP {status}"))
     return "ready"
 
 
@@ -129,10 +135,16 @@ def http_client(home: Home | None, timeout: float) -> httpx.Client:
 
 
 def not_ready(base: str, timeout: float) -> str | None:
-    """Why the service at `base` is not ready, or None when it is."""
-    with http_client(None, timeout) as http:
-        outcome = _timed("readiness", partial(_readiness, http, base))
-    return None if outcome.ok else outcome.detail
+    """Why the service at `base` (a private port: plain HTTP) is not ready, or None when it
+    is. A probe, not a client: `status` asks this of every process (ADR 0015)."""
+    answer = probe.get(f"{base}/health/ready", timeout)
+    if answer is None:
+        return "not answering"
+    try:
+        _ready_verdict(answer.status, answer.json)
+    except CheckFailed as exc:
+        return str(exc)
+    return None
 
 
 def _sign_in(client: httpx.Client, api: str, home: Home) -> str:

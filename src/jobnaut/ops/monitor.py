@@ -12,6 +12,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from jobnaut.ops import probe
 from jobnaut.ops.canary import state as canary
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import traffic
@@ -61,19 +62,16 @@ def serving(env: Env) -> dict[str, str | None]:
 def user_reports(env: Env) -> dict[str, int] | None:
     """How many "report a problem" reports users sent, per release (the plan's support
     ticket volume), read from the live backend's loopback side; None when it cannot say."""
-    import httpx
-
     from jobnaut.ops.drivers import driver_for
 
     live = [p for p in env.ledger.running_processes()
             if p.service == "backend" and p.role == "live"]
     if not live:
         return None
-    url = driver_for(env.home).address(live[0]) + "/reports/counts"
+    answer = probe.get(driver_for(env.home).address(live[0]) + "/reports/counts", 1.0)
     try:
-        answer = httpx.get(url, timeout=1.0)
-        counts = answer.json()["by_release"] if answer.status_code == 200 else None
-    except (httpx.HTTPError, ValueError, KeyError):
+        counts = answer.json()["by_release"] if answer and answer.status == 200 else None
+    except (ValueError, KeyError, TypeError):
         return None  # an older release without reports, or a backend that does not answer
     return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else None
 

@@ -9,9 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
-from jobnaut.ops import checks, concurrently
+from jobnaut.ops import checks, concurrently, probe
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.environment import SERVICES, Home
@@ -166,6 +164,11 @@ def _ready(home: Home, process: ProcessRecord) -> tuple[bool, str]:
 
 
 def _answers(home: Home, url: str) -> bool:
+    if url.startswith("http://"):
+        answer = probe.get(url, PROBE_TIMEOUT)
+        return answer is not None and answer.status < 500
+    import httpx
+
     try:
         with checks.http_client(home, PROBE_TIMEOUT) as http:
             return http.get(url).status_code < 500

@@ -109,8 +109,10 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                  stop_previous: bool = False, verify_first: bool = False,
                  rolled_back_warm: bool = False) -> list[Step]:
     """Switch, retire the previous release's processes, verify through the public ports.
-    With `verify_first` the verify comes before the retire: users are served from the
-    switch on, and the command says so as soon as the checks confirm it. With
+    The retire decides what stops, and the processes drain while the verify runs: neither
+    waits for the other. With `verify_first` the verify comes before the retire: users are
+    served from the switch on, and the command says so as soon as the checks confirm it
+    (the retire then stops what it stops itself). With
     `rolled_back_warm` (a code rollback, `stop_previous` too) the processes left are kept
     warm for `[rollback] keep_warm_seconds` instead of stopped (ADR 0018)."""
     def switch(run: Run) -> str:
@@ -168,14 +170,28 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                 stopping.append(p)
                 notes.append(f"stopped {p.service} of v{p.release_id} after in-flight requests"
                              + (f" (not kept warm: {not_kept})" if rolled_back_warm else ""))
-        stop_together(env, stopping)
+        if verify_first:
+            stop_together(env, stopping)
+        elif stopping:  # they drain while the verify runs; a resumed verify stops them too
+            run.ctx["stopping"] = [p.id for p in stopping]
+            notes.append("the stopped drain while the verify runs")
         return "; ".join(notes) or "nothing to retire"
 
     def verify(run: Run) -> str:
         env = run.env
         cfg = env.home.config
-        results = checks.release_checks(env.home, cfg.public_url("backend"),
-                                        cfg.public_url("frontend"))
+        running = {p.id: p for p in env.ledger.running_processes()}
+        stopping = [running[i] for i in run.ctx.get("stopping", []) if i in running]
+
+        def lane(which: str) -> list[checks.CheckOutcome]:
+            if which == "stop":
+                stop_together(env, stopping)
+                return []
+            return checks.release_checks(env.home, cfg.public_url("backend"),
+                                         cfg.public_url("frontend"))
+
+        results = concurrently.each(lane, ["checks", "stop"] if stopping else ["checks"])[0]
+        run.ctx.pop("stopping", None)
         if checks.failures(results):
             raise OpsError(f"verification through the public ports failed: "
                            f"{checks.summary(results)}")

@@ -16,9 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import httpx
-
-from jobnaut.ops import pids
+from jobnaut.ops import pids, probe
 from jobnaut.ops.caddy.binary import caddy_executable
 from jobnaut.ops.caddy.config import (
     PAGE_NAMES,
@@ -255,19 +253,15 @@ class CaddySwitch:
         except OSError:
             pass
         response = self._admin("POST", "/load", config.encode())
-        if response is None or response.status_code != 200:
-            detail = response.text.strip() if response is not None else "no answer"
+        if response is None or response.status != 200:
+            detail = (response.body.decode(errors="replace").strip() if response is not None
+                      else "no answer")
             raise OpsError(f"caddy refused the new config: {detail}")
         self.layout.config_file.write_text(config)
 
-    def _admin(self, method: str, path: str, body: bytes | None = None) -> httpx.Response | None:
-        transport = httpx.HTTPTransport(uds=str(self.layout.admin_socket))
-        try:
-            with httpx.Client(transport=transport, timeout=30) as client:
-                return client.request(method, f"http://localhost{path}", content=body,
-                                      headers={"Content-Type": "application/json"})
-        except httpx.TransportError:
-            return None
+    def _admin(self, method: str, path: str, body: bytes | None = None) -> probe.Answer | None:
+        return probe.over_unix_socket(str(self.layout.admin_socket), method, path, timeout=30,
+                                      body=body)
 
     def _pid_record(self) -> tuple[int, int | None] | None:
         try:

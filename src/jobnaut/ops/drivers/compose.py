@@ -23,9 +23,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
-
-from jobnaut.ops import build, pids, runner
+from jobnaut.ops import build, pids, probe, runner
 from jobnaut.ops.drivers import compose_db, process
 from jobnaut.ops.environment import Home
 from jobnaut.ops.errors import OpsError
@@ -183,11 +181,8 @@ class ComposeDriver:
                 raise OpsError(f"{process_record.service} of v{process_record.release_id} "
                                f"exited during start; last log lines: "
                                f"{self._last_lines(process_record)}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return process_record
-            except httpx.TransportError:
-                pass
+            if probe.answers_ok(url, timeout=2):
+                return process_record
             time.sleep(0.2)
         raise OpsError(f"{process_record.service} of v{process_record.release_id} did not "
                        f"answer /health within {timeout:.0f}s")

@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import httpx
-
-from jobnaut.ops import build, commands, pids
+from jobnaut.ops import build, commands, pids, probe
 from jobnaut.ops.environment import Home
 from jobnaut.ops.errors import OpsError
 from jobnaut.ops.ledger import Ledger, ProcessRecord, Release
@@ -145,13 +143,10 @@ def wait_healthy(process: ProcessRecord, timeout: float) -> ProcessRecord:
             _launches.pop(process.id, None)
             raise OpsError(f"{process.service} of v{process.release_id} exited during start; "
                            f"last log lines: {tail(Path(process.log), 5)}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                _launches.pop(process.id, None)
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
+        if probe.answers_ok(url, timeout=2):
+            _launches.pop(process.id, None)
+            return process
+        time.sleep(0.05)
     raise OpsError(f"{process.service} of v{process.release_id} did not answer /health within "
                    f"{timeout:.0f}s")
 

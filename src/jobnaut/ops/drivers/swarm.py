@@ -24,9 +24,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
-
-from jobnaut.ops import runner
+from jobnaut.ops import probe, runner
 from jobnaut.ops.drivers import process
 from jobnaut.ops.drivers.compose import APP_DIR, ComposeDriver, write_env_file
 from jobnaut.ops.drivers.traffic import SWARM_SLOTS
@@ -266,10 +264,7 @@ class SwarmDriver(ComposeDriver):
 
 
 def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health", timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
+    return probe.answers_ok(f"{url}/health", timeout=2)
 
 
 def _has_image(node: str, tag: str) -> bool:
