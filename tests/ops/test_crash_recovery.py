@@ -65,15 +65,19 @@ def users(sqlite_env: Environment) -> list[UserData]:
     return [UserData(sqlite_env.api).create()]
 
 
-# The boundaries where something changes (the read-only steps in between resume the same).
-DEPLOY_STEPS = ["record", "backup", "migrate", "start", "switch", "retire", "rollback readiness"]
+# The boundaries where something changes (the read-only steps in between resume the same),
+# and the moment the retire has chosen what stops but the verify, which stops it, has not run.
+DEPLOY_POINTS = [*(f"after:{step}" for step in ["record", "backup", "migrate", "start",
+                                                "switch", "retire", "rollback readiness"]),
+                 "before:verify"]
 
 
-@pytest.mark.parametrize("step", DEPLOY_STEPS)
+@pytest.mark.parametrize("point", DEPLOY_POINTS)
 def test_deploy_killed_after_each_step_resumes(sqlite_env: Environment, users: list[UserData],
-                                               step: str) -> None:
+                                               point: str) -> None:
+    step = point.split(":", 1)[1]
     before = {r["id"] for r in sqlite_env.releases()}
-    killed_at(sqlite_env, f"after:{step}", "deploy", "main", "-m", f"killed after {step}")
+    killed_at(sqlite_env, point, "deploy", "main", "-m", f"killed at {point}")
     state = sqlite_env.json("status")
     assert state["interrupted"]["kind"] == "deploy"
     assert any(s["name"] == step and s["status"] == "running"
@@ -89,16 +93,19 @@ def test_deploy_killed_after_each_step_resumes(sqlite_env: Environment, users: l
     assert_consistent(sqlite_env, users)
 
 
-@pytest.mark.parametrize("step", ["record", "start"])
+@pytest.mark.parametrize("point", ["after:record", "after:start", "before:verify"])
 def test_deploy_killed_then_abandoned_leaves_nothing(sqlite_env: Environment,
-                                                     users: list[UserData], step: str) -> None:
+                                                     users: list[UserData], point: str) -> None:
     serving = sqlite_env.serving_release()
-    killed_at(sqlite_env, f"after:{step}", "deploy", "main", "-m", f"abandoned after {step}")
+    killed_at(sqlite_env, point, "deploy", "main", "-m", f"abandoned at {point}")
     sqlite_env.jobnaut("abandon")
-    assert sqlite_env.serving_release() == serving
     newest = sqlite_env.releases()[0]
-    if newest["id"] != serving:
-        assert newest["status"] == "failed"
+    if point == "before:verify":  # switched already: the new release serves, unverified
+        assert sqlite_env.serving_release() == newest["id"] != serving
+    else:
+        assert sqlite_env.serving_release() == serving
+        if newest["id"] != serving:
+            assert newest["status"] == "failed"
     assert_consistent(sqlite_env, users)
     sqlite_env.jobnaut("deploy", "main", "-m", "after the abandoned one")
     assert_consistent(sqlite_env, users)

@@ -95,7 +95,9 @@ def _ready_verdict(status: int, payload: Callable[[], Any]) -> str:
     if status != 200:
         try:
             checks = payload().get("checks", {})
-        except ValueError:
+        except (ValueError, AttributeError):  # not JSON, or not the object readiness sends
+            checks = {}
+        if not isinstance(checks, dict):
             checks = {}
         failing = [f"{name}: {c.get('detail', c) if isinstance(c, dict) else c}"
                    for name, c in checks.items()

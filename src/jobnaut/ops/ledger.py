@@ -170,6 +170,9 @@ class Release:
         }
 
 
+RETIRING = "retiring"  # the role of a process a deploy's retire chose to stop (ADR 0019)
+
+
 @dataclass(frozen=True)
 class ProcessRecord:
     id: int
@@ -178,6 +181,7 @@ class ProcessRecord:
     pid: int
     port: int
     role: str  # live | warm | candidate | rolled_back (warm until `warm_until`, ADR 0018)
+    #            | retiring (a deploy's retire chose it; it drains during the verify)
     log: str
     started_at: str
     start_ticks: int | None = None

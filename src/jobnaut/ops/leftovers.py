@@ -14,7 +14,7 @@ from jobnaut.ops.canary.routing import end_split
 from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.errors import OpsError
-from jobnaut.ops.ledger import OperationRecord, Release
+from jobnaut.ops.ledger import RETIRING, OperationRecord, Release
 
 
 def record_children(env: Env) -> None:
@@ -68,6 +68,11 @@ def clear_abandoned(env: Env, operation: OperationRecord) -> list[str]:
             continue
         driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
         notes.append(f"stopped candidate {p.service} of {release.name} (pid {p.pid})")
+    for p in env.ledger.running_processes():
+        if p.role == RETIRING:  # the retire chose it; the verify that stops it never ran
+            driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
+            notes.append(f"stopped {p.service} of v{p.release_id} (pid {p.pid}), retired by "
+                         f"the abandoned {operation.kind}")
     current = env.ledger.release(release.id)
     if current.activated_at is None and current.status == "pending":
         env.ledger.update_release(release.id, status="failed")

@@ -17,7 +17,7 @@ from jobnaut.ops.context import Env
 from jobnaut.ops.drivers import driver_for, traffic
 from jobnaut.ops.environment import SERVICES
 from jobnaut.ops.errors import OpsError
-from jobnaut.ops.ledger import ProcessRecord, Release
+from jobnaut.ops.ledger import RETIRING, ProcessRecord, Release
 from jobnaut.ops.operation import Run, Step
 
 
@@ -147,17 +147,22 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
         running = {p.id: p for p in env.ledger.running_processes()}
         retiring = [running[i] for i in run.ctx.get("retiring", {}).values() if i in running]
         leaving = {r.id for r in retiring}
+        # In a deploy the processes drain while the verify runs; a rollback stops them here.
+        verb = "stopped" if verify_first else "stopping"
         notes, stopping = [], []
         for p in running.values():
             if p.id in leaving or p.service not in services:
                 continue
             if p.role == "warm":  # only one previous release stays warm
                 stopping.append(p)
-                notes.append(f"stopped warm {p.service} of v{p.release_id}")
+                notes.append(f"{verb} warm {p.service} of v{p.release_id}")
             elif p.role == rolled_back.ROLE and (not_kept is None or rolled_back.expired([p])):
                 # Only one rolled-back release stays warm, and only until its time.
                 stopping.append(p)
-                notes.append(f"stopped {p.service} of rolled-back v{p.release_id}")
+                notes.append(f"{verb} {p.service} of rolled-back v{p.release_id}")
+            elif p.role == RETIRING:  # chosen by an attempt that was cut short
+                stopping.append(p)
+                notes.append(f"{verb} {p.service} of v{p.release_id}")
         for p in retiring:
             if keep_warm:
                 env.ledger.set_process_role(p.id, "warm")
@@ -168,20 +173,23 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                              f"back (pid {p.pid})")
             else:
                 stopping.append(p)
-                notes.append(f"stopped {p.service} of v{p.release_id} after in-flight requests"
+                notes.append(f"{verb} {p.service} of v{p.release_id} after in-flight requests"
                              + (f" (not kept warm: {not_kept})" if rolled_back_warm else ""))
         if verify_first:
             stop_together(env, stopping)
-        elif stopping:  # they drain while the verify runs; a resumed verify stops them too
-            run.ctx["stopping"] = [p.id for p in stopping]
-            notes.append("the stopped drain while the verify runs")
+        else:
+            # Recorded before anything stops: a verify resumed after a crash, or `abandon`,
+            # finds them by their role and stops them.
+            for p in stopping:
+                env.ledger.set_process_role(p.id, RETIRING)
+            if stopping:
+                notes.append("they drain while the verify runs")
         return "; ".join(notes) or "nothing to retire"
 
     def verify(run: Run) -> str:
         env = run.env
         cfg = env.home.config
-        running = {p.id: p for p in env.ledger.running_processes()}
-        stopping = [running[i] for i in run.ctx.get("stopping", []) if i in running]
+        stopping = retiring_processes(env)
 
         def lane(which: str) -> list[checks.CheckOutcome]:
             if which == "stop":
@@ -191,7 +199,6 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                                          cfg.public_url("frontend"))
 
         results = concurrently.each(lane, ["checks", "stop"] if stopping else ["checks"])[0]
-        run.ctx.pop("stopping", None)
         if checks.failures(results):
             raise OpsError(f"verification through the public ports failed: "
                            f"{checks.summary(results)}")
@@ -204,6 +211,11 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                               "it warm)", retire)
     verifying = Step("verify", "verify through the public ports", verify)
     return [switching, verifying, retiring] if verify_first else [switching, retiring, verifying]
+
+
+def retiring_processes(env: Env) -> list[ProcessRecord]:
+    """The processes a deploy's retire chose to stop and that still run."""
+    return [p for p in env.ledger.running_processes() if p.role == RETIRING]
 
 
 @lock.locked_action("retire rolled-back warm processes")
