@@ -87,8 +87,8 @@ def _leave(code: str | int | None) -> NoReturn:
     SQLAlchemy and psycopg are loaded (bench/README.md, "CLI start"), and none of it
     matters once the command is done. A thread still at work (not a daemon, such as a
     pool's worker) gets the ordinary exit, which waits for it."""
-    working = [t for t in threading.enumerate()
-               if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    working = any(t is not threading.main_thread() and not t.daemon and t.is_alive()
+                  for t in threading.enumerate())
     if working or isinstance(code, str):
         sys.exit(code)
     atexit._run_exitfuncs()  # logging's flush, temporary files' cleanup

@@ -94,9 +94,11 @@ def _ready_verdict(status: int, payload: Callable[[], Any]) -> str:
     """What /health/ready's answer says: "ready", or CheckFailed naming the failing checks."""
     if status != 200:
         try:
-            checks = payload().get("checks", {})
-        except (ValueError, AttributeError):  # not JSON, or not the object readiness sends
-            checks = {}
+            body = payload()
+        except ValueError:
+            body = None
+        # Anything but the object readiness sends names no check.
+        checks = body.get("checks") if isinstance(body, dict) else None
         if not isinstance(checks, dict):
             checks = {}
         failing = [f"{name}: {c.get('detail', c) if isinstance(c, dict) else c}"

@@ -428,11 +428,12 @@ class Ledger:
                              (process_id,)).fetchone()
         return ProcessRecord(**dict(row))
 
-    def running_processes(self) -> list[ProcessRecord]:
+    def running_processes(self, role: str | None = None) -> list[ProcessRecord]:
+        """The processes not recorded as stopped, oldest first; with `role`, only those."""
         with self._connect() as db:
             rows = db.execute("SELECT id, release_id, service, pid, port, role, log, started_at, "
                               "start_ticks, warm_until FROM processes WHERE stopped_at IS NULL "
-                              "ORDER BY id").fetchall()
+                              "AND role = coalesce(?, role) ORDER BY id", (role,)).fetchall()
         return [ProcessRecord(**dict(r)) for r in rows]
 
     def set_process_role(self, process_id: int, role: str, warm_until: str | None = None) -> None:

@@ -68,11 +68,10 @@ def clear_abandoned(env: Env, operation: OperationRecord) -> list[str]:
             continue
         driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
         notes.append(f"stopped candidate {p.service} of {release.name} (pid {p.pid})")
-    for p in env.ledger.running_processes():
-        if p.role == RETIRING:  # the retire chose it; the verify that stops it never ran
-            driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
-            notes.append(f"stopped {p.service} of v{p.release_id} (pid {p.pid}), retired by "
-                         f"the abandoned {operation.kind}")
+    for p in env.ledger.running_processes(role=RETIRING):  # the verify that stops it never ran
+        driver_for(env.home).stop_process(env.ledger, p, env.home.config.drain_timeout)
+        notes.append(f"stopped {p.service} of v{p.release_id} (pid {p.pid}), retired by the "
+                     f"abandoned {operation.kind}")
     current = env.ledger.release(release.id)
     if current.activated_at is None and current.status == "pending":
         env.ledger.update_release(release.id, status="failed")

@@ -69,10 +69,12 @@ def user_reports(env: Env) -> dict[str, int] | None:
     if not live:
         return None
     answer = probe.get(driver_for(env.home).address(live[0]) + "/reports/counts", 1.0)
+    if answer is None or answer.status != 200:
+        return None  # a backend that does not answer, or an older release without reports
     try:
-        counts = answer.json()["by_release"] if answer and answer.status == 200 else None
+        counts = answer.json()["by_release"]
     except (ValueError, KeyError, TypeError):
-        return None  # an older release without reports, or a backend that does not answer
+        return None
     return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else None
 
 

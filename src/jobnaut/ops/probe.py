@@ -15,7 +15,7 @@ import json
 import socket
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,14 @@ class Answer:
         return json.loads(self.body)
 
 
-def get(url: str, timeout: float, params: dict[str, str] | None = None) -> Answer | None:
+def get(url: str, timeout: float) -> Answer | None:
     """The answer to `GET url`, or None when nothing answers (refused, reset, timed out).
     Only `http://`: a private port never speaks TLS, and a public one that does goes through
     the checks' client."""
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise ValueError(f"a probe is plain HTTP: {url!r}")
-    query = "&".join(filter(None, [parts.query, urlencode(params or {})]))
-    target = (parts.path or "/") + (f"?{query}" if query else "")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return _exchange(http.client.HTTPConnection(parts.hostname, parts.port or 80,
                                                 timeout=timeout), "GET", target)
 

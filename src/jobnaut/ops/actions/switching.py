@@ -189,7 +189,7 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
     def verify(run: Run) -> str:
         env = run.env
         cfg = env.home.config
-        stopping = retiring_processes(env)
+        stopping = env.ledger.running_processes(role=RETIRING)
 
         def lane(which: str) -> list[checks.CheckOutcome]:
             if which == "stop":
@@ -211,11 +211,6 @@ def switch_steps(release_of: Any, services: tuple[str, ...] = SERVICES,
                               "it warm)", retire)
     verifying = Step("verify", "verify through the public ports", verify)
     return [switching, verifying, retiring] if verify_first else [switching, retiring, verifying]
-
-
-def retiring_processes(env: Env) -> list[ProcessRecord]:
-    """The processes a deploy's retire chose to stop and that still run."""
-    return [p for p in env.ledger.running_processes() if p.role == RETIRING]
 
 
 @lock.locked_action("retire rolled-back warm processes")
